@@ -1,0 +1,157 @@
+"""The one source of resource names and settings, shared by the CDK app and the local AWS.
+
+`infra/` declares these resources for real; `tenantctl local up` creates the same ones on the
+embedded AWS. Both read this module, so the two worlds cannot drift. Physical names differ
+(CloudFormation generates them in AWS; the local AWS uses `local_name`), and both publish them as
+SSM parameters under `SSM_PREFIX`, which is how functions' callers (`tenantctl`) discover them.
+Functions receive them as environment variables named by `env_var`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+PROJECT = "tenant-pipelines"
+SSM_PREFIX = f"/{PROJECT}"
+DEFAULT_REGIONS = ("us-east-1", "eu-west-1")
+
+IMPORT_KEY_PREFIX = "tenants/"
+"""Objects created under this prefix of the ingest bucket start an import."""
+
+
+class Resource(StrEnum):
+    """Every resource a caller may need to find, by its logical key."""
+
+    INGEST_BUCKET = "ingest-bucket"
+    EXPORT_BUCKET = "export-bucket"
+    SNAPSHOT_BUCKET = "snapshot-bucket"
+    TENANT_DATA_TABLE = "tenant-data-table"
+    JOBS_TABLE = "jobs-table"
+    TENANTS_TABLE = "tenants-table"
+    INGEST_QUEUE = "ingest-events-queue"
+    INGEST_DLQ = "ingest-events-dlq"
+    BATCHES_QUEUE = "import-batches-queue"
+    BATCHES_DLQ = "import-batches-dlq"
+    MIGRATION_STATE_MACHINE = "migration-state-machine"
+    EXPORT_FUNCTION = "export-function"
+
+    @property
+    def env_var(self) -> str:
+        """Environment variable through which a function receives the physical name."""
+        return self.value.upper().replace("-", "_")
+
+    @property
+    def ssm_parameter(self) -> str:
+        """SSM parameter holding the physical name (or URL / ARN) in each region."""
+        return f"{SSM_PREFIX}/{self.value}"
+
+    def local_name(self, region: str) -> str:
+        """Physical name on the local AWS. Buckets are global, so their names carry the region."""
+        base = f"{PROJECT}-{self.value}"
+        return f"{base}-{region}" if self.value.endswith("-bucket") else base
+
+
+@dataclass(frozen=True)
+class QueueSettings:
+    """An SQS queue with its dead-letter queue."""
+
+    queue: Resource
+    dlq: Resource
+    visibility_timeout_s: int
+    max_receive_count: int
+    retention_s: int = 4 * 24 * 3600
+    dlq_retention_s: int = 14 * 24 * 3600
+
+
+@dataclass(frozen=True)
+class FunctionSettings:
+    """A Lambda function: its code folder under `functions/` and its limits."""
+
+    name: str
+    memory_mb: int
+    timeout_s: int
+
+    @property
+    def code_dir(self) -> str:
+        return f"functions/{self.name}"
+
+    @property
+    def handler(self) -> str:
+        return "handler.lambda_handler"
+
+    @property
+    def module(self) -> str:
+        """Import path of the handler module in the local runtime."""
+        return f"functions.{self.name}.handler"
+
+
+@dataclass(frozen=True)
+class EventSourceSettings:
+    """An SQS event source mapping: which queue feeds which function, and how."""
+
+    queue: QueueSettings
+    function: FunctionSettings
+    batch_size: int
+    max_batching_window_s: int
+    report_batch_item_failures: bool = True
+
+
+IMPORT_VALIDATE = FunctionSettings(name="import_validate", memory_mb=512, timeout_s=300)
+IMPORT_LOAD = FunctionSettings(name="import_load", memory_mb=512, timeout_s=120)
+EXPORT = FunctionSettings(name="export", memory_mb=512, timeout_s=900)
+MIGRATION = FunctionSettings(name="migration", memory_mb=1024, timeout_s=900)
+FUNCTIONS = (IMPORT_VALIDATE, IMPORT_LOAD, EXPORT, MIGRATION)
+
+# Visibility timeout is six times the consumer's timeout, as AWS recommends for event source mappings.
+INGEST_QUEUE = QueueSettings(
+    queue=Resource.INGEST_QUEUE,
+    dlq=Resource.INGEST_DLQ,
+    visibility_timeout_s=6 * IMPORT_VALIDATE.timeout_s,
+    max_receive_count=3,
+)
+BATCHES_QUEUE = QueueSettings(
+    queue=Resource.BATCHES_QUEUE,
+    dlq=Resource.BATCHES_DLQ,
+    visibility_timeout_s=6 * IMPORT_LOAD.timeout_s,
+    max_receive_count=3,
+)
+QUEUES = (INGEST_QUEUE, BATCHES_QUEUE)
+
+EVENT_SOURCES = (
+    EventSourceSettings(queue=INGEST_QUEUE, function=IMPORT_VALIDATE, batch_size=1, max_batching_window_s=0),
+    EventSourceSettings(queue=BATCHES_QUEUE, function=IMPORT_LOAD, batch_size=10, max_batching_window_s=1),
+)
+
+
+@dataclass(frozen=True)
+class IndexSettings:
+    """A global secondary index with string keys, projecting all attributes."""
+
+    name: str
+    partition_key: str
+    sort_key: str
+
+
+@dataclass(frozen=True)
+class TableSettings:
+    """A DynamoDB table: string partition key `pk`, string sort key `sk`, on-demand billing."""
+
+    table: Resource
+    partition_key: str = "pk"
+    sort_key: str = "sk"
+    indexes: tuple[IndexSettings, ...] = ()
+
+
+JOBS_BY_TENANT_INDEX = IndexSettings(name="jobs-by-tenant", partition_key="tenant_id", sort_key="started_key")
+
+TABLES = (
+    TableSettings(Resource.TENANT_DATA_TABLE),
+    TableSettings(Resource.JOBS_TABLE, indexes=(JOBS_BY_TENANT_INDEX,)),
+    TableSettings(Resource.TENANTS_TABLE),
+)
+BUCKETS = (Resource.INGEST_BUCKET, Resource.EXPORT_BUCKET, Resource.SNAPSHOT_BUCKET)
+
+DEFAULT_SHARD_COUNT = 8
+DEFAULT_BATCH_ROWS = 500
+DEFAULT_MAX_INVALID_RATIO = 0.5
