@@ -1,0 +1,239 @@
+"""The tracer and meter providers: built once per cold start from the environment, flushed per invocation.
+
+`configure()` is idempotent and cheap to call again. It imports the OTLP exporters only when an endpoint is
+configured (the `requests` stack is most of their import time) and discovers nothing through entry points.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from opentelemetry import metrics, trace
+from opentelemetry.sdk.metrics import (
+    Counter,
+    Histogram,
+    MeterProvider,
+    ObservableCounter,
+    ObservableGauge,
+    ObservableUpDownCounter,
+    UpDownCounter,
+)
+from opentelemetry.sdk.metrics.export import AggregationTemporality, MetricReader
+from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
+from opentelemetry.sdk.trace.export import SpanExporter
+
+from tenant_telemetry.ids import PresetIdGenerator
+from tenant_telemetry.logs import install_log_correlation
+from tenant_telemetry.otlp_headers import otlp_headers
+from tenant_telemetry.processors import BackpressureSpanProcessor
+from tenant_telemetry.resource import lambda_resource
+from tenant_telemetry.settings import TelemetrySettings
+
+_log = logging.getLogger(__name__)
+
+SCOPE = "tenant_telemetry"
+
+# Delta for what sums or samples per invocation; an up-down counter or a gauge is a level, so it stays
+# cumulative (the temporality the OTLP exporter itself calls DELTA).
+DELTA_TEMPORALITY: dict[type, AggregationTemporality] = {
+    Counter: AggregationTemporality.DELTA,
+    Histogram: AggregationTemporality.DELTA,
+    ObservableCounter: AggregationTemporality.DELTA,
+    UpDownCounter: AggregationTemporality.CUMULATIVE,
+    ObservableUpDownCounter: AggregationTemporality.CUMULATIVE,
+    ObservableGauge: AggregationTemporality.CUMULATIVE,
+}
+
+
+@dataclass(eq=False)
+class Telemetry:
+    """The providers of one process, and the bounded flush that every invocation ends with."""
+
+    tracer_provider: TracerProvider
+    meter_provider: MeterProvider
+    settings: TelemetrySettings
+    tracer: trace.Tracer = field(init=False)
+    meter: metrics.Meter = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.tracer = self.tracer_provider.get_tracer(SCOPE)
+        self.meter = self.meter_provider.get_meter(SCOPE)
+
+    def flush(self, timeout_ms: float) -> bool:
+        """Export every finished span and metric point; give up after `timeout_ms`.
+
+        The SDK's `force_flush` does not bound its export by the timeout it is given (the export can retry
+        for the exporter's whole timeout), so the flush runs on a helper thread and the caller waits for it
+        at most `timeout_ms`. True when everything was handed to the exporters in time.
+        """
+        if timeout_ms <= 0:
+            return False
+        done = threading.Event()
+        deadline = time.monotonic() + timeout_ms / 1000
+
+        def run() -> None:
+            try:
+                self.tracer_provider.force_flush(int(timeout_ms))
+                left_ms = max(1, int((deadline - time.monotonic()) * 1000))
+                self.meter_provider.force_flush(left_ms)
+            except Exception:  # the flush must never fail an invocation
+                _log.exception("telemetry flush failed")
+            finally:
+                done.set()
+
+        threading.Thread(target=run, name="tenant-telemetry-flush", daemon=True).start()
+        flushed = done.wait(timeout_ms / 1000)
+        if not flushed:
+            _log.warning("telemetry flush did not finish within %d ms", timeout_ms)
+        return flushed
+
+    def shutdown(self) -> None:
+        self.tracer_provider.shutdown()
+        self.meter_provider.shutdown()
+
+
+def build_telemetry(
+    *,
+    span_processors: Sequence[SpanProcessor] | None = None,
+    metric_readers: Sequence[MetricReader] | None = None,
+    shutdown_on_exit: bool = True,
+) -> Telemetry:
+    """New providers from the environment; the given processors and readers replace the configured ones."""
+    settings = TelemetrySettings.from_env()
+    resource = lambda_resource()
+    tracer_provider = TracerProvider(
+        resource=resource, id_generator=PresetIdGenerator(), shutdown_on_exit=shutdown_on_exit
+    )
+    headers = otlp_headers() if settings.otlp_traces or settings.otlp_metrics else None
+    if span_processors is None:
+        span_processors = _configured_span_processors(settings, headers)
+    for processor in span_processors:
+        tracer_provider.add_span_processor(processor)
+    if metric_readers is None:
+        metric_readers = _configured_metric_readers(settings, headers)
+    meter_provider = MeterProvider(
+        resource=resource, metric_readers=list(metric_readers), shutdown_on_exit=shutdown_on_exit
+    )
+    return Telemetry(tracer_provider=tracer_provider, meter_provider=meter_provider, settings=settings)
+
+
+def _configured_span_processors(
+    settings: TelemetrySettings, headers: dict[str, str] | None
+) -> list[SpanProcessor]:
+    exporter: SpanExporter
+    if settings.sdk_disabled:
+        return []
+    if settings.otlp_traces:
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+        exporter = OTLPSpanExporter(headers=headers)
+    elif settings.jsonl_path:
+        from tenant_telemetry.exporters.jsonl import JsonLinesSpanExporter
+
+        exporter = JsonLinesSpanExporter(settings.jsonl_path)
+    else:
+        return []
+    return [
+        BackpressureSpanProcessor(
+            exporter,
+            max_queue_size=settings.max_queue_size,
+            max_export_batch_size=settings.max_export_batch_size,
+            schedule_delay_millis=settings.schedule_delay_ms,
+        )
+    ]
+
+
+def _configured_metric_readers(
+    settings: TelemetrySettings, headers: dict[str, str] | None
+) -> list[MetricReader]:
+    if settings.sdk_disabled or not settings.otlp_metrics:
+        return []
+    from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
+    from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
+
+    # An explicit OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE wins; otherwise delta, since each
+    # invocation exports what it recorded and a sandbox's cumulative totals die with it.
+    preference = os.environ.get("OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE")
+    exporter = OTLPMetricExporter(
+        headers=headers, preferred_temporality=None if preference else DELTA_TEMPORALITY
+    )
+    return [
+        PeriodicExportingMetricReader(
+            exporter,
+            export_interval_millis=settings.metric_export_interval_ms,
+            export_timeout_millis=settings.export_timeout_s * 1000,
+        )
+    ]
+
+
+@dataclass
+class _Process:
+    """This process's telemetry: the active providers, and whether the globals were installed."""
+
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    active: Telemetry | None = None
+    configured: bool = False
+
+
+_process = _Process()
+
+
+def configure() -> Telemetry:
+    """Set the process's telemetry up from the environment, once; later calls return the same providers.
+
+    The providers also become OpenTelemetry's global ones, so spans of other libraries land in the same
+    trace, unless something else set the globals first (then that is logged, and this layer keeps its own).
+    """
+    with _process.lock:
+        if _process.active is not None:
+            return _process.active
+        telemetry = build_telemetry()
+        if not _process.configured:
+            _install_globals(telemetry)
+            install_log_correlation()
+            _process.configured = True
+        _process.active = telemetry
+        return telemetry
+
+
+def _install_globals(telemetry: Telemetry) -> None:
+    # Each setter logs a warning and keeps the existing provider if one was set before.
+    trace.set_tracer_provider(telemetry.tracer_provider)
+    metrics.set_meter_provider(telemetry.meter_provider)
+
+
+def get_telemetry() -> Telemetry:
+    """The active telemetry, configured from the environment on first use."""
+    active = _process.active
+    return active if active is not None else configure()
+
+
+def get_tracer() -> trace.Tracer:
+    """The layer's tracer on the active providers: what functions start their own spans with."""
+    return get_telemetry().tracer
+
+
+def use_telemetry(telemetry: Telemetry | None) -> Telemetry | None:
+    """Make `telemetry` the active one (see `tenant_telemetry.testing`); returns the previous one."""
+    with _process.lock:
+        previous, _process.active = _process.active, telemetry
+    return previous
+
+
+def flush_budget_ms(remaining_ms: float | None, settings: TelemetrySettings) -> float:
+    """How long an invocation may spend flushing: the time it has left, less a margin, and at most the
+    exporter's own timeout (a collector outage slows each invocation by that much, never times it out)."""
+    cap_ms = settings.export_timeout_s * 1000
+    if remaining_ms is None or math.isnan(remaining_ms):
+        return cap_ms
+    return max(0.0, min(cap_ms, remaining_ms - FLUSH_MARGIN_MS))
+
+
+FLUSH_MARGIN_MS = 100.0
+"""Kept back from the invocation's remaining time for returning the response after the flush."""
