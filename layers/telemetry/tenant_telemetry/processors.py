@@ -5,6 +5,9 @@ A function that ends a burst of spans (one validation invocation over a large fi
 batches) must not lose any, so this processor counts what it queued and what the exporter took, and when
 the queue nears its bound, the thread that ends the span exports the queue itself before queueing more.
 That thread waits for one export instead of the span being lost.
+
+Back-pressure holds only while the collector accepts: after a failed export the SDK's behaviour returns
+(drops, with its warning), so an unreachable collector never holds an invocation past its time.
 """
 
 from __future__ import annotations
@@ -26,14 +29,18 @@ class _CountingExporter(SpanExporter):
     def __init__(self, exporter: SpanExporter) -> None:
         self.exporter = exporter
         self.taken = 0
+        self.accepting = True
         self._lock = threading.Lock()
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        result = SpanExportResult.FAILURE
         try:
-            return self.exporter.export(spans)
+            result = self.exporter.export(spans)
+            return result
         finally:
             with self._lock:
                 self.taken += len(spans)
+                self.accepting = result is SpanExportResult.SUCCESS
 
     def shutdown(self) -> None:
         self.exporter.shutdown()
@@ -78,7 +85,7 @@ class BackpressureSpanProcessor(SpanProcessor):
         with self._lock:
             self._queued += 1
             pending = self._queued - self._exporter.taken
-        if pending >= self._threshold:
+        if pending >= self._threshold and self._exporter.accepting:
             self._batch.force_flush()
         self._batch.on_end(span)
 

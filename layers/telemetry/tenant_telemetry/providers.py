@@ -25,6 +25,7 @@ from opentelemetry.sdk.metrics import (
     UpDownCounter,
 )
 from opentelemetry.sdk.metrics.export import AggregationTemporality, MetricReader
+from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import SpanExporter
 
@@ -193,13 +194,25 @@ def configure() -> Telemetry:
     with _process.lock:
         if _process.active is not None:
             return _process.active
-        telemetry = build_telemetry()
+        try:
+            telemetry = build_telemetry()
+        except Exception:  # telemetry must never stop a function from starting
+            _log.exception("telemetry set-up failed; spans and metrics go nowhere in this sandbox")
+            telemetry = _unexported_telemetry()
         if not _process.configured:
             _install_globals(telemetry)
             install_log_correlation()
             _process.configured = True
         _process.active = telemetry
         return telemetry
+
+
+def _unexported_telemetry() -> Telemetry:
+    return Telemetry(
+        tracer_provider=TracerProvider(resource=Resource.get_empty(), id_generator=PresetIdGenerator()),
+        meter_provider=MeterProvider(resource=Resource.get_empty()),
+        settings=TelemetrySettings.from_env({}),
+    )
 
 
 def _install_globals(telemetry: Telemetry) -> None:

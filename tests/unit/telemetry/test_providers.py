@@ -225,3 +225,21 @@ def test_plain_otel_headers_win_and_nothing_is_read() -> None:
     env = {"OTEL_EXPORTER_OTLP_HEADERS": "a=b", SECRET_VAR: "otlp"}
     assert otlp_headers(env, client=no_client) is None
     assert otlp_headers({}, client=no_client) is None
+
+
+def test_a_failed_set_up_leaves_the_function_running(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from tenant_telemetry import providers
+
+    def broken() -> None:
+        raise OSError("certificate file unreadable")
+
+    # A fresh process state (globals already installed), and a set-up that raises
+    monkeypatch.setattr(providers, "_process", providers._Process(configured=True))
+    monkeypatch.setattr(providers, "build_telemetry", broken)
+    telemetry = providers.configure()
+    with telemetry.tracer.start_as_current_span("still works") as span:
+        assert span.get_span_context().is_valid
+    assert telemetry.flush(100)
+    assert "telemetry set-up failed" in caplog.text
