@@ -1,0 +1,167 @@
+"""Parse + validate throughput of the streaming validator against the bare parsers.
+
+Measures, on one generated contacts file per format (same bytes for both sides):
+
+* `csv_validate_vs_csv_reader`: rows/s of `validate_stream` over the CSV ÷ rows/s of a bare
+  `csv.reader` over the same file opened as UTF-8 text (the floor: parsing only);
+* `jsonl_validate_vs_orjson`: rows/s of `validate_stream` over the JSON Lines file ÷ rows/s of
+  `orjson.loads` applied to each line of the same file (read line by line, in binary);
+* `csv_record_build_share`: the share of our CSV time spent building the record dicts.
+
+Both sides consume every row; each side's best CPU time (`time.process_time`, robust on a
+shared machine) of `repeats` runs is used, and both must see
+the same number of rows (checked) before the ratio is taken. The data are realistic contacts:
+unique ids, mixed-case emails, a few notes with quoted commas, a few empty optional cells and
+3 % invalid rows by default (bad emails, impossible dates, duplicate ids).
+"""
+
+from __future__ import annotations
+
+import csv
+import random
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import orjson
+
+from tenant_pipeline.entities import load_entity
+from tenant_pipeline.formats import FileFormat
+from tenant_pipeline.validation import InvalidRow, validate_stream
+
+COUNTRIES = ("US", "FR", "DE", "GB", "JP", "BR", "IN", "CA")
+
+
+def contact_rows(rows: int, seed: int = 7, invalid_every: int = 100) -> list[dict[str, object]]:
+    """Generated contacts; 3 in every `invalid_every` rows invalid (0: none)."""
+    rnd = random.Random(seed)
+    out: list[dict[str, object]] = []
+    for i in range(rows):
+        row: dict[str, object] = {
+            "id": f"c-{i:09d}",
+            "email": f"User.{i}@Example{i % 97}.com",
+            "name": f"Name {rnd.randrange(10**6)} Surname",
+            "created_at": f"20{rnd.randint(10, 24)}-{rnd.randint(1, 12):02d}-{rnd.randint(1, 28):02d}T"
+            f"{rnd.randint(0, 23):02d}:{rnd.randint(0, 59):02d}:{rnd.randint(0, 59):02d}Z",
+        }
+        if i % 5:
+            row["age"] = rnd.randint(0, 99)
+            row["country"] = rnd.choice(COUNTRIES)
+        if i % 7 == 0:
+            row["notes"] = 'called back, wants "premium" plan'
+        bad = i % invalid_every if invalid_every else -1
+        if bad == invalid_every // 2:
+            row["email"] = "not-an-email"
+        elif bad == invalid_every * 3 // 4:
+            row["created_at"] = "2021-02-30T00:00:00Z"
+        elif bad == invalid_every - 1:
+            row["id"] = f"c-{i - 1:09d}"
+        out.append(row)
+    return out
+
+
+def write_files(rows: int, folder: Path, invalid_every: int = 100) -> tuple[Path, Path]:
+    columns = load_entity("contacts").columns
+    csv_path, jsonl_path = folder / "contacts.csv", folder / "contacts.jsonl"
+    data = contact_rows(rows, invalid_every=invalid_every)
+    with csv_path.open("w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, fieldnames=columns)
+        writer.writeheader()
+        writer.writerows(data)
+    with jsonl_path.open("wb") as fb:
+        for row in data:
+            fb.write(orjson.dumps(row) + b"\n")
+    return csv_path, jsonl_path
+
+
+def _best(fn: Callable[[], int], repeats: int) -> tuple[float, int]:
+    best, count = float("inf"), -1
+    for _ in range(repeats):
+        start = time.process_time()
+        count = fn()
+        best = min(best, time.process_time() - start)
+    return best, count
+
+
+def _csv_floor(path: Path) -> int:
+    n = 0
+    with path.open(newline="", encoding="utf-8") as f:
+        for _ in csv.reader(f):
+            n += 1
+    return n - 1  # header
+
+
+def _orjson_floor(path: Path) -> int:
+    n = 0
+    loads = orjson.loads
+    with path.open("rb") as f:
+        for line in f:
+            loads(line)
+            n += 1
+    return n
+
+
+def _ours(path: Path, key: str) -> Callable[[], int]:
+    entity = load_entity("contacts")
+    fmt = FileFormat.from_key(key)
+
+    def run() -> int:
+        n = 0
+        with path.open("rb") as f:
+            for _ in validate_stream(f, fmt, entity):
+                n += 1
+        return n
+
+    return run
+
+
+def _invalid_count(path: Path, key: str) -> int:
+    with path.open("rb") as f:
+        return sum(
+            isinstance(o, InvalidRow)
+            for o in validate_stream(f, FileFormat.from_key(key), load_entity("contacts"))
+        )
+
+
+def run(rows: int, repeats: int = 3, invalid_every: int = 100) -> dict[str, float]:
+    """Generate `rows` contacts, measure both formats, return the figures (rows/s and ratios)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        csv_path, jsonl_path = write_files(rows, Path(tmp), invalid_every)
+        csv_floor_s, n_floor = _best(lambda: _csv_floor(csv_path), repeats)
+        csv_ours_s, n_ours = _best(_ours(csv_path, "contacts.csv"), repeats)
+        if n_floor != n_ours:
+            raise AssertionError(f"CSV row counts differ: csv.reader {n_floor}, validator {n_ours}")
+        jl_floor_s, j_floor = _best(lambda: _orjson_floor(jsonl_path), repeats)
+        jl_ours_s, j_ours = _best(_ours(jsonl_path, "contacts.jsonl"), repeats)
+        if j_floor != j_ours:
+            raise AssertionError(f"JSONL row counts differ: orjson {j_floor}, validator {j_ours}")
+        invalid_csv = _invalid_count(csv_path, "contacts.csv")
+        invalid_jsonl = _invalid_count(jsonl_path, "contacts.jsonl")
+        if invalid_csv != invalid_jsonl:
+            raise AssertionError(f"invalid rows differ between formats: {invalid_csv} vs {invalid_jsonl}")
+        csv_mb = csv_path.stat().st_size / 1e6
+    return {
+        "rows": float(rows),
+        "invalid_rows": float(invalid_csv),
+        "csv_reader_rows_per_s": n_floor / csv_floor_s,
+        "csv_validate_rows_per_s": n_ours / csv_ours_s,
+        "csv_validate_mb_per_s": csv_mb / csv_ours_s,
+        "csv_validate_vs_csv_reader": csv_floor_s / csv_ours_s,
+        "orjson_rows_per_s": j_floor / jl_floor_s,
+        "jsonl_validate_rows_per_s": j_ours / jl_ours_s,
+        "jsonl_validate_vs_orjson": jl_floor_s / jl_ours_s,
+    }
+
+
+def main(argv: list[str]) -> None:
+    rows = int(argv[1]) if len(argv) > 1 else 100_000
+    for invalid_every in (100, 0):
+        print(f"-- {rows} contacts, {'3 %' if invalid_every else 'no'} invalid rows")
+        for key, value in run(rows, invalid_every=invalid_every).items():
+            print(f"{key:32} {value:>14,.2f}")
+
+
+if __name__ == "__main__":
+    main(sys.argv)

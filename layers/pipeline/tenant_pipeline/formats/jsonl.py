@@ -1,0 +1,106 @@
+"""Streaming JSON Lines reader: one JSON value per line, blank lines skipped.
+
+Lines are split as bytes and handed to orjson whole batches at a time; only a batch holding a
+bad line falls back to line-by-line decoding. A line that does not parse is a row error; a line
+that is not valid UTF-8 rejects the file (an encoding problem is never confined to one row).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import orjson
+
+from tenant_pipeline.formats.batch import RowBatch, RowProblem, excerpt
+from tenant_pipeline.formats.errors import EncodingError
+from tenant_pipeline.formats.limits import ReadLimits
+
+ROW = "(row)"
+_BOM = b"\xef\xbb\xbf"
+
+
+class JsonLinesReader:
+    """Yields `RowBatch`es of decoded JSON values (objects are checked by the validator)."""
+
+    def __init__(self, chunks: Iterator[bytes], limits: ReadLimits) -> None:
+        self._chunks = chunks
+        self._limits = limits
+
+    def batches(self) -> Iterator[RowBatch]:
+        lines: list[int] = []
+        raw: list[bytes] = []
+        size = self._limits.batch_rows
+        for line_no, line in self._physical_lines():
+            lines.append(line_no)
+            raw.append(line)
+            if len(raw) >= size:
+                yield self._decode(lines, raw)
+                lines, raw = [], []
+        if raw:
+            yield self._decode(lines, raw)
+
+    def _physical_lines(self) -> Iterator[tuple[int, bytes]]:
+        """(line number, content) of every non-blank line; over-long lines come as b"" (flagged)."""
+        cap = self._limits.max_line_bytes
+        pending = b""
+        line_no = 0
+        first = True
+        skipping = False
+        for raw in self._chunks:
+            chunk = raw.removeprefix(_BOM) if first else raw
+            first = False
+            parts = chunk.split(b"\n")
+            parts[0] = pending + parts[0]
+            pending = parts.pop()
+            for part in parts:
+                line_no += 1
+                if skipping:
+                    skipping = False
+                    yield line_no, b""
+                elif len(part) > cap:
+                    yield line_no, b""
+                elif part and not part.isspace():
+                    yield line_no, part
+            if len(pending) > cap:
+                skipping = True
+                pending = b""
+        if skipping:
+            yield line_no + 1, b""
+        elif pending and not pending.isspace():
+            yield line_no + 1, pending
+
+    def _decode(self, lines: list[int], raw: list[bytes]) -> RowBatch:
+        try:
+            if b"" not in raw:
+                return RowBatch(lines, list(map(orjson.loads, raw)))
+        except orjson.JSONDecodeError:
+            pass
+        rows: list[Any] = []
+        problems: dict[int, RowProblem] = {}
+        for i, (line_no, line) in enumerate(zip(lines, raw, strict=True)):
+            value: Any = None
+            if not line:
+                problems[i] = (
+                    ROW,
+                    f"line {line_no}",
+                    f"line too long (limit {self._limits.max_line_bytes} bytes)",
+                )
+            else:
+                try:
+                    value = orjson.loads(line)
+                except orjson.JSONDecodeError as exc:
+                    problems[i] = (ROW, excerpt(line.decode("utf-8", "replace")), f"invalid JSON: {exc}")
+                    _check_utf8(line, line_no)
+            rows.append(value)
+        return RowBatch(lines, rows, problems)
+
+
+def _check_utf8(line: bytes, line_no: int) -> None:
+    try:
+        line.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        byte = line[exc.start]
+        raise EncodingError(
+            f"file is not valid UTF-8: byte 0x{byte:02x} on line {line_no} (save the file as UTF-8)"
+        ) from None
