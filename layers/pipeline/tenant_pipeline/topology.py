@@ -35,6 +35,7 @@ class Resource(StrEnum):
     BATCHES_DLQ = "import-batches-dlq"
     MIGRATION_STATE_MACHINE = "migration-state-machine"
     EXPORT_FUNCTION = "export-function"
+    MIGRATION_FUNCTION = "migration-function"
 
     @property
     def env_var(self) -> str:
@@ -155,3 +156,15 @@ BUCKETS = (Resource.INGEST_BUCKET, Resource.EXPORT_BUCKET, Resource.SNAPSHOT_BUC
 DEFAULT_SHARD_COUNT = 8
 DEFAULT_BATCH_ROWS = 500
 DEFAULT_MAX_INVALID_RATIO = 0.5
+
+
+class Tunable(StrEnum):
+    """Optional environment overrides of the pipeline's settings; unset means the default above."""
+
+    SHARD_COUNT = "TENANT_DATA_SHARD_COUNT"
+    BATCH_ROWS = "IMPORT_BATCH_ROWS"
+    MAX_OBJECT_BYTES = "IMPORT_MAX_OBJECT_BYTES"
+
+
+DEFAULT_MAX_OBJECT_BYTES = 5 * 1024**3
+"""Largest object an import accepts (S3's single PUT limit); larger ones fail with a clear reason."""

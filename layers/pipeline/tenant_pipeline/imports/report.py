@@ -1,0 +1,62 @@
+"""The job's error report: `line,field,value,reason`, one line per field error, streamed.
+
+Lines go to a temporary file, never to memory, and the file is uploaded once at the end of
+validation (multipart above the transfer threshold), so memory stays flat whatever the file's size.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import tempfile
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from tenant_pipeline.store.objects import ObjectStore
+
+HEADER = ("line", "field", "value", "reason")
+VALUE_EXCERPT_CHARS = 80
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def excerpt(value: object) -> str:
+    """A short, spreadsheet-safe excerpt of an offending value."""
+    text = "" if value is None else str(value)
+    if len(text) > VALUE_EXCERPT_CHARS:
+        text = text[: VALUE_EXCERPT_CHARS - 1] + "…"
+    return "'" + text if text.startswith(_FORMULA_STARTS) else text
+
+
+class ErrorReport:
+    """Collects report lines in a temporary file; `upload` puts the finished CSV in S3."""
+
+    def __init__(self) -> None:
+        self._file = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the report
+        self._text = io.TextIOWrapper(self._file, encoding="utf-8", newline="", write_through=False)
+        self._writer = csv.writer(self._text)
+        self._writer.writerow(HEADER)
+        self.lines = 0
+
+    def add(self, line: int | str, field: str, value: object, reason: str) -> None:
+        self._writer.writerow((line, field, excerpt(value), reason))
+        self.lines += 1
+
+    def add_row_errors(self, line: int, errors: Any) -> None:
+        """All field errors of one invalid row (`FieldError`s with field, value, reason)."""
+        self._writer.writerows((line, error.field, excerpt(error.value), error.reason) for error in errors)
+        self.lines += len(errors)
+
+    def upload(self, objects: ObjectStore, bucket: str, key: str) -> str:
+        """Upload the report as it stands; returns its `s3://` URI."""
+        self._text.flush()
+        self._file.seek(0)
+        return objects.upload_file(bucket, key, self._file, "text/csv; charset=utf-8")
+
+    def close(self) -> None:
+        self._text.close()
+
+    def __enter__(self) -> ErrorReport:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()

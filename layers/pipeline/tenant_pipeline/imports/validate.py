@@ -1,0 +1,397 @@
+"""The validate job: from an `ObjectCreated` notification to a job with its batches fanned out.
+
+One streaming pass validates every row, writes the error report and spools the valid rows; then
+either the job ends FAILED_VALIDATION (invalid ratio over the tenant's limit: nothing is loaded) or the
+results are recorded (`batches_total` fixed) and the batches are sent.
+
+Retries and duplicates. The job id is derived from bucket, key and version (or ETag), and the job is
+created with a condition, so a duplicate notification finds the job. A job that is finished or whose
+fan-out completed (`fanout_complete`) has nothing left to do: the duplicate is acknowledged. Otherwise
+the invocation takes the job's validation lease (one validator per job at a time; a concurrent duplicate
+is retried later rather than dropped, so the work is never lost with a crashed holder) and runs the
+whole validation again: same rows, same batch numbers, same messages. Batches that had already been
+sent are re-sent and counted once, thanks to the per-batch markers.
+
+Refusals. The tenant comes only from the key. A key that cannot be attributed to a tenant is logged
+and counted. Otherwise a refused import (bad key, unknown entity or format, unknown, suspended or
+migrating tenant, object too large, object gone or replaced) gets a job ending FAILED with the reason
+and a one-line error report. A migrating tenant's import is refused, not held: the tenant uploads
+again once the migration has moved its data, so the file lands in the tenant's new home region.
+A file refused as a whole by validation (encoding, header, gzip cap, ...) ends FAILED_VALIDATION.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
+
+from opentelemetry.trace import Status, StatusCode
+
+from tenant_pipeline.entities import EntitySchema, UnknownEntityError, load_entity
+from tenant_pipeline.errors import (
+    ImportRefusedError,
+    KeyRejectedError,
+    ObjectTooLargeError,
+    TenantNotActiveError,
+    UnknownTenantError,
+    ValidationInProgressError,
+)
+from tenant_pipeline.formats import FileFormat, FileRejectedError, ReadLimits, UnsupportedFormatError
+from tenant_pipeline.imports.completion import ROOT_SPAN, JobCompleter
+from tenant_pipeline.imports.fanout import BatchFanout, BatchSpool
+from tenant_pipeline.imports.keys import (
+    ImportKey,
+    attributable_tenant,
+    is_internal_key,
+    job_id_for,
+    parse_import_key,
+    report_key,
+)
+from tenant_pipeline.imports.report import ErrorReport
+from tenant_pipeline.store.batch_queue import BatchQueue
+from tenant_pipeline.store.jobs import Job, JobKind, JobsLedger, JobStatus
+from tenant_pipeline.store.objects import ObjectStore, OpenedObject
+from tenant_pipeline.store.tenants import Tenant, TenantDirectory, TenantStatus, now_iso
+from tenant_pipeline.topology import Resource
+from tenant_pipeline.validation import InvalidRow, validate_stream
+from tenant_telemetry import JobTrace, pipeline_metrics
+from tenant_telemetry.propagation import inject_message_attributes, object_context
+
+if TYPE_CHECKING:
+    from tenant_pipeline.aws import AwsClients
+    from tenant_pipeline.settings import PipelineSettings
+
+logger = logging.getLogger(__name__)
+VALIDATE_SPAN = "data.import.validate"
+_DEFAULT_LEASE_S = 900
+
+
+@dataclass(frozen=True)
+class ObjectCreated:
+    """An `ObjectCreated` notification, decoded (the key is already `unquote_plus`-ed)."""
+
+    bucket: str
+    key: str
+    version_id: str | None = None
+    etag: str | None = None
+    size: int | None = None
+
+
+class Outcome(StrEnum):
+    IGNORED = "ignored"
+    """Not an import (the pipeline's own objects) or not attributable to a tenant."""
+    DUPLICATE = "duplicate"
+    REFUSED = "refused"
+    FAILED_VALIDATION = "failed_validation"
+    FANNED_OUT = "fanned_out"
+
+
+@dataclass(frozen=True)
+class ValidationResult:
+    outcome: Outcome
+    job_id: str | None = None
+    reason: str | None = None
+    batches: int = 0
+
+
+@dataclass
+class _Rows:
+    """What one validation pass reads with, and what it counted."""
+
+    entity: EntitySchema
+    fmt: FileFormat
+    max_invalid_ratio: float
+    total: int = 0
+    invalid: int = 0
+    rejected: str | None = None
+
+    def failure(self) -> str | None:
+        """Why the file fails as a whole, or None when its valid rows are to be loaded."""
+        if self.rejected is not None:
+            return self.rejected
+        if self.total == 0:
+            return "the file has no data rows"
+        ratio = self.invalid / self.total
+        if ratio > self.max_invalid_ratio:
+            return (
+                f"{self.invalid} of {self.total} rows are invalid ({ratio:.1%}), over the tenant's "
+                f"limit of {self.max_invalid_ratio:.1%}; nothing was loaded"
+            )
+        return None
+
+
+@dataclass(frozen=True)
+class _Source:
+    """The notified object as far as it could be opened."""
+
+    event: ObjectCreated
+    tenant_id: str
+    import_key: ImportKey | None
+    opened: OpenedObject | None
+    refusal: ImportRefusedError | None
+
+
+class ImportValidator:
+    """Validates one notified object and fans its valid rows out to the loaders."""
+
+    def __init__(
+        self,
+        *,
+        objects: ObjectStore,
+        jobs: JobsLedger,
+        tenants: TenantDirectory,
+        queue: BatchQueue,
+        completer: JobCompleter,
+        batch_rows: int,
+        max_object_bytes: int,
+        read_limits: ReadLimits | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._objects = objects
+        self._jobs = jobs
+        self._tenants = tenants
+        self._queue = queue
+        self._completer = completer
+        self._batch_rows = batch_rows
+        self._max_object_bytes = max_object_bytes
+        self._limits = read_limits or ReadLimits()
+        self._clock = clock
+
+    @classmethod
+    def from_settings(cls, settings: PipelineSettings, clients: AwsClients) -> ImportValidator:
+        jobs = JobsLedger(settings.name(Resource.JOBS_TABLE), clients.dynamodb)
+        return cls(
+            objects=ObjectStore(clients.s3),
+            jobs=jobs,
+            tenants=TenantDirectory(settings.name(Resource.TENANTS_TABLE), clients.dynamodb),
+            queue=BatchQueue(clients.sqs, settings.name(Resource.BATCHES_QUEUE)),
+            completer=JobCompleter(jobs, max_receives=settings.batches_max_receive_count),
+            batch_rows=settings.batch_rows,
+            max_object_bytes=settings.max_object_bytes,
+        )
+
+    # -- entry ---------------------------------------------------------------------------------
+    def validate(self, event: ObjectCreated, *, remaining_s: float | None = None) -> ValidationResult:
+        """Run (or resume) the object's import job; raises only for transient failures."""
+        if is_internal_key(event.key):
+            return ValidationResult(Outcome.IGNORED)
+        tenant_id = attributable_tenant(event.key)
+        if tenant_id is None:
+            logger.warning("object key not attributable to a tenant", extra={"key": event.key[:300]})
+            pipeline_metrics().record_import_errors(1, tenant_id="", error_type="unattributable_key")
+            return ValidationResult(Outcome.IGNORED, reason="key not attributable to a tenant")
+        source = self._open(event, tenant_id)
+        try:
+            return self._run(source, remaining_s)
+        finally:
+            if source.opened is not None:
+                source.opened.close()
+
+    def _open(self, event: ObjectCreated, tenant_id: str) -> _Source:
+        try:
+            import_key = parse_import_key(event.key)
+        except KeyRejectedError as exc:
+            return _Source(event, tenant_id, None, None, exc)
+        try:
+            opened = self._objects.open(event.bucket, event.key, version_id=event.version_id, etag=event.etag)
+        except ImportRefusedError as exc:
+            return _Source(event, tenant_id, import_key, None, exc)
+        return _Source(event, tenant_id, import_key, opened, None)
+
+    def _run(self, source: _Source, remaining_s: float | None) -> ValidationResult:
+        job = self._open_job(source)
+        if job.finished or job.fanout_complete:
+            return ValidationResult(Outcome.DUPLICATE, job.job_id)
+        now = self._clock()
+        lease_until = int(now + (remaining_s if remaining_s is not None else _DEFAULT_LEASE_S)) + 5
+        if not self._jobs.claim_validation(job.job_id, now_epoch=int(now), lease_until_epoch=lease_until):
+            current = self._jobs.get(job.job_id)
+            if current.finished or current.fanout_complete:
+                return ValidationResult(Outcome.DUPLICATE, job.job_id)
+            raise ValidationInProgressError(f"job {job.job_id} is being validated by another invocation")
+        try:
+            return self._validate_claimed(job, source)
+        except BaseException:
+            self._jobs.release_validation(job.job_id)
+            raise
+
+    def _open_job(self, source: _Source) -> Job:
+        """Create the job (its trace continues the uploader's, if the object carries one), or find it."""
+        event, opened = source.event, source.opened
+        version = event.version_id or event.etag or (opened.etag if opened is not None else "")
+        job_id = job_id_for(event.bucket, event.key, version)
+        parent = object_context(opened.metadata) if opened is not None and opened.metadata else None
+        parts = event.key.split("/")
+        entity = parts[3] if len(parts) > 3 and parts[3] else None
+        fmt = _format_name(event.key) if source.import_key is not None else None
+        trace = JobTrace.start(
+            ROOT_SPAN,
+            parent=parent,
+            attributes={
+                "tenant.id": source.tenant_id,
+                "import.entity_type": entity or "",
+                "import.format": fmt or "",
+            },
+        )
+        job = Job(
+            job_id=job_id,
+            tenant_id=source.tenant_id,
+            kind=JobKind.IMPORT,
+            status=JobStatus.RUNNING,
+            started_at=now_iso(),
+            entity_type=entity,
+            source_uri=f"s3://{event.bucket}/{event.key}",
+            format=fmt,
+            trace_id=trace.trace_id_hex,
+            trace=trace.to_dict(),
+            started_ns=trace.start_time_ns,
+        )
+        if self._jobs.create(job):
+            return job
+        return self._jobs.get(job_id)
+
+    def _validate_claimed(self, job: Job, source: _Source) -> ValidationResult:
+        trace = JobTrace.from_dict(job.trace) if job.trace else JobTrace.start(ROOT_SPAN)
+        with trace.span(VALIDATE_SPAN) as span:
+            span.set_attribute("tenant.id", job.tenant_id)
+            span.set_attribute("import.job_id", job.job_id)
+            try:
+                if source.refusal is not None or source.import_key is None or source.opened is None:
+                    raise source.refusal or ImportRefusedError("the object could not be read")
+                tenant, entity, fmt = self._admit(source.import_key, source.opened)
+            except (ImportRefusedError, UnknownEntityError, UnsupportedFormatError) as exc:
+                reason = str(exc) or type(exc).__name__
+                span.set_status(Status(StatusCode.ERROR, reason))
+                span.set_attribute("import.refused", reason)
+                return self._refuse(job, _refusal_field(exc), reason)
+            rows = _Rows(entity=entity, fmt=fmt, max_invalid_ratio=tenant.max_invalid_ratio)
+            return self._validate_rows(job, source.opened, rows, trace, span)
+
+    def _admit(self, import_key: ImportKey, opened: OpenedObject) -> tuple[Tenant, EntitySchema, FileFormat]:
+        """Tenant, entity, format and size checks before any row is read."""
+        try:
+            tenant = self._tenants.get(import_key.tenant_id)
+        except UnknownTenantError:
+            raise TenantNotActiveError(f"unknown tenant {import_key.tenant_id!r}") from None
+        if tenant.status is TenantStatus.MIGRATING:
+            raise TenantNotActiveError(
+                "tenant is migrating: imports are refused until the migration ends, then upload again"
+            )
+        if tenant.status is not TenantStatus.ACTIVE:
+            raise TenantNotActiveError(f"tenant is {tenant.status.value}; imports are refused")
+        entity = load_entity(import_key.entity)  # its error names the known entities
+        fmt = FileFormat.from_key(import_key.key)
+        if opened.size > self._max_object_bytes:
+            raise ObjectTooLargeError(
+                f"the object is {opened.size} bytes, over the import limit of {self._max_object_bytes} bytes"
+            )
+        return tenant, entity, fmt
+
+    def _refuse(self, job: Job, field: str, reason: str) -> ValidationResult:
+        with ErrorReport() as report:
+            report.add("", field, (job.source_uri or "").rsplit("/", 1)[-1], reason)
+            uri = self._upload_report(job, report)
+        self._jobs.record_validation(
+            job.job_id, total_rows=0, invalid=0, batches_total=0, report_uri=uri, validated_at=now_iso()
+        )
+        self._completer.fail(job.job_id, JobStatus.FAILED, reason)
+        return ValidationResult(Outcome.REFUSED, job.job_id, reason)
+
+    def _upload_report(self, job: Job, report: ErrorReport) -> str:
+        return report.upload(self._objects, source_bucket(job), report_key(job.tenant_id, job.job_id))
+
+    def _validate_rows(
+        self, job: Job, opened: OpenedObject, rows: _Rows, trace: JobTrace, span: Any
+    ) -> ValidationResult:
+        columns = rows.entity.columns
+        with ErrorReport() as report, BatchSpool(self._batch_rows) as spool:
+            try:
+                for row in validate_stream(opened.body, rows.fmt, rows.entity, self._limits):
+                    rows.total += 1
+                    if isinstance(row, InvalidRow):
+                        rows.invalid += 1
+                        report.add_row_errors(row.line, row.errors)
+                    else:
+                        record = row.record
+                        spool.add([record.get(column) for column in columns])
+            except FileRejectedError as exc:
+                rows.rejected = str(exc) or type(exc).__name__
+                report.add("", "file", "", rows.rejected)
+            spool.finish()
+            uri = self._upload_report(job, report)
+            span.set_attributes(
+                {
+                    "import.row_count": rows.total,
+                    "import.validation_errors": rows.invalid,
+                    "import.entity_type": rows.entity.name,
+                    "import.format": job.format or "",
+                }
+            )
+            self._count_invalid(job, rows)
+            failure = rows.failure()
+            batches = 0 if failure else spool.batches
+            self._jobs.record_validation(
+                job.job_id,
+                total_rows=rows.total,
+                invalid=rows.invalid,
+                batches_total=batches,
+                report_uri=uri,
+                validated_at=now_iso(),
+            )
+            if failure is not None:
+                span.set_status(Status(StatusCode.ERROR, failure))
+                self._completer.fail(job.job_id, JobStatus.FAILED_VALIDATION, failure)
+                return ValidationResult(Outcome.FAILED_VALIDATION, job.job_id, failure)
+            fanout = BatchFanout(
+                self._queue,
+                self._objects,
+                claim_bucket=source_bucket(job),
+                message_attributes=inject_message_attributes({}, context=trace.context()),
+            )
+            fanout.send_all(
+                spool, job_id=job.job_id, tenant_id=job.tenant_id, entity=rows.entity.name, columns=columns
+            )
+            span.set_attributes({"import.batch_count": batches, "import.claim_checks": fanout.claim_checks})
+        self._jobs.mark_fanout_complete(job.job_id)
+        if batches == 0:
+            self._completer.try_complete(job.job_id)
+        return ValidationResult(Outcome.FANNED_OUT, job.job_id, batches=batches)
+
+    def _count_invalid(self, job: Job, rows: _Rows) -> None:
+        if rows.invalid:
+            instruments = pipeline_metrics()
+            instruments.record_import_records(rows.invalid, tenant_id=job.tenant_id, status="invalid")
+            instruments.record_import_errors(rows.invalid, tenant_id=job.tenant_id, error_type="invalid_row")
+
+
+def source_bucket(job: Job) -> str:
+    """The bucket of the job's source object (claim checks and reports live beside it)."""
+    return (job.source_uri or "").removeprefix("s3://").split("/", 1)[0]
+
+
+def _format_name(key: str) -> str | None:
+    """The file's format as the job shows it, None if unsupported."""
+    try:
+        fmt = FileFormat.from_key(key)
+    except UnsupportedFormatError:
+        return None
+    return fmt.name
+
+
+def _refusal_field(exc: Exception) -> str:
+    """The report's `field` for a refusal: what part of the upload is wrong."""
+    if isinstance(exc, UnknownEntityError):
+        return "entity"
+    if isinstance(exc, KeyRejectedError):
+        return "key"
+    if isinstance(exc, TenantNotActiveError):
+        return "tenant"
+    if isinstance(exc, UnsupportedFormatError):
+        return "format"
+    if isinstance(exc, ObjectTooLargeError):
+        return "size"
+    return "object"

@@ -1,0 +1,55 @@
+"""Typed settings read once at handler start (never at import time)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from tenant_pipeline import topology
+from tenant_pipeline.errors import InvalidSettingError, MissingSettingError
+from tenant_pipeline.topology import Resource, Tunable
+
+
+@dataclass(frozen=True)
+class PipelineSettings:
+    """Resource names (from the env vars `topology` names) and the pipeline's tunables."""
+
+    names: Mapping[Resource, str] = field(default_factory=dict)
+    region: str | None = None
+    shard_count: int = topology.DEFAULT_SHARD_COUNT
+    batch_rows: int = topology.DEFAULT_BATCH_ROWS
+    max_object_bytes: int = topology.DEFAULT_MAX_OBJECT_BYTES
+    batches_max_receive_count: int = topology.BATCHES_QUEUE.max_receive_count
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> PipelineSettings:
+        env = os.environ if environ is None else environ
+        names = {resource: env[resource.env_var] for resource in Resource if env.get(resource.env_var)}
+        return cls(
+            names=names,
+            region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or None,
+            shard_count=_positive_int(env, Tunable.SHARD_COUNT, topology.DEFAULT_SHARD_COUNT),
+            batch_rows=_positive_int(env, Tunable.BATCH_ROWS, topology.DEFAULT_BATCH_ROWS),
+            max_object_bytes=_positive_int(env, Tunable.MAX_OBJECT_BYTES, topology.DEFAULT_MAX_OBJECT_BYTES),
+        )
+
+    def name(self, resource: Resource) -> str:
+        """Physical name (or queue URL) of a resource; raises if the environment lacks it."""
+        try:
+            return self.names[resource]
+        except KeyError:
+            raise MissingSettingError(f"environment variable {resource.env_var} is not set") from None
+
+
+def _positive_int(env: Mapping[str, str], key: Tunable, default: int) -> int:
+    raw = env.get(key.value)
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise InvalidSettingError(f"{key.value} must be a positive integer, got {raw!r}") from None
+    if value < 1:
+        raise InvalidSettingError(f"{key.value} must be a positive integer, got {raw!r}")
+    return value

@@ -1,0 +1,1 @@
+"""DynamoDB adapters: tenant directory, jobs ledger and tenant data, with injected clients."""

@@ -1,0 +1,61 @@
+"""Key layout of the three tables, in one place.
+
+- tenants:     pk=`TENANT#{tenant_id}`  sk=`TENANT`
+- jobs:        pk=`JOB#{job_id}`        sk=`JOB` (the job) or `BATCH#{n:06d}` (a finished batch's marker);
+               only job items carry `tenant_id`/`started_key`, so markers stay out of `jobs-by-tenant`.
+- tenant-data: pk=`{tenant}#{entity}#{shard}` sk=`{record_id}`, shard = CRC-32 of the id modulo the
+               shard count: stable across processes and languages, so any reader finds every item.
+"""
+
+from __future__ import annotations
+
+import re
+import zlib
+
+from tenant_pipeline.errors import InvalidTenantIdError
+
+TENANT_ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
+JOB_SK = "JOB"
+TENANT_SK = "TENANT"
+_BATCH_PREFIX = "BATCH#"
+
+
+def check_tenant_id(tenant_id: str) -> str:
+    """The tenant id itself, if it matches the allowed pattern."""
+    if not isinstance(tenant_id, str) or not TENANT_ID_PATTERN.fullmatch(tenant_id):
+        raise InvalidTenantIdError(f"tenant id {tenant_id!r} does not match {TENANT_ID_PATTERN.pattern}")
+    return tenant_id
+
+
+def tenant_pk(tenant_id: str) -> str:
+    return f"TENANT#{tenant_id}"
+
+
+def job_pk(job_id: str) -> str:
+    return f"JOB#{job_id}"
+
+
+def batch_sk(batch_number: int) -> str:
+    return f"{_BATCH_PREFIX}{batch_number:06d}"
+
+
+def batch_number_of(sk: str) -> int:
+    """Inverse of `batch_sk`."""
+    return int(sk.removeprefix(_BATCH_PREFIX))
+
+
+def started_key(started_at: str, job_id: str) -> str:
+    """Sort key of `jobs-by-tenant`: ISO time first (newest first when descending), id breaks ties."""
+    return f"{started_at}#{job_id}"
+
+
+def shard_of(record_id: str, shard_count: int) -> int:
+    return zlib.crc32(record_id.encode()) % shard_count
+
+
+def data_pk(tenant_id: str, entity: str, shard: int) -> str:
+    return f"{tenant_id}#{entity}#{shard}"
+
+
+def record_pk(tenant_id: str, entity: str, record_id: str, shard_count: int) -> str:
+    return data_pk(tenant_id, entity, shard_of(record_id, shard_count))

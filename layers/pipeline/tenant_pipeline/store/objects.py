@@ -1,0 +1,89 @@
+"""S3 objects the pipeline reads and writes: import files, claim checks, error reports."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import IO, TYPE_CHECKING, Any, BinaryIO
+
+from botocore.exceptions import ClientError
+
+from tenant_pipeline.errors import ObjectChangedError, ObjectMissingError
+from tenant_pipeline.store.client_errors import as_store_error, error_code
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
+_MISSING = frozenset({"NoSuchKey", "404", "NotFound", "NoSuchVersion"})
+_CHANGED = frozenset({"PreconditionFailed", "412"})
+
+
+@dataclass
+class OpenedObject:
+    """An object being read: its body stream (close it) and what the GET said about it."""
+
+    body: BinaryIO
+    size: int
+    etag: str
+    version_id: str | None
+    metadata: Mapping[str, str]
+
+    def close(self) -> None:
+        self.body.close()
+
+
+class ObjectStore:
+    """Adapter over S3 for the pipeline's objects."""
+
+    def __init__(self, client: S3Client) -> None:
+        self._client = client
+
+    def open(
+        self, bucket: str, key: str, *, version_id: str | None = None, etag: str | None = None
+    ) -> OpenedObject:
+        """Start a streaming GET of exactly the notified object version (or ETag)."""
+        kwargs: dict[str, Any] = {"Bucket": bucket, "Key": key}
+        if version_id:
+            kwargs["VersionId"] = version_id
+        elif etag:
+            kwargs["IfMatch"] = etag if etag.startswith('"') else f'"{etag}"'
+        try:
+            reply = self._client.get_object(**kwargs)
+        except ClientError as exc:
+            code = error_code(exc)
+            if code in _MISSING:
+                raise ObjectMissingError("the object was deleted before it could be read") from None
+            if code in _CHANGED:
+                raise ObjectChangedError(
+                    "the object was replaced before it could be read; its new version has its own job"
+                ) from None
+            raise as_store_error(exc, "read object") from exc
+        return OpenedObject(
+            body=reply["Body"],  # type: ignore[arg-type]
+            size=int(reply.get("ContentLength", 0)),
+            etag=str(reply.get("ETag", "")).strip('"'),
+            version_id=reply.get("VersionId"),
+            metadata=reply.get("Metadata", {}),
+        )
+
+    def get_bytes(self, bucket: str, key: str) -> bytes:
+        try:
+            return self._client.get_object(Bucket=bucket, Key=key)["Body"].read()
+        except ClientError as exc:
+            if error_code(exc) in _MISSING:
+                raise ObjectMissingError(f"s3://{bucket}/{key} does not exist") from None
+            raise as_store_error(exc, "read object") from exc
+
+    def put_bytes(self, bucket: str, key: str, body: bytes, content_type: str = "application/json") -> None:
+        try:
+            self._client.put_object(Bucket=bucket, Key=key, Body=body, ContentType=content_type)
+        except ClientError as exc:
+            raise as_store_error(exc, "write object") from exc
+
+    def upload_file(self, bucket: str, key: str, file: IO[bytes], content_type: str) -> str:
+        """Upload a file object (multipart when large); returns its `s3://` URI."""
+        try:
+            self._client.upload_fileobj(file, bucket, key, ExtraArgs={"ContentType": content_type})
+        except ClientError as exc:
+            raise as_store_error(exc, "upload object") from exc
+        return f"s3://{bucket}/{key}"

@@ -1,0 +1,152 @@
+"""The tenant store: every tenant's records, sharded so one import is not held to one partition.
+
+Writes take DynamoDB typed attribute maps built by the caller (the loader builds them straight from
+validated rows), 25 per `BatchWriteItem` as AWS requires, and retry `UnprocessedItems` with
+exponential backoff and full jitter until the caller's deadline. Puts are idempotent: re-delivery
+overwrites the same items with the same values.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from boto3.dynamodb.types import TypeDeserializer
+from botocore.exceptions import ClientError
+
+from tenant_pipeline import topology
+from tenant_pipeline.errors import WriteIncompleteError
+from tenant_pipeline.store.client_errors import THROTTLE_CODES, as_store_error, error_code
+from tenant_pipeline.store.keys import data_pk, record_pk
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+Item = dict[str, Any]
+"""A DynamoDB item as typed attribute maps (`{"name": {"S": "Ada"}}`)."""
+
+MAX_BATCH_WRITE = 25
+_BASE_DELAY_S = 0.05
+_MAX_DELAY_S = 2.0
+
+
+@dataclass
+class WriteStats:
+    """What a bulk write cost: calls made, of which retries of unprocessed or throttled items."""
+
+    items: int = 0
+    calls: int = 0
+    retries: int = 0
+
+
+class TenantDataStore:
+    """Adapter over the tenant-data table."""
+
+    def __init__(
+        self,
+        table_name: str,
+        client: DynamoDBClient,
+        shard_count: int = topology.DEFAULT_SHARD_COUNT,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+        jitter: Callable[[], float] = random.random,
+    ) -> None:
+        self.table_name = table_name
+        self.shard_count = shard_count
+        self._client = client
+        self._sleep = sleep
+        self._clock = clock
+        self._jitter = jitter
+
+    def record_key(self, tenant_id: str, entity: str, record_id: str) -> Item:
+        return {
+            "pk": {"S": record_pk(tenant_id, entity, record_id, self.shard_count)},
+            "sk": {"S": record_id},
+        }
+
+    # -- writing -------------------------------------------------------------------------------
+    def put_items(self, items: Sequence[Item], *, deadline: float | None = None) -> WriteStats:
+        """Put every item; `deadline` is on this store's clock (`time.monotonic` by default).
+
+        Raises `WriteIncompleteError` if items are still unprocessed when the next backoff would
+        pass the deadline (the caller fails the batch and SQS redelivers it)."""
+        stats = WriteStats(items=len(items))
+        for start in range(0, len(items), MAX_BATCH_WRITE):
+            requests = [{"PutRequest": {"Item": item}} for item in items[start : start + MAX_BATCH_WRITE]]
+            self._write_chunk(requests, deadline, stats)
+        return stats
+
+    def _write_chunk(self, requests: list[dict[str, Any]], deadline: float | None, stats: WriteStats) -> None:
+        attempt = 0
+        while requests:
+            stats.calls += 1
+            try:
+                reply = self._client.batch_write_item(RequestItems={self.table_name: requests})  # type: ignore[dict-item]
+                requests = reply.get("UnprocessedItems", {}).get(self.table_name, [])  # type: ignore[assignment]
+            except ClientError as exc:
+                if error_code(exc) not in THROTTLE_CODES:
+                    raise as_store_error(exc, "write items") from exc
+            if not requests:
+                return
+            delay = min(_MAX_DELAY_S, _BASE_DELAY_S * 2**attempt) * self._jitter()
+            if deadline is not None and self._clock() + delay >= deadline:
+                raise WriteIncompleteError(
+                    f"{len(requests)} items still unprocessed after {attempt + 1} attempts when time ran out"
+                )
+            attempt += 1
+            stats.retries += 1
+            self._sleep(delay)
+
+    # -- reading -------------------------------------------------------------------------------
+    def query_items(self, tenant_id: str, entity: str) -> Iterator[Item]:
+        """Every stored item of one tenant's entity as typed maps, shard by shard, paginated."""
+        for shard in range(self.shard_count):
+            kwargs: dict[str, Any] = {
+                "TableName": self.table_name,
+                "KeyConditionExpression": "pk = :pk",
+                "ExpressionAttributeValues": {":pk": {"S": data_pk(tenant_id, entity, shard)}},
+            }
+            while True:
+                try:
+                    page = self._client.query(**kwargs)
+                except ClientError as exc:
+                    raise as_store_error(exc, "query tenant data") from exc
+                yield from page.get("Items", [])
+                if "LastEvaluatedKey" not in page:
+                    break
+                kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def query_entity(self, tenant_id: str, entity: str) -> Iterator[dict[str, Any]]:
+        """Every stored record of one tenant's entity as plain values (numbers as `Decimal`),
+        without the table's own `pk`/`sk`."""
+        deserializer = TypeDeserializer()
+        for item in self.query_items(tenant_id, entity):
+            yield {
+                name: deserializer.deserialize(value)
+                for name, value in item.items()
+                if name not in ("pk", "sk")
+            }
+
+    def count_entity(self, tenant_id: str, entity: str) -> int:
+        total = 0
+        for shard in range(self.shard_count):
+            kwargs: dict[str, Any] = {
+                "TableName": self.table_name,
+                "KeyConditionExpression": "pk = :pk",
+                "ExpressionAttributeValues": {":pk": {"S": data_pk(tenant_id, entity, shard)}},
+                "Select": "COUNT",
+            }
+            while True:
+                try:
+                    page = self._client.query(**kwargs)
+                except ClientError as exc:
+                    raise as_store_error(exc, "count tenant data") from exc
+                total += page.get("Count", 0)
+                if "LastEvaluatedKey" not in page:
+                    break
+                kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return total

@@ -1,0 +1,171 @@
+"""The tenant directory: who the tenants are, where they live, whether they accept imports."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import ClientError
+
+from tenant_pipeline import topology
+from tenant_pipeline.errors import (
+    TenantExistsError,
+    TenantStatusConflictError,
+    UnknownTenantError,
+)
+from tenant_pipeline.store.client_errors import as_store_error, is_conditional_failure
+from tenant_pipeline.store.keys import TENANT_SK, check_tenant_id, tenant_pk
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+
+class TenantStatus(StrEnum):
+    ACTIVE = "active"
+    MIGRATING = "migrating"
+    SUSPENDED = "suspended"
+
+
+@dataclass(frozen=True)
+class Tenant:
+    tenant_id: str
+    home_region: str
+    status: TenantStatus
+    max_invalid_ratio: float
+    created_at: str
+    updated_at: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "tenant_id": self.tenant_id,
+            "home_region": self.home_region,
+            "status": self.status.value,
+            "max_invalid_ratio": self.max_invalid_ratio,
+            "created_at": self.created_at,
+            "updated_at": self.updated_at,
+        }
+
+    @classmethod
+    def from_item(cls, item: dict[str, Any]) -> Tenant:
+        return cls(
+            tenant_id=item["tenant_id"]["S"],
+            home_region=item["home_region"]["S"],
+            status=TenantStatus(item["status"]["S"]),
+            max_invalid_ratio=float(item["max_invalid_ratio"]["N"]),
+            created_at=item["created_at"]["S"],
+            updated_at=item["updated_at"]["S"] if "updated_at" in item else None,
+        )
+
+
+def now_iso() -> str:
+    """UTC time in ISO 8601 with milliseconds and `Z`, the format of every timestamp we store."""
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class TenantDirectory:
+    """Adapter over the tenants table."""
+
+    def __init__(self, table_name: str, client: DynamoDBClient) -> None:
+        self._table = table_name
+        self._client = client
+
+    def create(
+        self,
+        tenant_id: str,
+        home_region: str,
+        max_invalid_ratio: float = topology.DEFAULT_MAX_INVALID_RATIO,
+    ) -> Tenant:
+        check_tenant_id(tenant_id)
+        if not 0.0 <= max_invalid_ratio <= 1.0:
+            raise ValueError(f"max invalid ratio must be between 0 and 1, got {max_invalid_ratio}")
+        tenant = Tenant(tenant_id, home_region, TenantStatus.ACTIVE, float(max_invalid_ratio), now_iso())
+        item = {
+            "pk": {"S": tenant_pk(tenant_id)},
+            "sk": {"S": TENANT_SK},
+            "tenant_id": {"S": tenant_id},
+            "home_region": {"S": home_region},
+            "status": {"S": tenant.status.value},
+            "max_invalid_ratio": {"N": repr(tenant.max_invalid_ratio)},
+            "created_at": {"S": tenant.created_at},
+        }
+        try:
+            self._client.put_item(
+                TableName=self._table, Item=item, ConditionExpression="attribute_not_exists(pk)"
+            )
+        except ClientError as exc:
+            if is_conditional_failure(exc):
+                raise TenantExistsError(f"tenant {tenant_id!r} already exists") from None
+            raise as_store_error(exc, "create tenant") from exc
+        return tenant
+
+    def get(self, tenant_id: str) -> Tenant:
+        try:
+            reply = self._client.get_item(
+                TableName=self._table,
+                Key={"pk": {"S": tenant_pk(tenant_id)}, "sk": {"S": TENANT_SK}},
+                ConsistentRead=True,
+            )
+        except ClientError as exc:
+            raise as_store_error(exc, "get tenant") from exc
+        if "Item" not in reply:
+            raise UnknownTenantError(f"unknown tenant {tenant_id!r}")
+        return Tenant.from_item(reply["Item"])
+
+    def list(self) -> list[Tenant]:
+        tenants: list[Tenant] = []
+        kwargs: dict[str, Any] = {
+            "TableName": self._table,
+            "FilterExpression": "sk = :sk",
+            "ExpressionAttributeValues": {":sk": {"S": TENANT_SK}},
+        }
+        try:
+            while True:
+                page = self._client.scan(**kwargs)
+                tenants.extend(Tenant.from_item(item) for item in page.get("Items", []))
+                if "LastEvaluatedKey" not in page:
+                    break
+                kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        except ClientError as exc:
+            raise as_store_error(exc, "list tenants") from exc
+        return sorted(tenants, key=lambda tenant: tenant.tenant_id)
+
+    def set_status(
+        self,
+        tenant_id: str,
+        status: TenantStatus | str,
+        *,
+        expected: TenantStatus | str | None = None,
+        home_region: str | None = None,
+    ) -> Tenant:
+        """Change the status (and optionally the home region); `expected` makes it a compare-and-set."""
+        new_status = TenantStatus(status)
+        names = {"#status": "status"}
+        values: dict[str, Any] = {":status": {"S": new_status.value}, ":now": {"S": now_iso()}}
+        update = "SET #status = :status, updated_at = :now"
+        condition = "attribute_exists(pk)"
+        if home_region is not None:
+            update += ", home_region = :region"
+            values[":region"] = {"S": home_region}
+        if expected is not None:
+            condition += " AND #status = :expected"
+            values[":expected"] = {"S": TenantStatus(expected).value}
+        try:
+            reply = self._client.update_item(
+                TableName=self._table,
+                Key={"pk": {"S": tenant_pk(tenant_id)}, "sk": {"S": TENANT_SK}},
+                UpdateExpression=update,
+                ConditionExpression=condition,
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values,
+                ReturnValues="ALL_NEW",
+            )
+        except ClientError as exc:
+            if is_conditional_failure(exc):
+                current = self.get(tenant_id)  # raises UnknownTenantError when the tenant is missing
+                raise TenantStatusConflictError(
+                    f"tenant {tenant_id!r} is {current.status}, not {TenantStatus(expected or status)}"
+                ) from None
+            raise as_store_error(exc, "set tenant status") from exc
+        return Tenant.from_item(reply["Attributes"])

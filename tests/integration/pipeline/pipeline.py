@@ -1,0 +1,157 @@
+"""The whole import path on moto, driven the way AWS drives it: S3 put, ingest queue, validator,
+batches queue, loader. Used by the import flow and fault tests."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from urllib.parse import quote_plus
+
+from functions.import_load import handler as load_handler
+from functions.import_validate import handler as validate_handler
+from tenant_pipeline import topology
+from tenant_pipeline.store.jobs import Job, JobsLedger
+from tenant_pipeline.store.tenant_data import TenantDataStore
+from tenant_pipeline.store.tenants import TenantDirectory
+from tenant_pipeline.topology import Resource
+
+from .conftest import Stack
+from .pump import Pump
+
+CONTACT_COLUMNS = ("id", "email", "name", "age", "created_at", "country", "notes")
+
+
+def contact_row(n: int, *, valid: bool = True, notes: str = "") -> list[str]:
+    email = f"user{n}@example.com" if valid else f"user{n}-at-example"
+    return [f"c-{n}", email, f"Name {n}", str(20 + n % 50), "2025-01-02T03:04:05Z", "GB", notes]
+
+
+def contacts_csv(rows: Iterable[Sequence[str]]) -> bytes:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(CONTACT_COLUMNS)
+    writer.writerows(rows)
+    return out.getvalue().encode()
+
+
+@dataclass
+class Pipeline:
+    stack: Stack
+    ingest: Pump = field(init=False)
+    batches: Pump = field(init=False)
+
+    def __post_init__(self) -> None:
+        sources = {source.queue.queue: source for source in topology.EVENT_SOURCES}
+        self.ingest = Pump(
+            self.stack.clients.sqs,
+            self.stack.url(Resource.INGEST_QUEUE),
+            validate_handler.lambda_handler,
+            sources[Resource.INGEST_QUEUE].batch_size,
+        )
+        self.batches = Pump(
+            self.stack.clients.sqs,
+            self.stack.url(Resource.BATCHES_QUEUE),
+            load_handler.lambda_handler,
+            sources[Resource.BATCHES_QUEUE].batch_size,
+        )
+
+    @property
+    def tenants(self) -> TenantDirectory:
+        return TenantDirectory(self.stack.settings.name(Resource.TENANTS_TABLE), self.stack.clients.dynamodb)
+
+    @property
+    def jobs(self) -> JobsLedger:
+        return JobsLedger(self.stack.settings.name(Resource.JOBS_TABLE), self.stack.clients.dynamodb)
+
+    @property
+    def data(self) -> TenantDataStore:
+        return TenantDataStore(
+            self.stack.settings.name(Resource.TENANT_DATA_TABLE),
+            self.stack.clients.dynamodb,
+            self.stack.settings.shard_count,
+        )
+
+    def put(self, key: str, body: bytes, metadata: dict[str, str] | None = None) -> None:
+        self.stack.clients.s3.put_object(
+            Bucket=self.stack.bucket, Key=key, Body=body, Metadata=metadata or {}
+        )
+
+    def run(self) -> None:
+        """Drain both queues until neither has work (loader completions may follow validations)."""
+        for _ in range(20):
+            if not (self.ingest.drain() + self.batches.drain()):
+                return
+        raise AssertionError("pipeline did not settle")
+
+    def only_job(self, tenant: str) -> Job:
+        (job,) = self.jobs.list_for_tenant(tenant)
+        return self.jobs.get(job.job_id)
+
+    def report_lines(self, job: Job) -> list[list[str]]:
+        assert job.report_uri is not None
+        bucket, key = job.report_uri.removeprefix("s3://").split("/", 1)
+        body = self.stack.clients.s3.get_object(Bucket=bucket, Key=key)["Body"].read().decode()
+        return list(csv.reader(io.StringIO(body)))
+
+    def queue_depth(self, resource: Resource) -> int:
+        attributes = self.stack.clients.sqs.get_queue_attributes(
+            QueueUrl=self.stack.url(resource),
+            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+        )["Attributes"]
+        return int(attributes["ApproximateNumberOfMessages"]) + int(
+            attributes["ApproximateNumberOfMessagesNotVisible"]
+        )
+
+    def redrive(self, dlq: Resource, queue: Resource) -> int:
+        """Move every DLQ message back to its queue, as `tenantctl redrive` does."""
+        sqs, moved = self.stack.clients.sqs, 0
+        while True:
+            messages = sqs.receive_message(
+                QueueUrl=self.stack.url(dlq), MaxNumberOfMessages=10, MessageAttributeNames=["All"]
+            ).get("Messages", [])
+            if not messages:
+                return moved
+            for message in messages:
+                sqs.send_message(
+                    QueueUrl=self.stack.url(queue),
+                    MessageBody=message["Body"],
+                    MessageAttributes=message.get("MessageAttributes", {}),
+                )
+                sqs.delete_message(QueueUrl=self.stack.url(dlq), ReceiptHandle=message["ReceiptHandle"])
+                moved += 1
+
+
+def reset_handlers() -> None:
+    """Handlers build their clients once per cold start; each test is a cold start."""
+    for built in (validate_handler._validator, load_handler._loader):
+        clear = getattr(built, "cache_clear", None)  # a test may have replaced the factory
+        if clear is not None:
+            clear()
+
+
+def notification_of(pipeline: Pipeline, key: str) -> str:
+    """The S3 notification body SQS would deliver for an existing object."""
+    head = pipeline.stack.clients.s3.head_object(Bucket=pipeline.stack.bucket, Key=key)
+    return json.dumps(
+        {
+            "Records": [
+                {
+                    "eventVersion": "2.1",
+                    "eventSource": "aws:s3",
+                    "awsRegion": "us-east-1",
+                    "eventName": "ObjectCreated:Put",
+                    "s3": {
+                        "bucket": {"name": pipeline.stack.bucket},
+                        "object": {
+                            "key": quote_plus(key),
+                            "size": head["ContentLength"],
+                            "eTag": head["ETag"].strip('"'),
+                        },
+                    },
+                }
+            ]
+        }
+    )

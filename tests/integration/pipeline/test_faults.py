@@ -1,0 +1,196 @@
+"""Faults the import survives with every row accounted for: redelivery, crashes, throttling, poison."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from functions.import_load import handler as load_handler
+from tenant_pipeline.aws import AwsClients
+from tenant_pipeline.imports.load import BatchLoader
+from tenant_pipeline.settings import PipelineSettings
+from tenant_pipeline.store.batch_queue import BatchQueue
+from tenant_pipeline.store.jobs import Job, JobsLedger, JobStatus
+from tenant_pipeline.store.tenant_data import TenantDataStore
+from tenant_pipeline.topology import BATCHES_QUEUE, Resource, Tunable
+from tenant_telemetry.testing import InMemoryTelemetry
+
+from .conftest import Stack, attributes
+from .pipeline import Pipeline, contact_row, contacts_csv, reset_handlers
+
+KEY = "tenants/acme/imports/contacts/contacts.csv"
+ROWS = 120
+INVALID = (3, 77)
+
+
+@pytest.fixture
+def pipeline(
+    stack: Stack, telemetry: InMemoryTelemetry, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Pipeline]:
+    monkeypatch.setenv(Tunable.BATCH_ROWS.value, "10")
+    reset_handlers()
+    pipeline = Pipeline(stack)
+    pipeline.tenants.create("acme", "us-east-1")
+    pipeline.put(KEY, contacts_csv(contact_row(n, valid=n not in INVALID) for n in range(ROWS)))
+    yield pipeline
+    reset_handlers()
+
+
+def assert_exact(pipeline: Pipeline, job: Job) -> None:
+    """The invariant: stored + reported = rows in the file, and the table holds exactly the stored rows."""
+    assert job.status is JobStatus.PARTIAL, job.error
+    assert (job.total_rows, job.stored, job.invalid) == (ROWS, ROWS - len(INVALID), len(INVALID))
+    assert (job.batches_total, job.batches_done, job.failed_batches) == (12, 12, ())
+    assert pipeline.data.count_entity("acme", "contacts") == job.stored
+    assert len(pipeline.report_lines(job)) == 1 + len(INVALID)
+    assert sorted(pipeline.jobs.batches_done(job.job_id)) == list(range(1, 13))
+
+
+def test_a_redelivered_batch_counts_once(pipeline: Pipeline, telemetry: InMemoryTelemetry) -> None:
+    pipeline.ingest.drain()
+    # Given a batch message delivered twice (SQS is at-least-once)
+    sqs, url = pipeline.stack.clients.sqs, pipeline.stack.url(Resource.BATCHES_QUEUE)
+    (message,) = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=1, MessageAttributeNames=["All"])[
+        "Messages"
+    ]
+    for _ in range(2):
+        sqs.send_message(
+            QueueUrl=url, MessageBody=message["Body"], MessageAttributes=message["MessageAttributes"]
+        )
+    sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    # When the loaders run
+    pipeline.run()
+    # Then the job's counts are exact and one batch span says it was a redelivery
+    assert_exact(pipeline, pipeline.only_job("acme"))
+    batch_spans = [s for s in telemetry.spans() if s.name == "data.import.batch"]
+    assert len(batch_spans) == 13
+    assert sum(bool(attributes(s)["import.redelivered"]) for s in batch_spans) == 1
+
+
+def test_a_loader_dying_after_writing_and_before_marking_is_redelivered_and_counted_once(
+    pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a loader that dies between writing a batch's items and marking the batch
+    real = JobsLedger.mark_batch_done
+    crashes = {4: 1, 9: 1}
+
+    def dying(self: JobsLedger, job_id: str, batch_number: int, stored: int) -> bool:
+        if crashes.get(batch_number):
+            crashes[batch_number] -= 1
+            raise RuntimeError("sandbox died")
+        return real(self, job_id, batch_number, stored)
+
+    monkeypatch.setattr(JobsLedger, "mark_batch_done", dying)
+    pipeline.run()
+    # Then the redelivered batches rewrote the same items and were counted once
+    assert pipeline.batches.failures == 2
+    assert_exact(pipeline, pipeline.only_job("acme"))
+
+
+class ThrottlingDynamo:
+    """Wraps a DynamoDB client: every other `BatchWriteItem` leaves half its items unprocessed."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+        self.calls = 0
+        self.throttled_items = 0
+
+    def batch_write_item(self, RequestItems: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
+        self.calls += 1
+        ((table, requests),) = RequestItems.items()
+        if self.calls % 2 == 0 or len(requests) == 1:
+            return self._client.batch_write_item(RequestItems=RequestItems)
+        half = len(requests) // 2
+        self._client.batch_write_item(RequestItems={table: requests[half:]})
+        self.throttled_items += half
+        return {"UnprocessedItems": {table: requests[:half]}}
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+
+def test_throttled_writes_are_retried_until_every_item_is_stored(
+    pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch, telemetry: InMemoryTelemetry
+) -> None:
+    wrappers: list[ThrottlingDynamo] = []
+
+    def throttled_store(table: str, client: Any, shards: int) -> TenantDataStore:
+        wrappers.append(ThrottlingDynamo(client))
+        return TenantDataStore(table, wrappers[-1], shards, sleep=lambda _: None)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(
+        load_handler,
+        "_loader",
+        lambda: BatchLoader.from_settings(
+            PipelineSettings.from_env(), AwsClients(), store_factory=throttled_store
+        ),
+    )
+    pipeline.run()
+    assert sum(w.throttled_items for w in wrappers) > 0
+    assert_exact(pipeline, pipeline.only_job("acme"))
+    retries = [
+        int(attributes(s)["import.write_retries"]) for s in telemetry.spans() if s.name == "data.import.batch"
+    ]
+    assert sum(retries) > 0
+
+
+def test_a_poison_batch_fails_the_job_with_its_number_until_redriven(
+    pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given batch 7 fails on every receive
+    real = BatchLoader._load
+    poisoned = {"on": True}
+
+    def failing(self: BatchLoader, job: Job, message: Any, deadline: float | None) -> Any:
+        if poisoned["on"] and message.header.batch_number == 7:
+            raise RuntimeError("downstream rejected batch 7")
+        return real(self, job, message, deadline)
+
+    monkeypatch.setattr(BatchLoader, "_load", failing)
+    pipeline.run()
+    # Then it went to the DLQ after its receives, and the job is FAILED naming it
+    job = pipeline.only_job("acme")
+    assert job.status is JobStatus.FAILED
+    assert job.failed_batches == (7,)
+    assert job.error is not None and "batch 7 failed 3 times" in job.error
+    assert pipeline.batches.failures == BATCHES_QUEUE.max_receive_count
+    assert pipeline.queue_depth(Resource.BATCHES_DLQ) == 1
+    assert job.stored + (job.invalid or 0) + 10 == ROWS  # all but the poisoned batch's 10 rows
+    # When the fault is fixed and the DLQ redriven
+    poisoned["on"] = False
+    assert pipeline.redrive(Resource.BATCHES_DLQ, Resource.BATCHES_QUEUE) == 1
+    pipeline.run()
+    # Then the job finishes with every row accounted for
+    finished = pipeline.only_job("acme")
+    assert finished.error is None
+    assert_exact(pipeline, finished)
+
+
+def test_a_validator_dying_mid_fanout_is_retried_without_double_counting(
+    pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given the validator dies after the first SendMessageBatch call of its fan-out
+    real = BatchQueue.send_batch
+    calls = {"n": 0}
+
+    def dying(self: BatchQueue, entries: Any) -> None:
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise RuntimeError("sandbox died mid fan-out")
+        real(self, entries)
+
+    monkeypatch.setattr(BatchQueue, "send_batch", dying)
+    # When its first batches are loaded before the retry re-sends them all
+    pipeline.ingest.run_once()  # S3's test event
+    pipeline.ingest.run_once()  # dies after sending batches 1-10
+    assert pipeline.ingest.failures == 1
+    pipeline.batches.drain()
+    job = pipeline.only_job("acme")
+    assert (job.status, job.batches_done, job.fanout_complete) == (JobStatus.RUNNING, 10, False)
+    pipeline.run()
+    # Then the re-sent batches counted once
+    job = pipeline.only_job("acme")
+    assert job.fanout_complete
+    assert_exact(pipeline, job)

@@ -1,0 +1,154 @@
+"""The store adapters on moto: tenant directory, jobs ledger (exactly-once batches), tenant data."""
+
+from __future__ import annotations
+
+import pytest
+
+from tenant_pipeline.errors import (
+    InvalidTenantIdError,
+    TenantExistsError,
+    TenantStatusConflictError,
+    UnknownJobError,
+    UnknownTenantError,
+)
+from tenant_pipeline.store.jobs import Job, JobKind, JobsLedger, JobStatus
+from tenant_pipeline.store.tenant_data import TenantDataStore
+from tenant_pipeline.store.tenants import TenantDirectory, TenantStatus
+from tenant_pipeline.topology import Resource
+
+from .conftest import Stack
+
+
+def _tenants(stack: Stack) -> TenantDirectory:
+    return TenantDirectory(stack.settings.name(Resource.TENANTS_TABLE), stack.clients.dynamodb)
+
+
+def _jobs(stack: Stack) -> JobsLedger:
+    return JobsLedger(stack.settings.name(Resource.JOBS_TABLE), stack.clients.dynamodb)
+
+
+def _job(job_id: str, tenant: str = "acme", started_at: str = "2025-11-26T12:00:00.000Z") -> Job:
+    return Job(
+        job_id=job_id,
+        tenant_id=tenant,
+        kind=JobKind.IMPORT,
+        status=JobStatus.RUNNING,
+        started_at=started_at,
+        entity_type="contacts",
+        trace={"traceparent": "x"},
+        trace_id="ab" * 16,
+    )
+
+
+def test_tenants_are_created_once_read_listed_and_change_status(stack: Stack) -> None:
+    tenants = _tenants(stack)
+    created = tenants.create("acme", "us-east-1", max_invalid_ratio=0.2)
+    tenants.create("globex", "eu-west-1")
+    assert tenants.get("acme") == created
+    assert created.to_dict()["status"] == "active" and created.max_invalid_ratio == 0.2
+    assert [t.tenant_id for t in tenants.list()] == ["acme", "globex"]
+    with pytest.raises(TenantExistsError):
+        tenants.create("acme", "us-east-1")
+    moved = tenants.set_status("acme", TenantStatus.MIGRATING, expected=TenantStatus.ACTIVE)
+    assert moved.status is TenantStatus.MIGRATING
+    with pytest.raises(TenantStatusConflictError, match="migrating"):
+        tenants.set_status("acme", TenantStatus.SUSPENDED, expected=TenantStatus.ACTIVE)
+    assert tenants.set_status("acme", "active", home_region="eu-west-1").home_region == "eu-west-1"
+
+
+def test_unknown_and_forged_tenants_are_refused(stack: Stack) -> None:
+    tenants = _tenants(stack)
+    with pytest.raises(UnknownTenantError):
+        tenants.get("nobody")
+    with pytest.raises(UnknownTenantError):
+        tenants.set_status("nobody", TenantStatus.SUSPENDED)
+    for forged in ("ACME", "a", "acme/../globex", "\u0430cme"):
+        with pytest.raises(InvalidTenantIdError):
+            tenants.create(forged, "us-east-1")
+
+
+def test_a_job_is_created_once_and_listed_newest_first(stack: Stack) -> None:
+    jobs = _jobs(stack)
+    assert jobs.create(_job("imp-1", started_at="2025-11-26T12:00:00.000Z"))
+    assert not jobs.create(_job("imp-1"))
+    jobs.create(_job("imp-2", started_at="2025-11-26T13:00:00.000Z"))
+    jobs.create(_job("imp-3", tenant="globex"))
+    assert [j.job_id for j in jobs.list_for_tenant("acme")] == ["imp-2", "imp-1"]
+    assert [j.job_id for j in jobs.list_for_tenant("acme", limit=1)] == ["imp-2"]
+    job = jobs.get("imp-1")
+    assert job.to_dict()["status"] == "RUNNING" and job.trace == {"traceparent": "x"}
+    with pytest.raises(UnknownJobError):
+        jobs.get("imp-404")
+
+
+def test_a_batch_counts_once_however_often_it_is_marked(stack: Stack) -> None:
+    jobs = _jobs(stack)
+    jobs.create(_job("imp-1"))
+    jobs.record_validation(
+        "imp-1", total_rows=10, invalid=1, batches_total=2, report_uri=None, validated_at="t"
+    )
+    assert jobs.mark_batch_done("imp-1", 1, 5)
+    assert not jobs.mark_batch_done("imp-1", 1, 5)
+    job = jobs.get("imp-1")
+    assert (job.batches_done, job.stored) == (1, 5)
+    assert jobs.batches_done("imp-1") == [1]
+    with pytest.raises(UnknownJobError):
+        jobs.mark_batch_done("imp-404", 1, 5)
+
+
+def test_a_failed_batch_shows_on_the_job_until_a_later_success_counts_it(stack: Stack) -> None:
+    jobs = _jobs(stack)
+    jobs.create(_job("imp-1"))
+    jobs.record_validation(
+        "imp-1", total_rows=4, invalid=0, batches_total=2, report_uri=None, validated_at="t"
+    )
+    assert jobs.mark_batch_done("imp-1", 1, 2)
+    assert jobs.mark_batch_failed("imp-1", 2)
+    assert not jobs.mark_batch_failed("imp-1", 1)  # already done: never shown as failed
+    assert jobs.get("imp-1").failed_batches == (2,)
+    failed = jobs.finish("imp-1", JobStatus.FAILED, finished_at="t1", error="batch 2 failed")
+    assert failed is not None and failed.error == "batch 2 failed"
+    assert jobs.mark_batch_done("imp-1", 2, 2)
+    job = jobs.get("imp-1")
+    assert (job.failed_batches, job.batches_done, job.stored) == ((), 2, 4)
+    done = jobs.finish(
+        "imp-1",
+        JobStatus.SUCCEEDED,
+        finished_at="t2",
+        expect=(JobStatus.RUNNING, JobStatus.FAILED),
+        batches_done=2,
+        require_no_failed_batches=True,
+    )
+    assert done is not None and done.status is JobStatus.SUCCEEDED and done.error is None
+
+
+def test_finishing_is_conditional(stack: Stack) -> None:
+    jobs = _jobs(stack)
+    jobs.create(_job("imp-1"))
+    assert jobs.finish("imp-1", JobStatus.SUCCEEDED, finished_at="t", batches_done=3) is None
+    assert jobs.finish("imp-1", JobStatus.FAILED, finished_at="t", error="x") is not None
+    assert jobs.finish("imp-1", JobStatus.SUCCEEDED, finished_at="t") is None
+
+
+def test_the_validation_lease_admits_one_validator_at_a_time(stack: Stack) -> None:
+    jobs = _jobs(stack)
+    jobs.create(_job("imp-1"))
+    assert jobs.claim_validation("imp-1", now_epoch=100, lease_until_epoch=400)
+    assert not jobs.claim_validation("imp-1", now_epoch=200, lease_until_epoch=500)
+    assert jobs.claim_validation("imp-1", now_epoch=401, lease_until_epoch=700)  # expired: taken over
+    jobs.release_validation("imp-1")
+    assert jobs.claim_validation("imp-1", now_epoch=402, lease_until_epoch=700)
+    jobs.mark_fanout_complete("imp-1")
+    assert not jobs.claim_validation("imp-1", now_epoch=10_000, lease_until_epoch=10_100)
+
+
+def test_tenant_data_is_found_across_every_shard(stack: Stack) -> None:
+    store = TenantDataStore(stack.settings.name(Resource.TENANT_DATA_TABLE), stack.clients.dynamodb, 4)
+    items = [{**store.record_key("acme", "contacts", f"c-{n}"), "n": {"N": str(n)}} for n in range(60)]
+    items.append({**store.record_key("globex", "contacts", "c-1"), "n": {"N": "-1"}})
+    store.put_items(items)
+    records = list(store.query_entity("acme", "contacts"))
+    assert sorted(int(r["n"]) for r in records) == list(range(60))
+    assert store.count_entity("acme", "contacts") == 60
+    assert store.count_entity("globex", "contacts") == 1
+    assert store.count_entity("acme", "orders") == 0

@@ -1,0 +1,54 @@
+"""Batch messages: rows inline or behind a claim check, and malformed ones refused."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+
+import pytest
+
+from tenant_pipeline.errors import BatchMessageError
+from tenant_pipeline.imports.batch_message import BatchHeader, BatchMessage, encode_rows
+
+HEADER = BatchHeader(
+    job_id="imp-1", tenant_id="acme", entity="orders", batch_number=3, row_count=2, columns=("id", "amount")
+)
+
+
+def test_inline_rows_round_trip_with_decimals_as_strings() -> None:
+    body = HEADER.body(encode_rows([["o-1", Decimal("10.50")], ["o-2", 7]]))
+    message = BatchMessage.parse(body)
+    assert message.header == HEADER
+    assert message.rows == [["o-1", "10.50"], ["o-2", 7]]
+    assert message.claim_check is None
+
+
+def test_claim_check_points_inside_the_jobs_batch_folder() -> None:
+    key = "tenants/acme/imports/_batches/imp-1/000003.json"
+    message = BatchMessage.parse(HEADER.claim_check_body("bucket", key))
+    assert message.rows is None
+    assert message.claim_check == ("bucket", key)
+
+
+@pytest.mark.parametrize(
+    "key",
+    ["tenants/globex/imports/_batches/imp-1/000003.json", "tenants/acme/imports/_batches/imp-1/../../x.json"],
+)
+def test_a_claim_check_outside_the_jobs_folder_is_refused(key: str) -> None:
+    with pytest.raises(BatchMessageError, match="outside"):
+        BatchMessage.parse(HEADER.claim_check_body("bucket", key))
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        ("{not json", "malformed"),
+        (json.dumps({"v": 1, "job_id": "imp-1"}), "malformed"),
+        (HEADER.body(b'[["o-1", "1"]]'), "does not hold 2 rows"),
+        (HEADER.body(b'[["o-1"], ["o-2", "1"]]'), "not 2 values"),
+        (json.dumps({**json.loads(HEADER.body(b"[]")), "v": 9, "row_count": 0}), "version"),
+    ],
+)
+def test_a_malformed_message_is_refused(body: str | bytes, reason: str) -> None:
+    with pytest.raises(BatchMessageError, match=reason):
+        BatchMessage.parse(body)

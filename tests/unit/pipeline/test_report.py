@@ -1,0 +1,51 @@
+"""The error report: one CSV line per field error, streamed through a temporary file."""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import IO
+
+from tenant_pipeline.imports.report import HEADER, ErrorReport, excerpt
+
+
+class _CapturingObjects:
+    """Stands in for the S3 adapter: keeps what would be uploaded."""
+
+    def __init__(self) -> None:
+        self.uploaded: dict[str, bytes] = {}
+
+    def upload_file(self, bucket: str, key: str, file: IO[bytes], content_type: str) -> str:
+        self.uploaded[f"{bucket}/{key}"] = file.read()
+        return f"s3://{bucket}/{key}"
+
+
+class _FieldError:
+    def __init__(self, field: str, value: str, reason: str) -> None:
+        self.field, self.value, self.reason = field, value, reason
+
+
+def test_report_lines_hold_line_field_excerpt_and_reason() -> None:
+    objects = _CapturingObjects()
+    with ErrorReport() as report:
+        report.add_row_errors(
+            3, (_FieldError("email", "not-an-email", "bad format"), _FieldError("age", "x", "not an integer"))
+        )
+        report.add("", "file", "", "unknown column 'foo'")
+        uri = report.upload(objects, "bucket", "r.csv")  # type: ignore[arg-type]
+    rows = list(csv.reader(io.StringIO(objects.uploaded["bucket/r.csv"].decode())))
+    assert uri == "s3://bucket/r.csv"
+    assert rows == [
+        list(HEADER),
+        ["3", "email", "not-an-email", "bad format"],
+        ["3", "age", "x", "not an integer"],
+        ["", "file", "", "unknown column 'foo'"],
+    ]
+    assert report.lines == 3
+
+
+def test_excerpts_are_short_and_cannot_become_spreadsheet_formulas() -> None:
+    assert excerpt('=HYPERLINK("http://x")') == '\'=HYPERLINK("http://x")'
+    assert excerpt("-1") == "'-1"
+    assert len(excerpt("x" * 10_000)) == 80
+    assert excerpt(None) == ""

@@ -1,0 +1,32 @@
+"""Settings from the environment named by the topology."""
+
+from __future__ import annotations
+
+import pytest
+
+from tenant_pipeline import topology
+from tenant_pipeline.errors import InvalidSettingError, MissingSettingError
+from tenant_pipeline.settings import PipelineSettings
+from tenant_pipeline.topology import Resource, Tunable
+
+
+def test_names_and_tunables_come_from_the_topologys_variables() -> None:
+    settings = PipelineSettings.from_env(
+        {Resource.JOBS_TABLE.env_var: "jobs", Tunable.BATCH_ROWS.value: "100", "AWS_REGION": "eu-west-1"}
+    )
+    assert settings.name(Resource.JOBS_TABLE) == "jobs"
+    assert settings.batch_rows == 100
+    assert settings.shard_count == topology.DEFAULT_SHARD_COUNT
+    assert settings.region == "eu-west-1"
+    assert settings.batches_max_receive_count == topology.BATCHES_QUEUE.max_receive_count
+
+
+def test_a_missing_name_says_which_variable_to_set() -> None:
+    with pytest.raises(MissingSettingError, match=Resource.TENANTS_TABLE.env_var):
+        PipelineSettings.from_env({}).name(Resource.TENANTS_TABLE)
+
+
+@pytest.mark.parametrize("raw", ["zero", "0", "-3"])
+def test_a_bad_tunable_is_refused(raw: str) -> None:
+    with pytest.raises(InvalidSettingError, match=Tunable.SHARD_COUNT.value):
+        PipelineSettings.from_env({Tunable.SHARD_COUNT.value: raw})
