@@ -1,0 +1,107 @@
+"""The import pipeline: ingest queue -> validate -> batches queue -> load, each hop with a DLQ."""
+
+from __future__ import annotations
+
+from aws_cdk import Duration
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_event_sources as event_sources
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+from infra.constructs.functions import FunctionFactory
+from infra.constructs.nag import (
+    GRANT_ACTIONS_REASON,
+    S3_PUT_ACTIONS,
+    S3_READ_ACTIONS,
+    TABLE_INDEX_REASON,
+    accept,
+    arn_wildcard,
+)
+from infra.constructs.naming import pascal_id
+from infra.constructs.queues import QueueWithDeadLetter
+from infra.constructs.storage import TenantStore
+from tenant_pipeline import topology
+
+Resource = topology.Resource
+TENANT_OBJECTS = f"{topology.IMPORT_KEY_PREFIX}*"
+"""Uploads, error reports and claim-check objects all live under the tenant prefix."""
+TENANT_OBJECTS_REASON = (
+    "Object keys carry the tenant and job ids, known only at run time; access stays inside the "
+    "tenant prefix of the ingest bucket."
+)
+
+
+class ImportPipeline(Construct):
+    """Queues, the validate and load functions, and the event source mappings between them."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        functions: FunctionFactory,
+        store: TenantStore,
+        ingest_bucket: s3.IBucket,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.queues = {
+            settings.queue: QueueWithDeadLetter(self, pascal_id(settings.queue), settings=settings)
+            for settings in topology.QUEUES
+        }
+        batches = self.queues[Resource.BATCHES_QUEUE]
+        tenants = store.table(Resource.TENANTS_TABLE)
+        jobs = store.table(Resource.JOBS_TABLE)
+        tenant_data = store.table(Resource.TENANT_DATA_TABLE)
+
+        self.validate = functions.create(
+            self,
+            topology.IMPORT_VALIDATE,
+            description="Validates an uploaded tenant file, writes its error report and fans out batches",
+            environment={
+                Resource.INGEST_BUCKET.env_var: ingest_bucket.bucket_name,
+                Resource.TENANTS_TABLE.env_var: tenants.table_name,
+                Resource.JOBS_TABLE.env_var: jobs.table_name,
+                Resource.BATCHES_QUEUE.env_var: batches.queue.queue_url,
+            },
+        )
+        ingest_bucket.grant_read(self.validate, TENANT_OBJECTS)
+        ingest_bucket.grant_put(self.validate, TENANT_OBJECTS)
+        tenants.grant_read_data(self.validate)
+        # Read too: a re-delivered S3 event finds the job it already created and its validation lease.
+        jobs.grant_read_write_data(self.validate)
+        batches.queue.grant_send_messages(self.validate)
+        accept(self.validate, GRANT_ACTIONS_REASON, *S3_READ_ACTIONS, *S3_PUT_ACTIONS)
+
+        self.load = functions.create(
+            self,
+            topology.IMPORT_LOAD,
+            description="Loads a batch of validated rows into the tenant store and completes the job",
+            environment={
+                Resource.INGEST_BUCKET.env_var: ingest_bucket.bucket_name,
+                Resource.TENANT_DATA_TABLE.env_var: tenant_data.table_name,
+                Resource.JOBS_TABLE.env_var: jobs.table_name,
+            },
+        )
+        ingest_bucket.grant_read(self.load, TENANT_OBJECTS)
+        tenant_data.grant_write_data(self.load)
+        jobs.grant_read_write_data(self.load)
+        accept(self.load, GRANT_ACTIONS_REASON, *S3_READ_ACTIONS)
+
+        for function in (self.validate, self.load):
+            accept(function, TENANT_OBJECTS_REASON, arn_wildcard(ingest_bucket, f"/{TENANT_OBJECTS}"))
+            accept(function, TABLE_INDEX_REASON, arn_wildcard(jobs, "/index/*"))
+
+        for source in topology.EVENT_SOURCES:
+            self.functions[source.function.name].add_event_source(
+                event_sources.SqsEventSource(
+                    self.queues[source.queue.queue].queue,
+                    batch_size=source.batch_size,
+                    max_batching_window=Duration.seconds(source.max_batching_window_s),
+                    report_batch_item_failures=source.report_batch_item_failures,
+                )
+            )
+
+    @property
+    def functions(self) -> dict[str, lambda_.Function]:
+        """The pipeline's functions by their topology name."""
+        return {topology.IMPORT_VALIDATE.name: self.validate, topology.IMPORT_LOAD.name: self.load}

@@ -1,0 +1,34 @@
+"""The ingest bucket: tenants drop files under `tenants/{tenant}/imports/{entity}/`."""
+
+from __future__ import annotations
+
+from aws_cdk import Stack
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_s3_notifications as s3n
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from infra.constructs.buckets import secure_bucket
+from infra.constructs.nag import BASIC_EXECUTION_ROLE, BASIC_EXECUTION_ROLE_REASON, accept
+from tenant_pipeline import topology
+
+
+class IngestBucket(Construct):
+    """The bucket that starts imports, and its object-created notifications to the ingest queue."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, access_logs: s3.IBucket) -> None:
+        super().__init__(scope, construct_id)
+        self.bucket = secure_bucket(self, "Bucket", access_logs=access_logs, log_prefix="ingest/")
+
+    def notify(self, queue: sqs.IQueue) -> None:
+        """Sends every object created under the tenant prefix to `queue` (reports and claim-checks too:
+        the validator recognises and skips keys that are not imports)."""
+        self.bucket.add_event_notification(
+            s3.EventType.OBJECT_CREATED,
+            s3n.SqsDestination(queue),
+            s3.NotificationKeyFilter(prefix=topology.IMPORT_KEY_PREFIX),
+        )
+        # The CDK adds one shared handler function per stack to configure bucket notifications.
+        for child in Stack.of(self).node.children:
+            if child.node.id.startswith("BucketNotificationsHandler"):
+                accept(child, BASIC_EXECUTION_ROLE_REASON, BASIC_EXECUTION_ROLE)

@@ -1,0 +1,192 @@
+"""The tenant migration workflow: snapshot bucket, migration function and the Step Functions state machine.
+
+The state machine exists once its definition (`infra/statemachines/tenant_migration.asl.json`) does;
+until then the stack holds only the snapshot bucket. A migration reads and writes the peer regions'
+copies of the stack, so the function is granted exactly those: their published parameters, their
+tenant tables (CloudFormation names them `<stack>-<logical id>-<suffix>`, and stack names and
+logical ids are the same code in every region) and their snapshot bucket (named after account and
+region so that every region can name it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from aws_cdk import Arn, ArnComponents, Aws, Duration, Stack
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_stepfunctions as sfn
+from constructs import Construct
+
+from infra.asl_template import StateMachineDefinition, load_definition
+from infra.config import REPO_ROOT
+from infra.constructs.buckets import secure_bucket
+from infra.constructs.functions import FunctionFactory
+from infra.constructs.nag import (
+    GRANT_ACTIONS_REASON,
+    S3_DELETE_ACTIONS,
+    S3_PUT_ACTIONS,
+    S3_READ_ACTIONS,
+    TABLE_INDEX_REASON,
+    accept,
+    arn_wildcard,
+    logical_id,
+)
+from infra.constructs.naming import pascal_id, stack_name
+from infra.constructs.storage import TenantStore
+from tenant_pipeline import topology
+
+Resource = topology.Resource
+DEFINITION_PATH = REPO_ROOT / "infra" / "statemachines" / "tenant_migration.asl.json"
+SNAPSHOT_RETENTION = Duration.days(30)
+"""Snapshots are kept a month after a migration, long enough to investigate or replay it."""
+FUNCTION_PLACEHOLDER = "MigrationFunctionArn"
+PEER_TABLES = (Resource.TENANT_DATA_TABLE, Resource.TENANTS_TABLE)
+"""What a migration touches in another region besides its snapshot bucket (see `migration.regions`)."""
+
+
+def snapshot_bucket_name(region: str) -> str:
+    """`tenant-pipelines-snapshots-<account>-<region>`: unique, and computable from any region."""
+    return f"{topology.PROJECT}-snapshots-{Aws.ACCOUNT_ID}-{region}"
+
+
+class MigrationWorkflow(Construct):
+    """Snapshot bucket and, when the definition exists, the migration function and state machine."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        functions: FunctionFactory,
+        store: TenantStore,
+        access_logs: s3.IBucket,
+        definition_path: Path = DEFINITION_PATH,
+        peer_regions: Sequence[str] = (),
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.peer_regions = tuple(peer_regions)
+        self.bucket = secure_bucket(
+            self,
+            "SnapshotBucket",
+            access_logs=access_logs,
+            log_prefix="snapshot/",
+            lifecycle_rules=[s3.LifecycleRule(expiration=SNAPSHOT_RETENTION)],
+            bucket_name=snapshot_bucket_name(Stack.of(self).region),
+        )
+        self.function: lambda_.Function | None = None
+        self.state_machine: sfn.StateMachine | None = None
+        self.definition: StateMachineDefinition | None = None
+        if definition_path.is_file():
+            self._add_state_machine(functions, store, definition_path)
+
+    def _grant_peer_region(self, function: lambda_.Function, store: TenantStore, region: str) -> None:
+        """Read/write the peer's tenant tables and snapshot bucket, and read its published names."""
+        stack = Stack.of(self)
+        peer = f"Peer{pascal_id(region)}"
+        # cdk-nag names the partition literally when the stack's region fixes it.
+        resolved = stack.resolve(stack.partition)
+        partition = resolved if isinstance(resolved, str) else "<AWS::Partition>"
+        parameters = Arn.format(
+            ArnComponents(
+                service="ssm",
+                region=region,
+                resource="parameter",
+                resource_name=f"{topology.SSM_PREFIX.lstrip('/')}/*",
+            ),
+            stack,
+        )
+        function.add_to_role_policy(
+            iam.PolicyStatement(actions=["ssm:GetParameters"], resources=[parameters])
+        )
+        findings = [
+            f"AwsSolutions-IAM5[Resource::arn:{partition}:ssm:{region}:<AWS::AccountId>:"
+            f"parameter{topology.SSM_PREFIX}/*]"
+        ]
+        for resource in PEER_TABLES:
+            name = f"{stack_name(region)}-{logical_id(store.table(resource))}-*"
+            table = dynamodb.Table.from_table_arn(
+                self,
+                f"{peer}{pascal_id(resource)}",
+                Arn.format(
+                    ArnComponents(service="dynamodb", region=region, resource="table", resource_name=name),
+                    stack,
+                ),
+            )
+            table.grant_read_write_data(function)
+            findings.append(
+                f"AwsSolutions-IAM5[Resource::arn:{partition}:dynamodb:{region}:"
+                f"<AWS::AccountId>:table/{name}]"
+            )
+        bucket = s3.Bucket.from_bucket_name(self, f"{peer}SnapshotBucket", snapshot_bucket_name(region))
+        bucket.grant_read_write(function)
+        findings.append(
+            f"AwsSolutions-IAM5[Resource::arn:{partition}:s3:::{topology.PROJECT}-snapshots-"
+            f"<AWS::AccountId>-{region}/*]"
+        )
+        accept(
+            function,
+            f"The peer stack in {region}: its parameters under {topology.SSM_PREFIX}, its tenant "
+            "tables (CloudFormation's random suffix) and its snapshot keys, known only at run time.",
+            *findings,
+        )
+
+    def _add_state_machine(self, functions: FunctionFactory, store: TenantStore, path: Path) -> None:
+        names = {Resource.SNAPSHOT_BUCKET: self.bucket.bucket_name} | {
+            resource: table.table_name for resource, table in store.tables.items()
+        }
+        self.function = functions.create(
+            self,
+            topology.MIGRATION,
+            description="Runs one phase of a tenant migration between regions",
+            environment={resource.env_var: name for resource, name in names.items()},
+        )
+        self.bucket.grant_read_write(self.function)
+        for table in store.tables.values():
+            table.grant_read_write_data(self.function)
+        accept(self.function, GRANT_ACTIONS_REASON, *S3_READ_ACTIONS, *S3_PUT_ACTIONS, *S3_DELETE_ACTIONS)
+        accept(
+            self.function,
+            "Snapshot keys carry the tenant and execution, known only at run time; the bucket "
+            "holds nothing but snapshots.",
+            arn_wildcard(self.bucket, "/*"),
+        )
+        accept(self.function, TABLE_INDEX_REASON, arn_wildcard(store.table(Resource.JOBS_TABLE), "/index/*"))
+        for region in self.peer_regions:
+            self._grant_peer_region(self.function, store, region)
+
+        # The file's placeholders may name the function and any resource by its topology key.
+        available = {FUNCTION_PLACEHOLDER: self.function.function_arn} | {
+            pascal_id(resource): name for resource, name in names.items()
+        }
+        self.definition = load_definition(path, available)
+        log_group = logs.LogGroup(self, "ExecutionLogs", retention=logs.RetentionDays.ONE_MONTH)
+        self.state_machine = sfn.StateMachine(
+            self,
+            "StateMachine",
+            definition_body=sfn.DefinitionBody.from_string(self.definition.text),
+            definition_substitutions=dict(self.definition.substitutions),
+            logs=sfn.LogOptions(destination=log_group, level=sfn.LogLevel.ALL, include_execution_data=False),
+        )
+        self.function.grant_invoke(self.state_machine)
+        accept(
+            self.state_machine,
+            "Each migration is traced with OpenTelemetry through the execution input's "
+            "`trace` field; X-Ray would start a second, disconnected trace.",
+            "AwsSolutions-SF2",
+        )
+        accept(
+            self.state_machine,
+            "CloudWatch Logs delivery actions (logs:CreateLogDelivery, ...) accept only `*` as resource.",
+            "AwsSolutions-IAM5[Resource::*]",
+        )
+        accept(
+            self.state_machine,
+            "Invoking the migration function's versions and aliases (`<arn>:*`), the "
+            "grant the CDK makes for a Lambda task.",
+            arn_wildcard(self.function, ":*"),
+        )

@@ -1,0 +1,149 @@
+"""Ingest bucket notifications, the two queues and the validate/load functions with their permissions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from infra.constructs.nag import logical_id
+from tenant_pipeline import topology
+from tests.infra.template_queries import (
+    as_list,
+    policy_statements_of_role,
+    properties,
+    published_id,
+    referenced_id,
+    resource_refs,
+    resources_of_type,
+)
+
+Resource = topology.Resource
+
+
+@pytest.fixture(scope="module")
+def template_json(synthesized: Any, stack: Any) -> dict[str, Any]:
+    return dict(synthesized.template_json(stack.region))
+
+
+def role_of(template_json: dict[str, Any], function: Any) -> str:
+    return referenced_id(properties(template_json, logical_id(function))["Role"])
+
+
+def actions_on(statements: list[dict[str, Any]], target_id: str) -> set[str]:
+    return {
+        action
+        for statement in statements
+        if statement["Effect"] == "Allow" and target_id in resource_refs(statement)
+        for action in as_list(statement["Action"])
+    }
+
+
+def test_object_created_under_tenants_prefix_goes_to_the_ingest_queue(template_json: dict[str, Any]) -> None:
+    notifications = resources_of_type(template_json, "Custom::S3BucketNotifications")
+    assert len(notifications) == 1
+    props = next(iter(notifications.values()))["Properties"]
+    assert referenced_id(props["BucketName"]) == published_id(template_json, Resource.INGEST_BUCKET)
+    (config,) = props["NotificationConfiguration"]["QueueConfigurations"]
+    assert config["Events"] == ["s3:ObjectCreated:*"]
+    assert config["Filter"] == {
+        "Key": {"FilterRules": [{"Name": "prefix", "Value": topology.IMPORT_KEY_PREFIX}]}
+    }
+    assert referenced_id(config["QueueArn"]) == published_id(template_json, Resource.INGEST_QUEUE)
+
+
+def test_s3_may_send_to_the_ingest_queue_only_from_the_ingest_bucket(template_json: dict[str, Any]) -> None:
+    queue_id = published_id(template_json, Resource.INGEST_QUEUE)
+    statements = [
+        statement
+        for policy in resources_of_type(template_json, "AWS::SQS::QueuePolicy").values()
+        if queue_id in {referenced_id(q) for q in as_list(policy["Properties"]["Queues"])}
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+        if statement["Effect"] == "Allow"
+    ]
+    (statement,) = statements
+    assert statement["Principal"] == {"Service": "s3.amazonaws.com"}
+    assert referenced_id(statement["Condition"]["ArnLike"]["aws:SourceArn"]) == published_id(
+        template_json, Resource.INGEST_BUCKET
+    )
+
+
+def test_every_mapping_reports_batch_item_failures(template_json: dict[str, Any]) -> None:
+    mappings = resources_of_type(template_json, "AWS::Lambda::EventSourceMapping")
+    assert len(mappings) == len(topology.EVENT_SOURCES)
+    for mapping in mappings.values():
+        assert mapping["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+
+
+def test_every_queue_has_a_redrive_policy_to_its_own_dlq(template_json: dict[str, Any]) -> None:
+    for settings in topology.QUEUES:
+        redrive = properties(template_json, published_id(template_json, settings.queue))["RedrivePolicy"]
+        assert referenced_id(redrive["deadLetterTargetArn"]) == published_id(template_json, settings.dlq)
+        assert "RedrivePolicy" not in properties(template_json, published_id(template_json, settings.dlq))
+
+
+def test_validate_reads_and_writes_only_under_the_tenant_prefix(
+    template_json: dict[str, Any], stack: Any
+) -> None:
+    statements = policy_statements_of_role(template_json, role_of(template_json, stack.imports.validate))
+    bucket = published_id(template_json, Resource.INGEST_BUCKET)
+    object_resources = [
+        resource
+        for statement in statements
+        if bucket in resource_refs(statement)
+        for resource in as_list(statement["Resource"])
+        if "Fn::Join" in resource
+    ]
+    assert object_resources, "validate has no access to ingest objects"
+    for resource in object_resources:
+        assert resource["Fn::Join"][1][-1] == f"/{topology.IMPORT_KEY_PREFIX}*"
+    assert "s3:PutObject" in actions_on(statements, bucket)
+    assert "s3:DeleteObject" not in actions_on(statements, bucket)
+
+
+def test_validate_permissions(template_json: dict[str, Any], stack: Any) -> None:
+    statements = policy_statements_of_role(template_json, role_of(template_json, stack.imports.validate))
+    tenants = actions_on(statements, published_id(template_json, Resource.TENANTS_TABLE))
+    jobs = actions_on(statements, published_id(template_json, Resource.JOBS_TABLE))
+    batches = actions_on(statements, published_id(template_json, Resource.BATCHES_QUEUE))
+
+    assert "dynamodb:GetItem" in tenants and "dynamodb:PutItem" not in tenants
+    assert {"dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:UpdateItem"} <= jobs
+    assert "sqs:SendMessage" in batches
+    assert actions_on(statements, published_id(template_json, Resource.TENANT_DATA_TABLE)) == set()
+
+
+def test_load_permissions(template_json: dict[str, Any], stack: Any) -> None:
+    statements = policy_statements_of_role(template_json, role_of(template_json, stack.imports.load))
+    bucket = actions_on(statements, published_id(template_json, Resource.INGEST_BUCKET))
+    tenant_data = actions_on(statements, published_id(template_json, Resource.TENANT_DATA_TABLE))
+    jobs = actions_on(statements, published_id(template_json, Resource.JOBS_TABLE))
+
+    assert "s3:GetObject*" in bucket and not any(action.startswith("s3:Put") for action in bucket)
+    assert {"dynamodb:BatchWriteItem", "dynamodb:PutItem"} <= tenant_data
+    assert "dynamodb:Query" not in tenant_data
+    assert {"dynamodb:GetItem", "dynamodb:UpdateItem"} <= jobs
+    assert actions_on(statements, published_id(template_json, Resource.BATCHES_QUEUE)) >= {
+        "sqs:ReceiveMessage"
+    }
+    assert "sqs:SendMessage" not in actions_on(
+        statements, published_id(template_json, Resource.BATCHES_QUEUE)
+    )
+
+
+def test_functions_receive_the_names_they_use(template_json: dict[str, Any], stack: Any) -> None:
+    validate = properties(template_json, logical_id(stack.imports.validate))["Environment"]["Variables"]
+    load = properties(template_json, logical_id(stack.imports.load))["Environment"]["Variables"]
+
+    assert referenced_id(validate[Resource.INGEST_BUCKET.env_var]) == published_id(
+        template_json, Resource.INGEST_BUCKET
+    )
+    assert referenced_id(validate[Resource.BATCHES_QUEUE.env_var]) == published_id(
+        template_json, Resource.BATCHES_QUEUE
+    )
+    assert referenced_id(load[Resource.TENANT_DATA_TABLE.env_var]) == published_id(
+        template_json, Resource.TENANT_DATA_TABLE
+    )
+    assert referenced_id(load[Resource.JOBS_TABLE.env_var]) == published_id(
+        template_json, Resource.JOBS_TABLE
+    )
