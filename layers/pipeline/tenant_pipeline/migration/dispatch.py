@@ -1,0 +1,56 @@
+"""The phase a Step Functions task asks for, run with the function's adapters.
+
+Event shapes (built by the state machine's `Parameters`):
+- `{"phase": "validate", "input": <execution input>, "execution": {"id", "name", "start_time"}}`
+- `{"phase": "freeze" | "snapshot" | "transfer" | "verify" | "cutover", "migration": {...}}`
+- `{"phase": "load", "migration": {...}, "chunk": "<snapshot chunk key>"}`
+- `{"phase": "rollback", "migration": {...}, "error": {"Error", "Cause"}}`
+- `{"phase": "abandon", "migration": {...}, "error": {...}, "rollback_error": {...}}`
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from tenant_pipeline.migration.context import MigrationContext
+from tenant_pipeline.migration.cutover import cutover
+from tenant_pipeline.migration.errors import UnknownPhaseError
+from tenant_pipeline.migration.freeze import freeze
+from tenant_pipeline.migration.load import load
+from tenant_pipeline.migration.rollback import abandon, rollback
+from tenant_pipeline.migration.snapshot import snapshot
+from tenant_pipeline.migration.state import MigrationState
+from tenant_pipeline.migration.transfer import transfer
+from tenant_pipeline.migration.validate import validate
+from tenant_pipeline.migration.verify import verify
+
+PhaseRunner = Callable[[MigrationContext, Mapping[str, Any]], dict[str, Any]]
+
+
+def _state(event: Mapping[str, Any]) -> MigrationState:
+    return MigrationState.from_dict(event.get("migration"))
+
+
+PHASES: dict[str, PhaseRunner] = {
+    "validate": lambda context, event: validate(context, event.get("input"), event.get("execution") or {}),
+    "freeze": lambda context, event: freeze(context, _state(event)),
+    "snapshot": lambda context, event: snapshot(context, _state(event)),
+    "transfer": lambda context, event: transfer(context, _state(event)),
+    "load": lambda context, event: load(context, _state(event), event.get("chunk", "")),
+    "verify": lambda context, event: verify(context, _state(event)),
+    "cutover": lambda context, event: cutover(context, _state(event)),
+    "rollback": lambda context, event: rollback(context, _state(event), event.get("error")),
+    "abandon": lambda context, event: abandon(
+        context, _state(event), event.get("error"), event.get("rollback_error")
+    ),
+}
+"""Phase name -> runner. Looked up at call time, so tests can wrap one phase to inject a fault."""
+
+
+def run_phase(context: MigrationContext, event: Any) -> dict[str, Any]:
+    phase = event.get("phase") if isinstance(event, Mapping) else None
+    runner = PHASES.get(phase) if isinstance(phase, str) else None
+    if runner is None:
+        raise UnknownPhaseError(f"unknown migration phase {phase!r}; expected one of {', '.join(PHASES)}")
+    return runner(context, event)

@@ -1,0 +1,109 @@
+"""Phase 8 (on failure): roll back. Remove what reached the target, give the tenant back to the source.
+
+Only a migration that froze the tenant undoes anything: another migration's freeze and data are
+never touched. The source table was never written, so restoring the directory is enough there.
+Idempotent: deleting absent items and restoring an active tenant are no-ops.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tenant_pipeline.errors import UnknownTenantError
+from tenant_pipeline.migration.context import MigrationContext
+from tenant_pipeline.migration.directories import frozen_regions
+from tenant_pipeline.migration.errors import AlreadyCutOverError
+from tenant_pipeline.migration.failure import failure_reason
+from tenant_pipeline.migration.ledger import MigrationStatus
+from tenant_pipeline.migration.manifest import snapshot_prefix
+from tenant_pipeline.migration.phase_record import iso_from_ns, recorded_phase
+from tenant_pipeline.migration.state import MigrationState
+from tenant_pipeline.migration.tracing import finish_trace
+from tenant_pipeline.store.tenants import TenantStatus
+
+
+def rollback(context: MigrationContext, state: MigrationState, error: Any) -> dict[str, Any]:
+    ledger = context.ledger()
+    with recorded_phase(context, state, "rollback") as span:
+        record = ledger.get(state.tenant_id, state.migration_id)
+        reason = failure_reason(error, record)
+        home = context.directory(context.home_region).get(state.tenant_id)
+        if home.home_region == state.target_region:
+            raise AlreadyCutOverError(f"tenant {state.tenant_id} already lives in {state.target_region}")
+        deleted = 0
+        if record.frozen:
+            deleted = context.items(state.target_region).delete_tenant(state.tenant_id)
+            context.snapshots(state.target_region).delete_prefix(
+                snapshot_prefix(state.tenant_id, state.migration_id)
+            )
+            _thaw(context, state)
+        span.set_attribute("migration.target_items_deleted", deleted)
+    status = MigrationStatus.ROLLED_BACK if record.frozen else MigrationStatus.FAILED
+    now = context.clock_ns()
+    ledger.update(
+        state.tenant_id,
+        state.migration_id,
+        {
+            "status": status.value,
+            "finished_at": iso_from_ns(now),
+            "error": reason,
+            "target_items_deleted": deleted,
+        },
+    )
+    finish_trace(
+        state.trace,
+        tenant_id=state.tenant_id,
+        status=status.value,
+        integrity_check=_integrity(record.get("checksum_match")),
+        error=reason,
+        end_ns=now,
+    )
+    return {"status": status.value, "reason": reason}
+
+
+def _thaw(context: MigrationContext, state: MigrationState) -> None:
+    for region in frozen_regions(context, state):
+        directory = context.directory(region)
+        try:
+            current = directory.get(state.tenant_id)
+        except UnknownTenantError:
+            continue
+        if current.status is TenantStatus.MIGRATING:
+            directory.set_status(
+                state.tenant_id,
+                TenantStatus.ACTIVE,
+                expected=TenantStatus.MIGRATING,
+                home_region=state.source_region,
+            )
+
+
+def _integrity(match: Any) -> str:
+    if match is True:
+        return "passed"
+    if match is False:
+        return "failed"
+    return "not_run"
+
+
+def abandon(
+    context: MigrationContext, state: MigrationState, error: Any, rollback_error: Any
+) -> dict[str, Any]:
+    """The rollback itself failed: record FAILED with both reasons, so an operator takes over."""
+    ledger = context.ledger()
+    record = ledger.get(state.tenant_id, state.migration_id)
+    reason = f"{failure_reason(error, record)}; rollback failed: {failure_reason(rollback_error)}"
+    now = context.clock_ns()
+    ledger.update(
+        state.tenant_id,
+        state.migration_id,
+        {"status": MigrationStatus.FAILED.value, "finished_at": iso_from_ns(now), "error": reason},
+    )
+    finish_trace(
+        state.trace,
+        tenant_id=state.tenant_id,
+        status=MigrationStatus.FAILED.value,
+        integrity_check=_integrity(record.get("checksum_match")),
+        error=reason,
+        end_ns=now,
+    )
+    return {"status": MigrationStatus.FAILED.value, "reason": reason}
