@@ -1,0 +1,51 @@
+"""The figures `make bench` must report, each with the goal it must reach."""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Goal:
+    key: str
+    meaning: str
+    op: str  # ">=" or "<="
+    target: float
+
+    def met(self, value: float | None) -> bool | None:
+        if value is None:
+            return None
+        compare: Callable[[float, float], bool] = operator.ge if self.op == ">=" else operator.le
+        return bool(compare(value, self.target))
+
+    @property
+    def text(self) -> str:
+        return f"{'≥' if self.op == '>=' else '≤'} {self.target:g}"
+
+
+GOALS = (
+    Goal("csv_validate_vs_csv_reader", "CSV parse+validate rows/s ÷ csv.reader rows/s", ">=", 0.5),
+    Goal("jsonl_validate_vs_orjson", "JSONL parse+validate rows/s ÷ orjson.loads per line", ">=", 0.5),
+    Goal("validator_rss_growth_mb", "validator peak RSS, large CSV - 10 MB CSV", "<=", 50),
+    Goal("loader_cpu_per_item_vs_batch_writer", "loader CPU/item ÷ Table.batch_writer CPU/item", "<=", 0.5),
+    Goal("telemetry_share_of_batch_cpu", "spans + metric calls CPU ÷ 500-record batch CPU", "<=", 0.03),
+    Goal(
+        "telemetry_import_vs_auto_instrument", "our layer set-up ÷ opentelemetry-instrument path", "<=", 0.2
+    ),
+    Goal("seed_importer_speedup", "our end-to-end rows/s ÷ seed-style importer rows/s", ">=", 5),
+    Goal("seed_importer_memory_ratio", "seed-style peak RSS ÷ ours, same file", ">=", 10),
+)
+
+
+def evaluate(values: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """For each goal: the measured value (None when it could not be measured), target, and whether met."""
+    report = {}
+    for goal in GOALS:
+        raw = values.get(goal.key)
+        value = float(raw) if isinstance(raw, int | float) and not isinstance(raw, bool) else None
+        met = goal.met(value)
+        report[goal.key] = {"value": value, "goal": goal.text, "met": met, "meaning": goal.meaning}
+    return report
