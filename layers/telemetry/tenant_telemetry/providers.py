@@ -1,8 +1,7 @@
 """The tracer and meter providers: built once per cold start from the environment, flushed per invocation.
 
-`configure()` is idempotent and cheap to call again. It imports the OTLP exporters only when an endpoint is
-configured (they and their `requests` stack are over half of the set-up's import time) and adds no
-entry-point discovery of its own.
+`configure()` is idempotent and cheap to call again. It imports the OTLP exporter (the protobuf encoders)
+only when an endpoint is configured, and adds no entry-point discovery of its own.
 """
 
 from __future__ import annotations
@@ -51,6 +50,19 @@ DELTA_TEMPORALITY: dict[type, AggregationTemporality] = {
     ObservableUpDownCounter: AggregationTemporality.CUMULATIVE,
     ObservableGauge: AggregationTemporality.CUMULATIVE,
 }
+
+
+def temporality(preference: str | None) -> dict[type, AggregationTemporality]:
+    """`OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE`, delta when unset: each invocation exports what it
+    recorded, and a sandbox's cumulative totals would die with it."""
+    choice = (preference or "delta").strip().lower()
+    if choice == "cumulative":
+        return dict.fromkeys(DELTA_TEMPORALITY, AggregationTemporality.CUMULATIVE)
+    if choice == "lowmemory":
+        return {**DELTA_TEMPORALITY, ObservableCounter: AggregationTemporality.CUMULATIVE}
+    if choice != "delta":
+        _log.warning("metrics temporality preference %r is not supported; using delta", preference)
+    return DELTA_TEMPORALITY
 
 
 @dataclass(eq=False)
@@ -132,9 +144,9 @@ def _configured_span_processors(
     if settings.sdk_disabled:
         return []
     if settings.otlp_traces:
-        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+        from tenant_telemetry.exporters.otlp_http import OtlpSpanExporter, OtlpTarget
 
-        exporter = OTLPSpanExporter(headers=headers)
+        exporter = OtlpSpanExporter(OtlpTarget.from_env("TRACES", headers=headers))
     elif settings.jsonl_path:
         from tenant_telemetry.exporters.jsonl import JsonLinesSpanExporter
 
@@ -156,14 +168,15 @@ def _configured_metric_readers(
 ) -> list[MetricReader]:
     if settings.sdk_disabled or not settings.otlp_metrics:
         return []
-    from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
     from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
 
-    # An explicit OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE wins; otherwise delta, since each
-    # invocation exports what it recorded and a sandbox's cumulative totals die with it.
-    preference = os.environ.get("OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE")
-    exporter = OTLPMetricExporter(
-        headers=headers, preferred_temporality=None if preference else DELTA_TEMPORALITY
+    from tenant_telemetry.exporters.otlp_http import OtlpMetricExporter, OtlpTarget
+
+    exporter = OtlpMetricExporter(
+        OtlpTarget.from_env("METRICS", headers=headers),
+        preferred_temporality=temporality(
+            os.environ.get("OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE")
+        ),
     )
     return [
         PeriodicExportingMetricReader(

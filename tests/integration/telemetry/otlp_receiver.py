@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import gzip
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -23,18 +25,40 @@ from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
 
 class OtlpReceiver:
-    """Collects `ExportTraceServiceRequest`s and `ExportMetricsServiceRequest`s sent to `endpoint`."""
+    """Collects `ExportTraceServiceRequest`s and `ExportMetricsServiceRequest`s sent to `endpoint`.
+
+    HTTP/1.1 with keep-alive, as collectors answer. `statuses` are answered, one per request, before the
+    receiver starts accepting; `drop_connections()` closes every open connection from the server's side.
+    """
 
     def __init__(self) -> None:
         self.traces: list[ExportTraceServiceRequest] = []
         self.metrics: list[ExportMetricsServiceRequest] = []
         self.content_types: set[str] = set()
+        self.headers: list[dict[str, str]] = []
+        self.statuses: list[int] = []
+        self._open: set[Any] = set()
         self._lock = threading.Lock()
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def setup(self) -> None:
+                super().setup()
+                with receiver._lock:
+                    receiver._open.add(self.connection)
+
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                with receiver._lock:
+                    receiver.headers.append({k.lower(): v for k, v in self.headers.items()})
+                    status = receiver.statuses.pop(0) if receiver.statuses else 200
+                if status != 200:
+                    self.send_response(status)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
                 if self.headers.get("Content-Encoding") == "gzip":
                     body = gzip.decompress(body)
                 receiver.content_types.add(self.headers.get("Content-Type", ""))
@@ -75,8 +99,17 @@ class OtlpReceiver:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self.drop_connections()
         self._server.shutdown()
         self._server.server_close()
+
+    def drop_connections(self) -> None:
+        with self._lock:
+            connections, self._open = list(self._open), set()
+        for connection in connections:
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
+            connection.close()
 
     def spans(self) -> list[Span]:
         with self._lock:

@@ -13,9 +13,12 @@ from pathlib import Path
 import boto3
 import pytest
 from moto import mock_aws
+from opentelemetry.sdk.metrics import Counter, ObservableCounter, UpDownCounter
+from opentelemetry.sdk.metrics.export import AggregationTemporality
 
+from tenant_telemetry.exporters.otlp_http import OtlpTarget
 from tenant_telemetry.otlp_headers import PARAMETER_VAR, SECRET_VAR, otlp_headers
-from tenant_telemetry.providers import FLUSH_MARGIN_MS, build_telemetry, flush_budget_ms
+from tenant_telemetry.providers import FLUSH_MARGIN_MS, build_telemetry, flush_budget_ms, temporality
 from tenant_telemetry.resource import lambda_resource
 from tenant_telemetry.settings import JSONL_PATH_VAR, TelemetrySettings
 
@@ -243,3 +246,66 @@ def test_a_failed_set_up_leaves_the_function_running(
         assert span.get_span_context().is_valid
     assert telemetry.flush(100)
     assert "telemetry set-up failed" in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("env", "signal", "url"),
+    [
+        ({}, "TRACES", "http://localhost:4318/v1/traces"),
+        (
+            {"OTEL_EXPORTER_OTLP_ENDPOINT": "https://collector:4318/"},
+            "METRICS",
+            "https://collector:4318/v1/metrics",
+        ),
+        (
+            {
+                "OTEL_EXPORTER_OTLP_ENDPOINT": "http://a:4318",
+                "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "http://b/x",
+            },
+            "TRACES",
+            "http://b/x",
+        ),
+    ],
+)
+def test_otlp_endpoint_per_signal(env: dict[str, str], signal: str, url: str) -> None:
+    assert OtlpTarget.from_env(signal, env).url == url
+
+
+def test_otlp_target_options_signal_specific_first() -> None:
+    target = OtlpTarget.from_env(
+        "METRICS",
+        {
+            "OTEL_EXPORTER_OTLP_HEADERS": "a=1",
+            "OTEL_EXPORTER_OTLP_METRICS_HEADERS": "b=2",
+            "OTEL_EXPORTER_OTLP_TIMEOUT": "3",
+            "OTEL_EXPORTER_OTLP_COMPRESSION": "gzip",
+            "OTEL_EXPORTER_OTLP_CERTIFICATE": "/ca.pem",
+        },
+    )
+    assert (target.headers, target.timeout_s, target.gzip, target.certificate) == (
+        {"b": "2"},
+        3.0,
+        True,
+        "/ca.pem",
+    )
+    # headers read from a secret replace the environment's
+    assert OtlpTarget.from_env(
+        "TRACES", {"OTEL_EXPORTER_OTLP_HEADERS": "a=1"}, headers={"k": "v"}
+    ).headers == {"k": "v"}
+
+
+@pytest.mark.parametrize(
+    ("preference", "counter", "observable_counter"),
+    [
+        (None, AggregationTemporality.DELTA, AggregationTemporality.DELTA),
+        ("cumulative", AggregationTemporality.CUMULATIVE, AggregationTemporality.CUMULATIVE),
+        ("LowMemory", AggregationTemporality.DELTA, AggregationTemporality.CUMULATIVE),
+        ("bogus", AggregationTemporality.DELTA, AggregationTemporality.DELTA),
+    ],
+)
+def test_temporality_preference(
+    preference: str | None, counter: AggregationTemporality, observable_counter: AggregationTemporality
+) -> None:
+    chosen = temporality(preference)
+    assert (chosen[Counter], chosen[ObservableCounter]) == (counter, observable_counter)
+    assert chosen[UpDownCounter] is AggregationTemporality.CUMULATIVE

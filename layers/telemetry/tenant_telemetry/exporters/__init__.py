@@ -1,1 +1,1 @@
-"""Span exporters of the layer's own; OTLP/HTTP comes from opentelemetry-exporter-otlp-proto-http."""
+"""The layer's exporters: OTLP/HTTP protobuf on `http.client`, and the local mode's JSON-lines file."""
