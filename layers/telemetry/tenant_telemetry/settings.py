@@ -41,6 +41,15 @@ class TelemetrySettings:
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> TelemetrySettings:
         env = os.environ if environ is None else environ
+        for name in (
+            "OTEL_EXPORTER_OTLP_PROTOCOL",
+            "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL",
+            "OTEL_EXPORTER_OTLP_METRICS_PROTOCOL",
+        ):
+            if env.get(name, "http/protobuf") != "http/protobuf":
+                _log.warning(
+                    "%s=%s is not supported; tenant_telemetry exports http/protobuf", name, env[name]
+                )
         endpoint = bool(env.get("OTEL_EXPORTER_OTLP_ENDPOINT"))
         traces_exporter = _exporter_choice(env, "OTEL_TRACES_EXPORTER")
         metrics_exporter = _exporter_choice(env, "OTEL_METRICS_EXPORTER")

@@ -83,6 +83,7 @@ def test_a_job_across_three_processes_arrives_as_one_trace(
     assert resources["load"]["faas.max_memory"] == 512 * 1024 * 1024
     assert resources["load"]["service.name"] == "load"
     assert receiver.content_types == {"application/x-protobuf"}
+    assert {headers["x-tenant-pipelines"] for headers in receiver.headers} == {"test"}
 
     # The seed metrics, with delta temporality
     metrics = receiver.metric_list()

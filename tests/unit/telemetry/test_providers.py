@@ -97,6 +97,13 @@ def test_which_exporters_the_environment_asks_for(
     )
 
 
+def test_other_otlp_protocols_are_warned_about(caplog: pytest.LogCaptureFixture) -> None:
+    TelemetrySettings.from_env({"OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf"})
+    assert caplog.text == ""
+    TelemetrySettings.from_env({"OTEL_EXPORTER_OTLP_TRACES_PROTOCOL": "grpc"})
+    assert "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL=grpc is not supported" in caplog.text
+
+
 def test_settings_defaults_and_overrides() -> None:
     defaults = TelemetrySettings.from_env({})
     assert defaults.max_queue_size == 8192 and defaults.max_export_batch_size == 512
