@@ -85,6 +85,9 @@ def build_site() -> Path:
     wanted = requirements()
     digest = hashlib.sha256("\n".join(wanted).encode()).hexdigest()[:16]
     site = DATA / f"site-{digest}"
+    for stale in DATA.glob("site-*"):
+        if stale != site:
+            shutil.rmtree(stale, ignore_errors=True)
     if not (site / ".complete").exists():
         shutil.rmtree(site, ignore_errors=True)
         subprocess.run(
