@@ -64,8 +64,9 @@ def instrument_handler(
             attributes = _invocation_attributes(context, trigger, coldstart)
             span_name = name or getattr(context, "function_name", None) or fn.__name__
             try:
+                # Context(), not the current one: an invocation never joins whatever span its caller had open
                 with telemetry.tracer.start_as_current_span(
-                    span_name, context=parent, kind=SpanKind.SERVER, attributes=attributes
+                    span_name, context=parent or Context(), kind=SpanKind.SERVER, attributes=attributes
                 ) as span:
                     scope: AbstractContextManager[Any] = batch_span(records) if records else nullcontext()
                     with scope:

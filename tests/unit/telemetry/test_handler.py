@@ -186,3 +186,14 @@ def test_flush_is_bounded_by_the_time_the_invocation_has_left(caplog: pytest.Log
     assert "did not finish" in caplog.text
     # And the span was not lost: it was exported once the endpoint answered
     assert exporter.exported == ["fn"]
+
+
+def test_an_invocation_never_joins_the_callers_open_span(memory: InMemoryTelemetry) -> None:
+    # The local runtime calls handlers in-process, maybe while some span of its own is open
+    @instrument_handler(name="fn")
+    def handler(event: Any, context: Any) -> None:
+        return None
+
+    with memory.telemetry.tracer.start_as_current_span("local pump"):
+        handler(sqs_event([sqs_record({})]), FakeLambdaContext())
+    assert memory.span("fn").parent is None
