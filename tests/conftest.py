@@ -1,0 +1,34 @@
+"""Shared fixtures: telemetry kept in memory for the duration of one test.
+
+`tenant_telemetry` keeps one active telemetry (providers, processors, readers) that the handler decorator,
+job traces and consumer spans use; `in_memory_telemetry()` swaps in an in-memory one and restores the
+previous one afterwards, so no test touches the process-wide OpenTelemetry globals.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+from tenant_telemetry.testing import InMemoryTelemetry, in_memory_telemetry
+
+
+@pytest.fixture
+def memory_telemetry() -> Iterator[InMemoryTelemetry]:
+    with in_memory_telemetry() as memory:
+        yield memory
+
+
+@pytest.fixture
+def spans(memory_telemetry: InMemoryTelemetry) -> InMemorySpanExporter:
+    """Finished spans of this test only."""
+    return memory_telemetry.span_exporter
+
+
+@pytest.fixture
+def metric_reader(memory_telemetry: InMemoryTelemetry) -> InMemoryMetricReader:
+    """Metric points of this test only (delta temporality)."""
+    return memory_telemetry.metric_reader

@@ -1,0 +1,181 @@
+"""`tenantctl export` on a local AWS started in this process, which runs the export function in-process."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tenant_pipeline.export import ChecksumMismatchError, ExportManifest, export_prefix
+from tenant_pipeline.topology import Resource
+from tenantctl.cli import main
+from tenantctl.export_command import download_file
+from tenantctl.local.stack import LocalAws, LocalAwsOptions
+from tenantctl.target import Target
+from tests.integration.export.conftest import SHARDS, contact, order
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def local(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
+    saved = dict(os.environ)
+    aws = LocalAws(LocalAwsOptions(port=0, state_dir=tmp_path_factory.mktemp("state")))
+    url = aws.start()
+    try:
+        target = Target.resolve(local=False, endpoint_url=url, region=aws.primary_region)
+        target.directory().create("acme", aws.primary_region)
+        target.directory().create("globex", aws.primary_region)
+        yield target
+    finally:
+        aws.stop()
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+def seed(target: Target, tenant_id: str, entity: str, records: list[dict[str, object]]) -> None:
+    from tenant_pipeline.entities import load_entity
+    from tenant_pipeline.imports.items import AttributePlan
+    from tenant_pipeline.store.tenant_data import TenantDataStore
+
+    schema = load_entity(entity)
+    plan = AttributePlan.from_schema(schema.columns, schema.raw["properties"], schema.primary_key)
+    store = TenantDataStore(target.name(Resource.TENANT_DATA_TABLE), target.clients().dynamodb, SHARDS)
+    rows = [[record.get(column) for column in schema.columns] for record in records]
+    store.put_items(plan.items(tenant_id, entity, rows, SHARDS))
+
+
+def cli(target: Target, *args: str) -> int:
+    assert target.endpoint_url is not None
+    return main([*args, "--endpoint-url", target.endpoint_url, "--region", target.region])
+
+
+def test_export_downloads_verified_files_and_the_manifest(
+    local: Target, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    seed(local, "acme", "contacts", [contact(i, name="=1+1" if i == 7 else f"C {i}") for i in range(300)])
+    seed(local, "acme", "orders", [order(i) for i in range(120)])
+    code = cli(
+        local,
+        "export",
+        "acme",
+        "--entities",
+        "contacts,orders",
+        "--format",
+        "csv",
+        "--out",
+        str(tmp_path),
+        "--json",
+    )
+    assert code == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["status"] == "SUCCEEDED"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["contacts.csv", "manifest.json", "orders.csv"]
+    manifest = ExportManifest.from_json((tmp_path / "manifest.json").read_bytes())
+    assert manifest.job_id == result["job_id"]
+    for entry in manifest.files:
+        body = (tmp_path / entry.file_name).read_bytes()
+        assert hashlib.sha256(body).hexdigest() == entry.sha256
+        assert len(body) == entry.bytes
+    assert {entry.entity: entry.record_count for entry in manifest.files} == {"contacts": 300, "orders": 120}
+    assert b"'=1+1" in (tmp_path / "contacts.csv").read_bytes()
+    assert all(file["verified"] for file in result["files"])
+
+    # The job is in the ledger like any other job, in the trace the command started
+    assert cli(local, "job", result["job_id"], "--json") == 0
+    job = json.loads(capsys.readouterr().out)
+    assert job["kind"] == "export"
+    assert job["status"] == "SUCCEEDED"
+    assert job["trace_id"] == result["trace_id"]
+
+
+def test_gzip_export_is_named_dot_gz_and_inflates(local: Target, tmp_path: Path) -> None:
+    seed(local, "globex", "contacts", [contact(i) for i in range(40)])
+    assert (
+        cli(
+            local,
+            "export",
+            "globex",
+            "--entities",
+            "contacts",
+            "--format",
+            "jsonl",
+            "--gzip",
+            "--out",
+            str(tmp_path),
+        )
+        == 0
+    )
+    lines = gzip.decompress((tmp_path / "contacts.jsonl.gz").read_bytes()).splitlines()
+    assert len(lines) == 40
+    assert {json.loads(line)["id"] for line in lines} == {f"c{i:06d}" for i in range(40)}
+
+
+def test_download_job_fetches_an_earlier_export(
+    local: Target, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert (
+        cli(
+            local,
+            "export",
+            "acme",
+            "--entities",
+            "orders",
+            "--format",
+            "json",
+            "--out",
+            str(tmp_path / "a"),
+            "--json",
+        )
+        == 0
+    )
+    job_id = json.loads(capsys.readouterr().out)["job_id"]
+    assert cli(local, "export", "acme", "--job", job_id, "--out", str(tmp_path / "b"), "--json") == 0
+    assert (tmp_path / "a" / "orders.json").read_bytes() == (tmp_path / "b" / "orders.json").read_bytes()
+    # Another tenant cannot fetch it
+    assert cli(local, "export", "globex", "--job", job_id, "--out", str(tmp_path / "c")) != 0
+    assert "not an export of tenant 'globex'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("export", "nobody"), "unknown tenant 'nobody'"),
+        (("export", "acme", "--entities", "contacts,invoices"), "unknown entity type invoices"),
+    ],
+)
+def test_user_mistakes_are_one_line_errors(
+    local: Target, tmp_path: Path, capsys: pytest.CaptureFixture[str], args: tuple[str, ...], message: str
+) -> None:
+    assert cli(local, *args, "--out", str(tmp_path)) != 0
+    err = capsys.readouterr().err
+    assert message in err
+    assert "Traceback" not in err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_tampered_file_is_refused_and_not_left_behind(local: Target, tmp_path: Path) -> None:
+    from tenant_pipeline.export.manifest import ManifestFile
+
+    assert (
+        cli(local, "export", "acme", "--entities", "orders", "--format", "csv", "--out", str(tmp_path / "ok"))
+        == 0
+    )
+    manifest = ExportManifest.from_json((tmp_path / "ok" / "manifest.json").read_bytes())
+    entry = manifest.file("orders")
+    bucket = local.name(Resource.EXPORT_BUCKET)
+    s3 = local.clients().s3
+    s3.put_object(
+        Bucket=bucket, Key=entry.key, Body=(tmp_path / "ok" / "orders.csv").read_bytes() + b"x,1\r\n"
+    )
+    with pytest.raises(ChecksumMismatchError, match=r"orders\.csv"):
+        download_file(s3, bucket, entry, tmp_path, prefix=export_prefix("acme", manifest.job_id))
+    assert list(tmp_path.glob("orders.csv*")) == []
+    escaping = ManifestFile(**{**entry.__dict__, "file_name": "../evil.csv"})
+    with pytest.raises(ChecksumMismatchError, match="unexpected file"):
+        download_file(s3, bucket, escaping, tmp_path, prefix=export_prefix("acme", manifest.job_id))
