@@ -1,0 +1,210 @@
+"""`tenantctl demo`: the whole import pipeline on a private local AWS, every step checked.
+
+Starts the local AWS in this process on a free port, creates two tenants (one in each region
+served), imports the sample files (one with invalid rows), and checks each job's status and
+counts, the error report, the records in the tenant store and the trace. Exits 0 only when every
+step did what it should.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from tenant_pipeline import topology
+from tenant_pipeline.store.jobs import Job, JobStatus
+from tenant_pipeline.store.tenant_data import TenantDataStore
+from tenant_pipeline.topology import Resource
+from tenantctl.commands.imports import upload, wait_for_import
+from tenantctl.commands.jobs import describe_job, read_report
+from tenantctl.commands.tenants import create_tenant
+from tenantctl.errors import DemoStepFailedError
+from tenantctl.output import print_json, print_lines, table
+from tenantctl.target import Target
+from tenantctl.trace_tree import build_tree, read_spans, render_tree
+
+if TYPE_CHECKING:
+    from tenantctl.local.stack import LocalAws
+
+JOB_TIMEOUT_S = 120.0
+QUIET_FUNCTIONS = {"POWERTOOLS_LOG_LEVEL": "WARNING"}
+"""The demo shows its own steps; the functions' info logs would bury them (`local up` keeps them)."""
+SPANS_TIMEOUT_S = 10.0
+ROOT_SPAN = "data.import"
+VALIDATE_SPAN = "data.import.validate"
+BATCH_SPAN = "data.import.batch"
+
+
+@dataclass(frozen=True)
+class SampleImport:
+    """A sample file and what its import must produce."""
+
+    tenant_id: str
+    entity_type: str
+    file_name: str
+    total_rows: int
+    invalid: int
+    status: JobStatus
+
+
+TENANTS = (("acme", topology.DEFAULT_REGIONS[0]), ("globex", topology.DEFAULT_REGIONS[-1]))
+SAMPLES = (
+    SampleImport("acme", "contacts", "contacts.csv", total_rows=25, invalid=0, status=JobStatus.SUCCEEDED),
+    SampleImport("acme", "orders", "orders.csv", total_rows=30, invalid=3, status=JobStatus.PARTIAL),
+    SampleImport(
+        "globex", "contacts", "contacts.jsonl", total_rows=12, invalid=0, status=JobStatus.SUCCEEDED
+    ),
+)
+TRACE_SHOWN = 1
+"""Index of the sample whose trace the demo draws (the one with invalid rows)."""
+
+
+def register(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "demo",
+        parents=parents,
+        help="run the import pipeline end to end on a private local AWS",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.set_defaults(handler=_demo)
+
+
+def sample_path(file_name: str) -> Path:
+    return Path(str(resources.files("tenantctl") / "samples" / file_name))
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from tenantctl.local.stack import LocalAws, LocalAwsOptions  # loads moto: only when serving
+
+    quiet: bool = args.json
+    with tempfile.TemporaryDirectory(prefix="tenantctl-demo-") as state_dir:
+        aws = LocalAws(
+            LocalAwsOptions(port=0, state_dir=Path(state_dir), function_environment=QUIET_FUNCTIONS)
+        )
+        try:
+            endpoint = aws.start()
+            _say(quiet, f"local AWS ready at {endpoint} (regions {', '.join(aws.options.regions)})")
+            summary = _run(Target(endpoint_url=endpoint, region=aws.primary_region), aws, quiet)
+        finally:
+            aws.stop()
+    if quiet:
+        print_json(summary)
+    else:
+        print("\ndemo: every step did what it should")
+    return 0
+
+
+def _say(quiet: bool, *lines: str) -> None:
+    if not quiet:
+        print_lines(lines)
+
+
+def _run(target: Target, aws: LocalAws, quiet: bool) -> dict[str, Any]:
+    for tenant_id, region in TENANTS:
+        tenant = create_tenant(target, tenant_id, region, topology.DEFAULT_MAX_INVALID_RATIO)
+        _say(quiet, f"✓ tenant {tenant['tenant_id']} created, home region {tenant['home_region']}")
+    jobs: list[dict[str, Any]] = []
+    for sample in SAMPLES:
+        sent = upload(target, sample.tenant_id, sample.entity_type, sample_path(sample.file_name))
+        _say(quiet, f"  uploaded {sample.file_name} to {sent.source_uri}")
+        job = wait_for_import(target, sent, JOB_TIMEOUT_S, show_progress=not quiet)
+        _check_job(target, sample, job, sent.region)
+        jobs.append(job.to_dict())
+        _say(
+            quiet,
+            f"✓ {sample.tenant_id}/{sample.entity_type}: {job.status.value}, {job.stored} stored, "
+            f"{job.invalid} invalid, error report checked, store holds {job.stored} (job {job.job_id})",
+        )
+    _say(quiet, "", *table(jobs, _JOB_COLUMNS))
+    shown = jobs[TRACE_SHOWN]
+    _say(quiet, "", *describe_job(shown))
+    if aws.spans_file is None:
+        _say(quiet, "", "(spans go to the OTLP endpoint: look the trace ids up there)")
+        return {"jobs": jobs, "spans": {}}
+    traces = {str(job["job_id"]): _check_trace(aws.spans_file, job) for job in jobs}
+    spans = traces[str(shown["job_id"])]
+    _say(
+        quiet,
+        "",
+        f"trace {shown['trace_id']} of job {shown['job_id']} ({len(spans)} spans)",
+        *render_tree(build_tree(spans)),
+    )
+    _say(quiet, "✓ every job is one trace: the validator and every batch under the job's root span")
+    return {"jobs": jobs, "spans": {job_id: len(spans) for job_id, spans in traces.items()}}
+
+
+_JOB_COLUMNS = (
+    ("job_id", "JOB"),
+    ("tenant_id", "TENANT"),
+    ("entity_type", "ENTITY"),
+    ("status", "STATUS"),
+    ("stored", "STORED"),
+    ("total_rows", "TOTAL"),
+    ("invalid", "INVALID"),
+)
+
+
+def _check_job(target: Target, sample: SampleImport, job: Job, region: str) -> None:
+    label = f"{sample.tenant_id}/{sample.entity_type}"
+    expected_stored = sample.total_rows - sample.invalid
+    _expect(
+        job.status is sample.status,
+        f"{label}: job {job.job_id} is {job.status.value} "
+        f"({job.error or 'no error'}), expected {sample.status.value}",
+    )
+    _expect(
+        job.total_rows == sample.total_rows,
+        f"{label}: {job.total_rows} rows read, expected {sample.total_rows}",
+    )
+    _expect(job.invalid == sample.invalid, f"{label}: {job.invalid} invalid rows, expected {sample.invalid}")
+    _expect(job.stored == expected_stored, f"{label}: {job.stored} rows stored, expected {expected_stored}")
+    _expect(not job.failed_batches, f"{label}: batches {list(job.failed_batches)} failed")
+    rejected = {row.get("line") for row in read_report(target, job, region)}
+    _expect(
+        len(rejected) == sample.invalid,
+        f"{label}: the error report names {len(rejected)} lines, expected {sample.invalid}",
+    )
+    store = TenantDataStore(
+        target.name(Resource.TENANT_DATA_TABLE, region),
+        target.clients(region).dynamodb,
+        topology.DEFAULT_SHARD_COUNT,
+    )
+    in_store = store.count_entity(sample.tenant_id, sample.entity_type)
+    _expect(
+        in_store == expected_stored,
+        f"{label}: the tenant store holds {in_store} records, expected {expected_stored}",
+    )
+
+
+def _check_trace(spans_file: Path, job: dict[str, Any]) -> list[dict[str, Any]]:
+    """The job's spans, once its root is written: the validator and every batch in one trace."""
+    trace_id = str(job["trace_id"])
+    deadline = time.monotonic() + SPANS_TIMEOUT_S
+    while True:
+        spans = read_spans(spans_file, trace_id) if spans_file.is_file() else []
+        names = [str(span.get("name")) for span in spans]
+        batches = names.count(BATCH_SPAN)
+        complete = (
+            ROOT_SPAN in names and VALIDATE_SPAN in names and batches >= (job.get("batches_total") or 0)
+        )
+        if complete or time.monotonic() >= deadline:
+            break
+        time.sleep(0.2)
+    _expect(ROOT_SPAN in names, f"job {job['job_id']}: no {ROOT_SPAN} span in trace {trace_id}")
+    _expect(VALIDATE_SPAN in names, f"job {job['job_id']}: no {VALIDATE_SPAN} span in trace {trace_id}")
+    _expect(
+        batches >= (job.get("batches_total") or 0),
+        f"job {job['job_id']}: {batches} batch spans, expected {job.get('batches_total')}",
+    )
+    return spans
+
+
+def _expect(condition: bool, failure: str) -> None:
+    if not condition:
+        raise DemoStepFailedError(failure)

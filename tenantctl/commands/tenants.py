@@ -1,0 +1,91 @@
+"""`tenantctl tenants create|list|show`: the tenant directory."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from tenant_pipeline import topology
+from tenantctl.errors import InvalidArgumentError
+from tenantctl.options import global_options
+from tenantctl.output import key_values, print_json, print_lines, table
+from tenantctl.target import Target
+
+_COLUMNS = (
+    ("tenant_id", "TENANT"),
+    ("home_region", "HOME REGION"),
+    ("status", "STATUS"),
+    ("max_invalid_ratio", "MAX INVALID"),
+    ("created_at", "CREATED"),
+)
+
+
+def register(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser("tenants", help="the tenant directory", parents=parents)
+    commands = parser.add_subparsers(dest="tenants_command", metavar="COMMAND", required=True)
+
+    create = commands.add_parser(
+        "create",
+        # --region after `create` is the home region; the global one goes before the command.
+        parents=[global_options(suppress=True, with_region=False)],
+        help="add a tenant to the directory",
+        description="Add a tenant to the directory of its home region (--region here; default: the "
+        "targeted region, i.e. the global --region given before the command).",
+    )
+    create.add_argument("tenant_id", metavar="ID", help="tenant id: ^[a-z0-9][a-z0-9-]{1,62}$")
+    create.add_argument("--region", dest="home_region", help="home region (default: the targeted region)")
+    create.add_argument(
+        "--max-invalid-ratio",
+        type=float,
+        default=topology.DEFAULT_MAX_INVALID_RATIO,
+        metavar="F",
+        help="share of invalid rows above which an import fails "
+        f"(default {topology.DEFAULT_MAX_INVALID_RATIO})",
+    )
+    create.set_defaults(handler=_create)
+
+    listing = commands.add_parser("list", parents=parents, help="every tenant")
+    listing.set_defaults(handler=_list)
+
+    show = commands.add_parser("show", parents=parents, help="one tenant")
+    show.add_argument("tenant_id", metavar="ID")
+    show.set_defaults(handler=_show)
+
+
+def create_tenant(
+    target: Target, tenant_id: str, home_region: str | None, max_invalid_ratio: float
+) -> dict[str, Any]:
+    if not 0.0 <= max_invalid_ratio <= 1.0:
+        raise InvalidArgumentError(f"--max-invalid-ratio must be between 0 and 1, got {max_invalid_ratio}")
+    home = home_region or target.region
+    # The home region's functions read their own region's directory: the tenant is recorded there.
+    return target.directory(home).create(tenant_id, home, max_invalid_ratio).to_dict()
+
+
+def _create(args: argparse.Namespace) -> int:
+    tenant = create_tenant(args.target, args.tenant_id, args.home_region, args.max_invalid_ratio)
+    if args.json:
+        print_json(tenant)
+    else:
+        print(f"created tenant {tenant['tenant_id']} (home region {tenant['home_region']})")
+    return 0
+
+
+def _list(args: argparse.Namespace) -> int:
+    tenants = [tenant.to_dict() for tenant in args.target.all_tenants()]
+    if args.json:
+        print_json(tenants)
+    elif tenants:
+        print_lines(table(tenants, _COLUMNS))
+    else:
+        print("no tenants yet: tenantctl tenants create ID")
+    return 0
+
+
+def _show(args: argparse.Namespace) -> int:
+    tenant = args.target.find_tenant(args.tenant_id).to_dict()
+    if args.json:
+        print_json(tenant)
+    else:
+        print_lines(key_values(tenant))
+    return 0

@@ -1,0 +1,276 @@
+"""Runs our Lambda handlers in-process, one deployment per region, as the local AWS's Lambda service.
+
+Each region gets its own copy of a handler module (its own "cold start" and module-level state) and
+its own environment (resource names, region), as separate deployments would. Concurrent invocations
+of one deployment each get an execution environment of their own, as on Lambda: a module copy that
+serves one invocation at a time, reused by later invocations once free. The process has one
+environment, swapped in around invocations: invocations of one deployment run concurrently (as
+Lambda runs several instances of a function at once), while a deployment with another environment
+waits until they have finished (and new ones wait behind it, so neither side starves).
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import json
+import os
+import threading
+import time
+import traceback
+import uuid
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from types import ModuleType
+from typing import Any
+
+from tenant_pipeline.topology import FunctionSettings
+
+ACCOUNT_ID = "123456789012"
+"""The account moto serves by default."""
+
+Handler = Callable[[Any, Any], Any]
+
+
+@dataclass
+class LocalLambdaContext:
+    """The attributes of the Lambda context object that handlers and Powertools read."""
+
+    function_name: str
+    memory_limit_in_mb: int
+    invoked_function_arn: str
+    timeout_s: int
+    function_version: str = "$LATEST"
+    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    _deadline: float = 0.0
+
+    def __post_init__(self) -> None:
+        self._deadline = time.monotonic() + self.timeout_s
+        self.log_group_name = f"/aws/lambda/{self.function_name}"
+        self.log_stream_name = f"{time.strftime('%Y/%m/%d')}/[$LATEST]{uuid.uuid4().hex}"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+
+class FunctionError(Exception):
+    """A handler raised; carries the Lambda error payload (`errorType`, `errorMessage`, `stackTrace`)."""
+
+    def __init__(self, payload: dict[str, Any]) -> None:
+        super().__init__(payload.get("errorMessage", ""))
+        self.payload = payload
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """One function deployed in one region: its settings, physical name and environment."""
+
+    function: FunctionSettings
+    region: str
+    physical_name: str
+    environment: Mapping[str, str]
+
+    @property
+    def arn(self) -> str:
+        return f"arn:aws:lambda:{self.region}:{ACCOUNT_ID}:function:{self.physical_name}"
+
+
+class LocalRuntime:
+    """Invokes `functions.<name>.handler.lambda_handler` in-process, per region."""
+
+    def __init__(self, primary_region: str, base_environment: Mapping[str, str]) -> None:
+        self._primary_region = primary_region
+        self._base_environment = dict(base_environment)
+        self._region_environments: dict[str, dict[str, str]] = {}
+        self._idle: dict[tuple[str, str], list[ModuleType]] = {}
+        self._loaded: set[tuple[str, str]] = set()
+        self._by_arn: dict[str, Deployment] = {}
+        self._load_lock = threading.Lock()
+        self._lease = _EnvironmentLease()
+
+    def add_region(self, region: str, environment: Mapping[str, str]) -> None:
+        """Environment of every function in `region` (resource names), on top of the base environment."""
+        self._region_environments[region] = {
+            **self._base_environment,
+            **environment,
+            "AWS_REGION": region,
+            "AWS_DEFAULT_REGION": region,
+        }
+
+    def register(self, function: FunctionSettings, region: str, physical_name: str) -> Deployment:
+        """Make a function callable through the Lambda API (Step Functions tasks, `invoke`)."""
+        deployment = self.deployment(function, region, physical_name)
+        self._by_arn[deployment.arn] = deployment
+        return deployment
+
+    def deployment(
+        self, function: FunctionSettings, region: str, physical_name: str | None = None
+    ) -> Deployment:
+        name = physical_name or function.name
+        environment = {
+            **self._region_environments.get(region, self._base_environment),
+            "AWS_LAMBDA_FUNCTION_NAME": name,
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(function.memory_mb),
+            "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+        }
+        return Deployment(function=function, region=region, physical_name=name, environment=environment)
+
+    def registered(self, arn: str) -> Deployment | None:
+        return self._by_arn.get(arn)
+
+    def invoke(self, deployment: Deployment, event: Any) -> Any:
+        """Run the handler with the deployment's environment and a context bounded by its timeout."""
+        context = LocalLambdaContext(
+            function_name=deployment.physical_name,
+            memory_limit_in_mb=deployment.function.memory_mb,
+            invoked_function_arn=deployment.arn,
+            timeout_s=deployment.function.timeout_s,
+        )
+        with self._lease.hold(deployment.environment):
+            key = (deployment.function.module, deployment.region)
+            module = self._acquire(key, deployment)
+            try:
+                handler: Handler = module.lambda_handler
+                return handler(event, context)
+            finally:
+                with self._load_lock:
+                    self._idle[key].append(module)
+
+    def invoke_for_lambda_api(self, deployment: Deployment, payload: str | None) -> tuple[str, bool]:
+        """Invoke as the Lambda service does: JSON in, JSON out, errors as the Lambda error payload."""
+        event = json.loads(payload) if payload else {}
+        try:
+            result = self.invoke(deployment, event)
+        except Exception as exc:  # the Lambda service turns any handler error into an error payload
+            error = {
+                "errorType": type(exc).__name__,
+                "errorMessage": str(exc),
+                "stackTrace": traceback.format_tb(exc.__traceback__),
+            }
+            return json.dumps(error), True
+        return json.dumps(result, default=str), False
+
+    def _acquire(self, key: tuple[str, str], deployment: Deployment) -> ModuleType:
+        """A free execution environment of the deployment, or a new one (a cold start)."""
+        with self._load_lock:
+            idle = self._idle.setdefault(key, [])
+            if idle:
+                return idle.pop()
+            first = key not in self._loaded
+            self._loaded.add(key)
+            return self._load(deployment.function, deployment.region, private=not first)
+
+    def _load(self, function: FunctionSettings, region: str, *, private: bool = False) -> ModuleType:
+        """The primary region's first environment imports the module by its path; other regions and
+        further concurrent environments load a private copy (module-level state of their own)."""
+        if region == self._primary_region and not private:
+            return importlib.import_module(function.module)
+        shared = importlib.import_module(function.module)
+        spec = importlib.util.spec_from_file_location(f"{function.module}[{region}]", shared.__file__)
+        if spec is None or spec.loader is None:
+            return shared
+        module = importlib.util.module_from_spec(spec)
+        module.__package__ = shared.__package__
+        spec.loader.exec_module(module)
+        return module
+
+
+class _EnvironmentLease:
+    """Lets invocations that need the same environment overlap; any other waits for them to end.
+
+    A thread already inside an invocation (a handler that invokes another function) swaps the
+    environment for the nested call directly, as the former re-entrant lock allowed.
+    """
+
+    def __init__(self) -> None:
+        self._condition = threading.Condition()
+        self._current: frozenset[tuple[str, str]] | None = None
+        self._active = 0
+        self._waiting: dict[frozenset[tuple[str, str]], int] = {}
+        self._saved: dict[str, str | None] = {}
+        self._local = threading.local()
+
+    @contextmanager
+    def hold(self, environment: Mapping[str, str]) -> Iterator[None]:
+        if getattr(self._local, "depth", 0):
+            with _environment(environment):
+                yield
+            return
+        key = frozenset(environment.items())
+        self._enter(key, environment)
+        self._local.depth = 1
+        try:
+            yield
+        finally:
+            self._local.depth = 0
+            self._leave()
+
+    def _enter(self, key: frozenset[tuple[str, str]], environment: Mapping[str, str]) -> None:
+        with self._condition:
+            self._waiting[key] = self._waiting.get(key, 0) + 1
+            while self._active and (
+                self._current != key or any(n for other, n in self._waiting.items() if other != key)
+            ):
+                self._condition.wait()
+            self._waiting[key] -= 1
+            if not self._waiting[key]:
+                del self._waiting[key]
+            if not self._active:
+                self._saved = {name: os.environ.get(name) for name in environment}
+                os.environ.update(environment)
+                self._current = key
+            self._active += 1
+
+    def _leave(self) -> None:
+        with self._condition:
+            self._active -= 1
+            if not self._active:
+                _restore(self._saved)
+                self._saved, self._current = {}, None
+                self._condition.notify_all()
+
+
+@contextmanager
+def _environment(values: Mapping[str, str]) -> Iterator[None]:
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        _restore(saved)
+
+
+def _restore(saved: Mapping[str, str | None]) -> None:
+    for name, previous in saved.items():
+        if previous is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = previous
+
+
+@contextmanager
+def lambda_service(runtime: LocalRuntime) -> Iterator[None]:
+    """Route moto's Lambda invocations of registered functions to the in-process runtime.
+
+    moto would run a function in Docker; Step Functions tasks and `lambda invoke` of our
+    registered functions run the real handler module in this process instead. Other functions
+    keep moto's behaviour.
+    """
+    from moto.awslambda.models import LambdaFunction
+
+    original = LambdaFunction._invoke_lambda
+
+    def _invoke_lambda(self: Any, event: Any = None) -> tuple[str, bool, str]:
+        deployment = runtime.registered(self.function_arn)
+        if deployment is None:
+            return original(self, event)
+        payload = event if isinstance(event, str) or event is None else json.dumps(event)
+        body, errored = runtime.invoke_for_lambda_api(deployment, payload)
+        return body, errored, ""
+
+    LambdaFunction._invoke_lambda = _invoke_lambda  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        LambdaFunction._invoke_lambda = original  # type: ignore[method-assign]

@@ -1,0 +1,87 @@
+"""moto in server mode on one port, with Step Functions executing the state machines it is given."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import urllib.request
+
+from moto.moto_server.threaded_moto_server import ThreadedMotoServer
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+from werkzeug.serving import make_server
+
+from tenantctl.errors import PortInUseError, ServerNotStartedError
+from tenantctl.local.defaults import DEFAULT_HOST, DEFAULT_PORT
+
+
+class _QuietMotoServer(ThreadedMotoServer):
+    """ThreadedMotoServer that reports a failed bind instead of leaving `start()` waiting forever."""
+
+    def __init__(self, host: str, port: int) -> None:
+        super().__init__(ip_address=host, port=port, verbose=False)
+        self.bind_error: OSError | None = None
+
+    def _server_entry(self) -> None:
+        app = DomainDispatcherApplication(create_backend_app)
+        try:
+            self._server = make_server(
+                self._ip_address, self._port, app, True, request_handler=MotoRequestHandler
+            )
+        except OSError as exc:
+            self.bind_error = exc
+            self._server_ready_event.set()
+            return
+        self._server_ready_event.set()
+        self._server.serve_forever()
+
+
+class LocalServer:
+    """Starts and stops the embedded AWS endpoint; port 0 picks a free port."""
+
+    def __init__(self, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> None:
+        self._host = host
+        self._port = port
+        self._server: _QuietMotoServer | None = None
+
+    @property
+    def endpoint_url(self) -> str:
+        if self._server is None:
+            raise ServerNotStartedError("the local AWS is not started")
+        host, port = self._server.get_host_and_port()
+        return f"http://{host}:{port}"
+
+    @property
+    def port(self) -> int:
+        if self._server is None:
+            raise ServerNotStartedError("the local AWS is not started")
+        return self._server.get_host_and_port()[1]
+
+    def start(self) -> str:
+        """Serve every service on one port; return the endpoint URL."""
+        # werkzeug logs every request to stderr unless its logger is configured.
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)
+        server = _QuietMotoServer(self._host, self._port)
+        server.start()
+        if server.bind_error is not None:
+            raise PortInUseError(f"cannot listen on {self._host}:{self._port}: {server.bind_error.strerror}")
+        self._server = server
+        # moto's Step Functions interpreter calls the other services on localhost:MOTO_PORT.
+        os.environ["MOTO_PORT"] = str(self.port)
+        self._post("/moto-api/config", {"stepfunctions": {"execute_state_machine": True}})
+        return self.endpoint_url
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.stop()
+            self._server = None
+
+    def _post(self, path: str, body: dict[str, object]) -> None:
+        request = urllib.request.Request(
+            self.endpoint_url + path,
+            data=json.dumps(body).encode(),
+            headers={"Content-Type": "application/json"},
+            method="POST",
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            response.read()

@@ -1,0 +1,128 @@
+"""The whole local AWS: server, resources in every region served, handlers' runtime and pumps."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tenant_pipeline import topology
+from tenantctl.local.clients import DUMMY_CREDENTIALS, local_client
+from tenantctl.local.defaults import (
+    DEFAULT_HOST,
+    DEFAULT_PORT,
+    DEFAULT_STATE_DIR,
+    OTLP_ENDPOINT_ENVS,
+    SPANS_FILE_NAME,
+    SPANS_FILE_PARAMETER,
+    TELEMETRY_JSONL_ENV,
+)
+from tenantctl.local.provision import RegionResources, local_function_name, provision_region
+from tenantctl.local.pump import EventSourcePump, PumpSettings
+from tenantctl.local.runtime import LocalRuntime, lambda_service
+from tenantctl.local.server import LocalServer
+
+
+@dataclass(frozen=True)
+class LocalAwsOptions:
+    """How `tenantctl local up` (or the demo) runs the local AWS."""
+
+    host: str = DEFAULT_HOST
+    port: int = DEFAULT_PORT
+    state_dir: Path = DEFAULT_STATE_DIR
+    regions: Sequence[str] = topology.DEFAULT_REGIONS
+    pump: PumpSettings = field(default_factory=PumpSettings)
+    function_environment: Mapping[str, str] = field(default_factory=dict)
+    """Extra environment of every function (e.g. a log level)."""
+
+
+def telemetry_environment(state_dir: Path) -> dict[str, str]:
+    """OTLP when an endpoint is configured, else a JSON-lines span file in the state folder."""
+    if any(os.environ.get(name) for name in OTLP_ENDPOINT_ENVS):
+        return {}
+    return {TELEMETRY_JSONL_ENV: str(state_dir.resolve() / SPANS_FILE_NAME)}
+
+
+class LocalAws:
+    """Start everything, serve until stopped; `stop()` finishes in-flight invocations first."""
+
+    def __init__(self, options: LocalAwsOptions = LocalAwsOptions()) -> None:
+        self.options = options
+        self._server = LocalServer(options.host, options.port)
+        self._pumps: list[EventSourcePump] = []
+        self._resources = ExitStack()
+        self.regions: list[RegionResources] = []
+        self.endpoint_url = ""
+        self.spans_file: Path | None = None
+
+    @property
+    def primary_region(self) -> str:
+        return self.options.regions[0]
+
+    def start(self) -> str:
+        self.options.state_dir.mkdir(parents=True, exist_ok=True)
+        self.endpoint_url = self._server.start()
+        try:
+            self._start_everything()
+        except BaseException:
+            self.stop()
+            raise
+        return self.endpoint_url
+
+    def _start_everything(self) -> None:
+        base = {
+            **DUMMY_CREDENTIALS,
+            "AWS_ENDPOINT_URL": self.endpoint_url,
+            **telemetry_environment(self.options.state_dir),
+            **self.options.function_environment,
+        }
+        # The handlers run in this process: it carries their environment.
+        os.environ.update(base)
+        if TELEMETRY_JSONL_ENV in base:
+            self.spans_file = Path(base[TELEMETRY_JSONL_ENV])
+        runtime = LocalRuntime(self.primary_region, base)
+        self._resources.enter_context(lambda_service(runtime))
+        for region in self.options.regions:
+            resources = provision_region(self.endpoint_url, region)
+            self.regions.append(resources)
+            runtime.add_region(region, resources.env())
+            for name, function in resources.function_names.items():
+                runtime.register(function, region, name)
+            self._publish_spans_file(region)
+            self._pumps.extend(self._make_pumps(runtime, resources))
+        for pump in self._pumps:
+            pump.start()
+
+    def _publish_spans_file(self, region: str) -> None:
+        if self.spans_file is not None:
+            local_client("ssm", region, self.endpoint_url).put_parameter(
+                Name=SPANS_FILE_PARAMETER, Value=str(self.spans_file), Type="String", Overwrite=True
+            )
+
+    def _make_pumps(self, runtime: LocalRuntime, resources: RegionResources) -> list[EventSourcePump]:
+        sqs = local_client("sqs", resources.region, self.endpoint_url)
+        return [
+            EventSourcePump(
+                source=source,
+                deployment=runtime.deployment(
+                    source.function, resources.region, local_function_name(source.function, resources.region)
+                ),
+                runtime=runtime,
+                sqs=sqs,
+                queue_url=resources.published[source.queue.queue],
+                queue_arn=resources.queue_arns[source.queue.queue],
+                settings=self.options.pump,
+            )
+            for source in topology.EVENT_SOURCES
+        ]
+
+    def stop(self) -> None:
+        for pump in self._pumps:
+            pump.stop()
+        for pump in self._pumps:
+            pump.join()
+        self._pumps.clear()
+        self._resources.close()
+        self._server.stop()

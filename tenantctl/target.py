@@ -1,0 +1,141 @@
+"""Which AWS a command talks to (deployed, or the local AWS) and how it finds our resources there.
+
+Both worlds publish the physical names as SSM parameters (`topology.Resource.ssm_parameter`), so
+discovery is the same: read the parameters of a region once, then build the adapters on them.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+from tenant_pipeline import topology
+from tenant_pipeline.aws import AwsClients
+from tenant_pipeline.errors import UnknownTenantError
+from tenant_pipeline.store.jobs import JobsLedger
+from tenant_pipeline.store.tenants import Tenant, TenantDirectory
+from tenant_pipeline.topology import Resource
+from tenantctl.errors import NotProvisionedError
+from tenantctl.local.clients import DUMMY_CREDENTIALS
+from tenantctl.local.defaults import LOCAL_ENDPOINT
+
+DEFAULT_REGION = topology.DEFAULT_REGIONS[0]
+
+
+@dataclass
+class Target:
+    """An endpoint (None: AWS itself) and a region, with per-region clients and discovered names."""
+
+    endpoint_url: str | None
+    region: str
+    _clients: dict[str, AwsClients] = field(default_factory=dict)
+    _names: dict[str, dict[Resource, str]] = field(default_factory=dict)
+
+    @classmethod
+    def resolve(cls, *, local: bool, endpoint_url: str | None, region: str | None) -> Target:
+        """`--local` / `--endpoint-url` / `AWS_ENDPOINT_URL`; `--region` / `AWS_REGION` / default."""
+        endpoint = LOCAL_ENDPOINT if local else (endpoint_url or os.environ.get("AWS_ENDPOINT_URL") or None)
+        if endpoint:
+            # An emulated endpoint accepts any credentials; spare the user from configuring some.
+            for name, value in DUMMY_CREDENTIALS.items():
+                os.environ.setdefault(name, value)
+        chosen = (
+            region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or DEFAULT_REGION
+        )
+        return cls(endpoint_url=endpoint, region=chosen)
+
+    @property
+    def display_endpoint(self) -> str:
+        return self.endpoint_url or f"AWS ({self.region})"
+
+    def clients(self, region: str | None = None) -> AwsClients:
+        region = region or self.region
+        if region not in self._clients:
+            self._clients[region] = AwsClients(region=region, endpoint_url=self.endpoint_url)
+        return self._clients[region]
+
+    def names(self, region: str | None = None) -> dict[Resource, str]:
+        """Physical names published in `region` (read once)."""
+        region = region or self.region
+        if region not in self._names:
+            self._names[region] = discover(self.clients(region).ssm)
+        if not self._names[region]:
+            raise NotProvisionedError(
+                f"no {topology.PROJECT} resources are published at {self.display_endpoint} in {region} "
+                f"(no SSM parameters under {topology.SSM_PREFIX}/)"
+            )
+        return self._names[region]
+
+    def name(self, resource: Resource, region: str | None = None) -> str:
+        names = self.names(region)
+        if resource not in names:
+            raise NotProvisionedError(
+                f"{resource.value} is not published in {region or self.region} ({resource.ssm_parameter})"
+            )
+        return names[resource]
+
+    def served_regions(self) -> list[str]:
+        """The targeted region first, then the other regions of the product that publish names."""
+        regions = [self.region, *(region for region in topology.DEFAULT_REGIONS if region != self.region)]
+        served = []
+        for region in regions:
+            try:
+                self.names(region)
+            except NotProvisionedError:
+                if region == self.region:
+                    raise
+                continue
+            served.append(region)
+        return served
+
+    def directory(self, region: str | None = None) -> TenantDirectory:
+        """A region's tenant directory: each region's functions read their own."""
+        return TenantDirectory(self.name(Resource.TENANTS_TABLE, region), self.clients(region).dynamodb)
+
+    def find_tenant(self, tenant_id: str) -> Tenant:
+        """The tenant as its home region's directory records it (the one its functions read)."""
+        found: list[tuple[str, Tenant]] = []
+        for region in self.served_regions():
+            try:
+                found.append((region, self.directory(region).get(tenant_id)))
+            except UnknownTenantError:
+                continue
+        if not found:
+            raise UnknownTenantError(f"unknown tenant {tenant_id!r}")
+        at_home = [tenant for region, tenant in found if tenant.home_region == region]
+        return at_home[0] if at_home else found[0][1]
+
+    def all_tenants(self) -> list[Tenant]:
+        """Every tenant of every region served, each once (as its home region records it)."""
+        by_id: dict[str, Tenant] = {}
+        for region in self.served_regions():
+            for tenant in self.directory(region).list():
+                known = by_id.get(tenant.tenant_id)
+                if known is None or (tenant.home_region == region and known.home_region != region):
+                    by_id[tenant.tenant_id] = tenant
+        return [by_id[tenant_id] for tenant_id in sorted(by_id)]
+
+    def ledger(self, region: str | None = None) -> JobsLedger:
+        return JobsLedger(self.name(Resource.JOBS_TABLE, region), self.clients(region).dynamodb)
+
+
+def discover(ssm: Any) -> dict[Resource, str]:
+    """The resources published under the SSM prefix, keyed by their logical name."""
+    by_parameter = {resource.ssm_parameter: resource for resource in Resource}
+    found: dict[Resource, str] = {}
+    paginator = ssm.get_paginator("get_parameters_by_path")
+    for page in paginator.paginate(Path=topology.SSM_PREFIX, Recursive=True):
+        for parameter in page.get("Parameters", []):
+            resource = by_parameter.get(parameter["Name"])
+            if resource is not None:
+                found[resource] = parameter["Value"]
+    return found
+
+
+def read_parameter(ssm: Any, name: str) -> str | None:
+    """One SSM parameter's value, or None when it does not exist."""
+    try:
+        return str(ssm.get_parameter(Name=name)["Parameter"]["Value"])
+    except ssm.exceptions.ParameterNotFound:
+        return None
