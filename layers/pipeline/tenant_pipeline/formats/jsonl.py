@@ -8,6 +8,7 @@ that is not valid UTF-8 rejects the file (an encoding problem is never confined 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from itertools import compress
 from typing import Any
 
 import orjson
@@ -31,17 +32,21 @@ class JsonLinesReader:
         lines: list[int] = []
         raw: list[bytes] = []
         size = self._limits.batch_rows
-        for line_no, line in self._physical_lines():
-            lines.append(line_no)
-            raw.append(line)
-            if len(raw) >= size:
-                yield self._decode(lines, raw)
-                lines, raw = [], []
+        for numbers, parts in self._line_groups():
+            lines += numbers
+            raw += parts
+            while len(raw) >= size:
+                yield self._decode(lines[:size], raw[:size])
+                del lines[:size], raw[:size]
         if raw:
             yield self._decode(lines, raw)
 
-    def _physical_lines(self) -> Iterator[tuple[int, bytes]]:
-        """(line number, content) of every non-blank line; over-long lines come as b"" (flagged)."""
+    def _line_groups(self) -> Iterator[tuple[list[int], list[bytes]]]:
+        """(line numbers, contents) of the non-blank lines, a chunk at a time; over-long lines come as b"".
+
+        A chunk's complete lines are split and filtered with C-level operations; only a chunk
+        holding an over-long line (or ending one) goes line by line.
+        """
         cap = self._limits.max_line_bytes
         pending = b""
         line_no = 0
@@ -53,22 +58,34 @@ class JsonLinesReader:
             parts = chunk.split(b"\n")
             parts[0] = pending + parts[0]
             pending = parts.pop()
-            for part in parts:
-                line_no += 1
-                if skipping:
-                    skipping = False
-                    yield line_no, b""
-                elif len(part) > cap:
-                    yield line_no, b""
-                elif part and not part.isspace():
-                    yield line_no, part
+            if parts and not skipping and max(map(len, parts)) <= cap:
+                numbers = range(line_no + 1, line_no + len(parts) + 1)
+                line_no += len(parts)
+                if b"" in parts or True in map(bytes.isspace, parts):
+                    keep = [bool(part) and not part.isspace() for part in parts]
+                    yield list(compress(numbers, keep)), list(compress(parts, keep))
+                else:
+                    yield list(numbers), parts
+            elif parts:
+                numbers_out: list[int] = []
+                kept: list[bytes] = []
+                for part in parts:
+                    line_no += 1
+                    if skipping or len(part) > cap:
+                        skipping = False
+                        numbers_out.append(line_no)
+                        kept.append(b"")
+                    elif part and not part.isspace():
+                        numbers_out.append(line_no)
+                        kept.append(part)
+                yield numbers_out, kept
             if len(pending) > cap:
                 skipping = True
                 pending = b""
         if skipping:
-            yield line_no + 1, b""
+            yield [line_no + 1], [b""]
         elif pending and not pending.isspace():
-            yield line_no + 1, pending
+            yield [line_no + 1], [pending]
 
     def _decode(self, lines: list[int], raw: list[bytes]) -> RowBatch:
         try:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import codecs
 import re
 from collections.abc import Iterator
+from itertools import chain
 
 from tenant_pipeline.formats.errors import EncodingError
 from tenant_pipeline.formats.limits import ReadLimits
@@ -33,9 +34,10 @@ class TextLines:
         self.count = 0
 
     def __iter__(self) -> Iterator[str]:
-        return self._lines()
+        return chain.from_iterable(self.blocks())
 
-    def _lines(self) -> Iterator[str]:
+    def blocks(self) -> Iterator[list[str]]:
+        """The lines in lists (one per decoded chunk), so callers can work on many at a time."""
         decoder = codecs.getincrementaldecoder("utf-8-sig")("strict")
         newlines_before = 0
         pending = ""
@@ -58,13 +60,13 @@ class TextLines:
                 if max(map(len, parts)) > self._cap:
                     parts = self._cap_lines(parts)
                 self.count += len(parts)
-                yield from parts
+                yield parts
             if len(pending) > self._cap:
                 self.count += 1
                 skipping = len(pending)
                 self.too_long[self.count] = skipping
                 pending = ""
-                yield "\n"
+                yield ["\n"]
         try:
             tail = decoder.decode(b"", final=True)
         except UnicodeDecodeError as exc:
@@ -76,7 +78,7 @@ class TextLines:
         if pending:
             parts = self._cap_lines(self._split(pending))
             self.count += len(parts)
-            yield from parts
+            yield parts
 
     def _skip_rest(self, text: str, skipped: int) -> tuple[str, int]:
         """Drop text up to and including the next line break; returns (rest, still skipping)."""

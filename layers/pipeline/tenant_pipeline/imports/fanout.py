@@ -1,8 +1,9 @@
 """Fan-out: the validated rows, spooled to disk in batches during the pass, become batch messages.
 
 Rows are spooled rather than sent as they are validated because a file over the invalid threshold must
-load nothing, and the threshold is known only at the end of the pass. The spool is a temporary file of
-one JSON line per batch (memory stays flat; `/tmp` holds at most the valid rows). Batch numbers are
+load nothing, and the threshold is known only at the end of the pass (and so are the duplicates of a
+file larger than the key tracker's memory). The spool is a temporary file of one line per batch
+(memory stays flat; `/tmp` holds at most the valid rows). Batch numbers are
 deterministic (1, 2, ... in file order), so a re-run of the same validation re-sends the same batches,
 and the per-batch markers make them count once.
 """
@@ -10,8 +11,10 @@ and the per-batch markers make them count once.
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Iterator, Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import IO, Any
+
+import orjson
 
 from tenant_pipeline.imports.batch_message import BatchHeader, encode_rows
 from tenant_pipeline.imports.keys import claim_check_key
@@ -25,38 +28,93 @@ _SQS_FORBIDDEN = (b"\xef\xbf\xbe", b"\xef\xbf\xbf")  # U+FFFE, U+FFFF: SQS refus
 
 
 class BatchSpool:
-    """Valid rows, batched, in a temporary file."""
+    """Valid rows, batched, in a temporary file.
+
+    Each line holds one batch: its row count, its rows' source line numbers (JSON) and its rows
+    (JSON, as the batch message carries them), separated by spaces. Rows arrive in bulk
+    (`add_batch`) and are encoded one batch per `orjson.dumps` call. The line numbers let
+    `exclude` drop rows found to be later duplicates only after the pass (see
+    `validation.duplicates`).
+    """
 
     def __init__(self, batch_rows: int) -> None:
         self._file = tempfile.TemporaryFile()  # noqa: SIM115 - closed by close()
         self._batch_rows = batch_rows
-        self._rows: list[list[Any]] = []
+        self._lines: list[int] = []
+        self._rows: list[Sequence[Any]] = []
         self.batches = 0
         self.rows = 0
 
-    def add(self, row: list[Any]) -> None:
-        self._rows.append(row)
-        if len(self._rows) >= self._batch_rows:
-            self._spill()
+    def add_batch(self, lines: Sequence[int], rows: Sequence[Sequence[Any]]) -> None:
+        """Add valid rows (values in the entity's column order) with their source lines."""
+        self._lines += lines
+        self._rows += rows
+        size = self._batch_rows
+        while len(self._rows) >= size:
+            self._spill(size)
 
-    def _spill(self) -> None:
-        # One line per batch: its row count, a space, its rows as JSON (which holds no raw newline).
-        self._file.write(b"%d %s\n" % (len(self._rows), encode_rows(self._rows)))
+    def _spill(self, count: int) -> None:
+        self._write(self._file, self._lines[:count], encode_rows(self._rows[:count]))
+        del self._lines[:count], self._rows[:count]
+
+    def _write(self, file: IO[bytes], lines: list[int], rows_json: bytes) -> None:
+        # JSON holds no raw newline, and orjson's line-number array no space.
+        file.write(b"%d %s %s\n" % (len(lines), orjson.dumps(lines), rows_json))
         self.batches += 1
-        self.rows += len(self._rows)
-        self._rows = []
+        self.rows += len(lines)
 
     def finish(self) -> None:
         if self._rows:
-            self._spill()
+            self._spill(len(self._rows))
         self._file.flush()
+
+    def _entries(self) -> Iterator[tuple[bytes, bytes, bytes]]:
+        self._file.seek(0)
+        for line in self._file:
+            count, lines_json, rows_json = line.rstrip(b"\n").split(b" ", 2)
+            yield count, lines_json, rows_json
 
     def __iter__(self) -> Iterator[tuple[int, int, bytes]]:
         """`(batch_number, row_count, rows_json)` from batch 1, in file order."""
-        self._file.seek(0)
-        for number, line in enumerate(self._file, start=1):
-            count, rows_json = line.rstrip(b"\n").split(b" ", 1)
+        for number, (count, _, rows_json) in enumerate(self._entries(), start=1):
             yield number, int(count), rows_json
+
+    def exclude(self, lines: Iterator[tuple[int, Any]], on_removed: Callable[[int, Any], None]) -> int:
+        """Drop the rows at `lines` (ascending `(line, key)` pairs, all spooled); returns how many.
+
+        The spool is rewritten once; batches left empty disappear, so batch numbers stay 1..N.
+        Memory holds one batch plus the pairs of at most one validated batch at a time.
+        """
+        pending_pair = next(lines, None)
+        if pending_pair is None:
+            return 0
+        rewritten = tempfile.TemporaryFile()  # noqa: SIM115 - replaces the spool file
+        waiting: dict[int, Any] = {}
+        removed = 0
+        self.batches = self.rows = 0
+        for _, lines_json, rows_json in self._entries():
+            numbers: list[int] = orjson.loads(lines_json)
+            last = max(numbers)
+            while pending_pair is not None and pending_pair[0] <= last:
+                waiting[pending_pair[0]] = pending_pair[1]
+                pending_pair = next(lines, None)
+            if not waiting or waiting.keys().isdisjoint(numbers):
+                self._write(rewritten, numbers, rows_json)
+                continue
+            kept_lines, kept_rows = [], []
+            for number, row in zip(numbers, orjson.loads(rows_json), strict=True):
+                if number in waiting:
+                    on_removed(number, waiting.pop(number))
+                    removed += 1
+                else:
+                    kept_lines.append(number)
+                    kept_rows.append(row)
+            if kept_lines:
+                self._write(rewritten, kept_lines, orjson.dumps(kept_rows))
+        self._file.close()
+        self._file = rewritten
+        self._file.flush()
+        return removed
 
     def close(self) -> None:
         self._file.close()

@@ -1,6 +1,8 @@
 """The validate job: from an `ObjectCreated` notification to a job with its batches fanned out.
 
-One streaming pass validates every row, writes the error report and spools the valid rows; then
+One streaming pass validates every row in batches, writes the error report and spools the valid rows
+(rows found to repeat an earlier key only after the pass, in files larger than the key tracker's memory,
+are then dropped from the spool and reported at the end of the report); then
 either the job ends FAILED_VALIDATION (invalid ratio over the tenant's limit: nothing is loaded) or the
 results are recorded (`batches_total` fixed) and the batches are sent.
 
@@ -57,7 +59,7 @@ from tenant_pipeline.store.jobs import Job, JobKind, JobsLedger, JobStatus
 from tenant_pipeline.store.objects import ObjectStore, OpenedObject
 from tenant_pipeline.store.tenants import Tenant, TenantDirectory, TenantStatus, now_iso
 from tenant_pipeline.topology import Resource
-from tenant_pipeline.validation import InvalidRow, validate_stream
+from tenant_pipeline.validation import DUPLICATE_REASON, KeyTracker, validate_batches
 from tenant_telemetry import JobTrace, pipeline_metrics
 from tenant_telemetry.propagation import inject_message_attributes, object_context
 
@@ -308,16 +310,23 @@ class ImportValidator:
         self, job: Job, opened: OpenedObject, rows: _Rows, trace: JobTrace, span: Any
     ) -> ValidationResult:
         columns = rows.entity.columns
-        with ErrorReport() as report, BatchSpool(self._batch_rows) as spool:
+        key_field = rows.entity.primary_key
+        with ErrorReport() as report, BatchSpool(self._batch_rows) as spool, KeyTracker() as keys:
             try:
-                for row in validate_stream(opened.body, rows.fmt, rows.entity, self._limits):
-                    rows.total += 1
-                    if isinstance(row, InvalidRow):
-                        rows.invalid += 1
-                        report.add_row_errors(row.line, row.errors)
-                    else:
-                        record = row.record
-                        spool.add([record.get(column) for column in columns])
+                for batch in validate_batches(opened.body, rows.fmt, rows.entity, self._limits, keys=keys):
+                    rows.total += batch.total
+                    if batch.invalid:
+                        rows.invalid += len(batch.invalid)
+                        for invalid in batch.invalid:
+                            report.add_row_errors(invalid.line, invalid.errors)
+                    spool.add_batch(batch.lines, batch.rows)
+                spool.finish()
+                # Past the tracker's memory cap, some repeats are known only now: drop them from the
+                # spool and report them (first occurrence in file order stands).
+                rows.invalid += spool.exclude(
+                    keys.later_duplicates(),
+                    lambda line, key: report.add(line, key_field, key, DUPLICATE_REASON),
+                )
             except FileRejectedError as exc:
                 rows.rejected = str(exc) or type(exc).__name__
                 report.add("", "file", "", rows.rejected)

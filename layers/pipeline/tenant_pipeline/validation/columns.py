@@ -29,49 +29,30 @@ from __future__ import annotations
 
 import math
 import re
-from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
-from functools import partial
-from itertools import compress, repeat
-from operator import is_not, itemgetter
 from typing import Any
 
 from tenant_pipeline.validation.codes import ISO3166_ALPHA2, ISO4217_ALPHA3
-
-
-class FieldProblem(ValueError):
-    """A value breaks its column's rule; `str()` is the reason."""
-
-
-class SchemaCompileError(ValueError):
-    """An entity schema uses a keyword or format the compiler does not support."""
-
-
-class _Missing:
-    __slots__ = ()
-
-    def __repr__(self) -> str:
-        return "MISSING"
-
-
-MISSING: Any = _Missing()
-"""A missing value (empty cell, JSON null or absent key)."""
+from tenant_pipeline.validation.problems import MISSING, FieldProblem, SchemaCompileError
+from tenant_pipeline.validation.sweeps import (
+    JsonSweep,
+    Normalise,
+    TextSweep,
+    certainty_for,
+    json_sweep,
+    text_sweep,
+)
 
 TextCheck = Callable[[str], Any]
 JsonCheck = Callable[[Any], Any]
-BatchCheck = Callable[[list[Any]], "list[Any] | None"]
-ColumnBatch = Callable[[Sequence[Any]], "list[Any] | None"]
 
 _SUPPORTED = {
     "type", "minLength", "maxLength", "pattern", "format", "enum", "minimum", "maximum",
     "exclusiveMinimum", "exclusiveMaximum", "multipleOf", "description", "title", "examples",
 }  # fmt: skip
-_NOT_NONE = partial(is_not, None)
-_NONE_TO_EMPTY = {None: ""}
-_NONE_TYPE = type(None)
 _MAX_DIGITS = 38  # DynamoDB numbers keep at most 38 significant digits.
 
 
@@ -83,8 +64,18 @@ class ColumnCheck:
     required: bool
     text: TextCheck
     json: JsonCheck
-    text_batch: ColumnBatch
-    json_batch: ColumnBatch
+    text_sweep: TextSweep
+    json_sweep: JsonSweep
+
+    def text_batch(self, cells: Sequence[str]) -> list[Any] | None:
+        """The normalised column (`MISSING` where empty) when every cell is valid, else None."""
+        values, problems = self.text_sweep(list(cells))
+        return None if problems else [MISSING if v is None else v for v in values]
+
+    def json_batch(self, values: Sequence[Any]) -> list[Any] | None:
+        """As `text_batch`, for JSON values."""
+        out, problems = self.json_sweep(list(values))
+        return None if problems else [MISSING if v is None else v for v in out]
 
 
 # ----------------------------------------------------------------------------------------------
@@ -103,22 +94,6 @@ def _email(v: str) -> str:
     if len(labels) < 2 or "" in labels:
         raise FieldProblem("bad format: email domain must be dotted (e.g. example.com) without empty labels")
     return v.lower()
-
-
-def _email_batch(vals: list[str]) -> list[str] | None:
-    joined = "".join(vals)
-    if not joined.isprintable() or " " in joined:
-        return None
-    parts = list(map(str.partition, vals, repeat("@")))
-    domains = list(map(itemgetter(2), parts))
-    if "" in domains or "" in map(itemgetter(0), parts):
-        return None
-    dom = "\x00" + "\x00".join(domains) + "\x00"
-    if "@" in dom or ".." in dom or "\x00." in dom or ".\x00" in dom:
-        return None
-    if not all(map(str.__contains__, domains, repeat("."))):
-        return None
-    return list(map(str.lower, vals))
 
 
 _RFC3339 = re.compile(
@@ -166,58 +141,18 @@ def _date_time(v: str) -> str:
         raise FieldProblem("out of range: date-time outside years 1-9999 in UTC") from None
 
 
-# Positions of the separators in YYYY-MM-DDThh:mm:ss, for the fast path.
-_DT_SEPARATORS = ((4, "-"), (7, "-"), (10, "T"), (13, ":"), (16, ":"))
-
-
-def _canonical_shape(vals: list[str]) -> bool:
-    """Every value is `YYYY-MM-DDThh:mm:ssZ`, or all are `...ss.mmmZ` with non-zero milliseconds."""
-    widths = set(map(len, vals))
-    width = widths.pop() if len(widths) == 1 else 0
-    if width not in (20, 24):
-        return False
-    joined = "".join(vals)
-    n = len(vals)
-    fraction_ok = width == 20 or (joined[19::24] == "." * n and ".000Z" not in joined)
-    separators_ok = all(joined[pos::width] == sep * n for pos, sep in _DT_SEPARATORS)
-    digits = joined.replace("-", "").replace(":", "").replace("T", "").replace("Z", "").replace(".", "")
-    return (
-        joined.isascii()
-        and joined[width - 1 :: width] == "Z" * n
-        and fraction_ok
-        and separators_ok
-        and digits.isdigit()
-        and len(digits) == n * (14 if width == 20 else 17)
-    )
-
-
-def _date_time_batch(vals: list[str]) -> list[str] | None:
-    """All values already canonical (UTC `Z`): keep them as they are once the calendar agrees."""
-    if not _canonical_shape(vals):
-        return None
-    try:
-        # The shape is fixed above; fromisoformat (C) now checks the calendar and the ranges.
-        list(map(datetime.fromisoformat, vals))
-    except ValueError:
-        return None
-    return vals
-
-
-def _code_set(codes: frozenset[str], label: str) -> tuple[TextCheck, BatchCheck]:
+def _code_set(codes: frozenset[str], label: str) -> TextCheck:
     def check(v: str) -> str:
         if v not in codes:
             raise FieldProblem(f"bad format: not an {label} code")
         return v
 
-    def batch(vals: list[str]) -> list[str] | None:
-        return vals if codes.issuperset(vals) else None
-
-    return check, batch
+    return check
 
 
-_FORMATS: dict[str, tuple[TextCheck, BatchCheck]] = {
-    "email": (_email, _email_batch),
-    "date-time": (_date_time, _date_time_batch),
+_FORMATS: dict[str, TextCheck] = {
+    "email": _email,
+    "date-time": _date_time,
     "iso3166-alpha2": _code_set(ISO3166_ALPHA2, "ISO 3166-1 alpha-2 country"),
     "iso4217-alpha3": _code_set(ISO4217_ALPHA3, "ISO 4217 currency"),
 }
@@ -237,9 +172,10 @@ class _Rules:
 
     kind: str
     text: TextCheck  # trimmed, non-empty text -> normalised value
-    batch: BatchCheck  # list of trimmed, non-empty texts -> normalised list, or None
+    sweep: tuple[Any, Normalise]  # certainty test and bulk normaliser (see `sweeps`)
     json_types: tuple[type, ...]
     json_value: JsonCheck  # JSON value of an accepted type -> normalised value
+    bounds: Callable[[Any], None]
 
 
 def compile_column(name: str, prop: dict[str, Any], required: bool) -> ColumnCheck:
@@ -249,25 +185,32 @@ def compile_column(name: str, prop: dict[str, Any], required: bool) -> ColumnChe
         raise SchemaCompileError(f"property {name!r}: unsupported keywords {sorted(unknown)}")
     kind = prop.get("type")
     if kind == "string":
-        text, batch = _string_checks(name, prop)
-        rules = _Rules(kind, text, batch, (str,), text)
+        text, sweep = _string_checks(name, prop)
+        rules = _Rules(kind, text, sweep, (str,), text, _no_bounds)
     elif kind == "integer":
-        text, batch = _integer_checks(prop)
-        rules = _Rules(kind, text, batch, (int, float), _integer_json(prop))
+        text, sweep = _integer_checks(prop)
+        rules = _Rules(kind, text, sweep, (int, float), _integer_json(prop), _bounds(prop, Decimal))
     elif kind == "number":
-        text, batch = _number_checks(prop)
-        rules = _Rules(kind, text, batch, (int, float), _number_json(prop))
+        text, sweep = _number_checks(prop)
+        rules = _Rules(kind, text, sweep, (int, float), _number_json(prop), _no_bounds)
     else:
         raise SchemaCompileError(f"property {name!r}: unsupported type {kind!r}")
-    text_batch = _text_batch(rules.batch, required)
+    text_check = _text_check(rules.text, required)
+    json_check = _json_check(rules, required)
+    certainty, normalise = rules.sweep
+    column_sweep = text_sweep(certainty.compiled(required), normalise, text_check, required)
     return ColumnCheck(
         name,
         required,
-        _text_check(rules.text, required),
-        _json_check(rules, required),
-        text_batch,
-        _json_batch(rules, required, text_batch),
+        text_check,
+        json_check,
+        column_sweep,
+        json_sweep(kind, column_sweep, json_check, rules.bounds, required),
     )
+
+
+def _no_bounds(value: Any) -> None:
+    return None
 
 
 def _missing(required: bool) -> Any:
@@ -280,25 +223,6 @@ def _text_check(text: TextCheck, required: bool) -> TextCheck:
     def check(cell: str) -> Any:
         v = cell.strip()
         return text(v) if v else _missing(required)
-
-    return check
-
-
-def _text_batch(batch: BatchCheck, required: bool) -> ColumnBatch:
-    def check(cells: Sequence[str]) -> list[Any] | None:
-        vals = list(cells)
-        if "" not in vals:
-            return batch(vals)
-        if required:
-            return None
-        present = list(filter(None, vals))
-        out = batch(present) if present else []
-        if out is None:
-            return None
-        result = [MISSING] * len(vals)
-        # C-level scatter of the present values back to their positions.
-        deque(map(result.__setitem__, compress(range(len(vals)), vals), out), maxlen=0)
-        return result
 
     return check
 
@@ -320,35 +244,6 @@ def _json_check(rules: _Rules, required: bool) -> JsonCheck:
     return check
 
 
-def _json_batch(rules: _Rules, required: bool, text_batch: ColumnBatch) -> ColumnBatch:
-    """Strings reuse the text fast path; integers are range-checked by their extremes."""
-    json_value = rules.json_value
-
-    def strings(values: Sequence[Any]) -> list[Any] | None:
-        types = set(map(type, values))
-        if not types <= {str, _NONE_TYPE}:
-            return None
-        return text_batch(list(map(_NONE_TO_EMPTY.get, values, values)) if _NONE_TYPE in types else values)
-
-    def integers(values: Sequence[Any]) -> list[Any] | None:
-        types = set(map(type, values))
-        if not types <= {int, _NONE_TYPE} or (required and _NONE_TYPE in types):
-            return None
-        present = list(filter(_NOT_NONE, values))
-        if present:
-            try:
-                json_value(min(present))
-                json_value(max(present))
-            except FieldProblem:
-                return None
-        return [MISSING if v is None else v for v in values] if _NONE_TYPE in types else list(values)
-
-    def others(values: Sequence[Any]) -> list[Any] | None:
-        return None
-
-    return {"string": strings, "integer": integers}.get(rules.kind, others)
-
-
 def _json_type_name(value: Any) -> str:
     if isinstance(value, bool):
         return "boolean"
@@ -361,13 +256,13 @@ def _json_type_name(value: Any) -> str:
     return "object" if isinstance(value, dict) else type(value).__name__
 
 
-def _string_checks(name: str, prop: dict[str, Any]) -> tuple[TextCheck, BatchCheck]:
+def _string_checks(name: str, prop: dict[str, Any]) -> tuple[TextCheck, tuple[Any, Normalise]]:
     min_len = int(prop.get("minLength", 0))
     max_len = int(prop.get("maxLength", 1 << 62))
     fmt = prop.get("format")
     if fmt is not None and fmt not in _FORMATS:
         raise SchemaCompileError(f"property {name!r}: unsupported format {fmt!r}")
-    fmt_check, fmt_batch = _FORMATS[fmt] if fmt else (None, None)
+    fmt_check = _FORMATS[fmt] if fmt else None
     enum = frozenset(prop["enum"]) if "enum" in prop else None
     pattern = re.compile(prop["pattern"]) if "pattern" in prop else None
     # A closed value set that satisfies the pattern makes the pattern redundant at run time.
@@ -391,38 +286,7 @@ def _string_checks(name: str, prop: dict[str, Any]) -> tuple[TextCheck, BatchChe
             raise FieldProblem(f"not allowed: must be one of {enum_text}")
         return fmt_check(v) if fmt_check is not None else v
 
-    batch = _string_batch(
-        min_len=min_len, max_len=max_len, search=search, char_class=char_class, enum=enum, fmt_batch=fmt_batch
-    )
-    return text, batch
-
-
-def _string_batch(
-    *,
-    min_len: int,
-    max_len: int,
-    search: Callable[[str], Any] | None,
-    char_class: tuple[str, int, int] | None,
-    enum: frozenset[str] | None,
-    fmt_batch: BatchCheck | None,
-) -> BatchCheck:
-    def batch(vals: list[str]) -> list[Any] | None:
-        if list(map(str.strip, vals)) != vals or "\x00" in "".join(vals):
-            return None
-        lengths = list(map(len, vals))
-        if max(lengths) > max_len or min(lengths) < min_len:
-            return None
-        if char_class is not None:
-            allowed, lo, hi = char_class
-            if "".join(vals).strip(allowed) or max(lengths) > hi or min(lengths) < lo:
-                return None
-        elif search is not None and not all(map(search, vals)):
-            return None
-        if enum is not None and not enum.issuperset(vals):
-            return None
-        return fmt_batch(vals) if fmt_batch is not None else vals
-
-    return batch
+    return text, certainty_for(prop, text, closed, char_class, _no_bounds)
 
 
 _CLASS_PATTERN = re.compile(
@@ -433,8 +297,8 @@ _CLASS_PATTERN = re.compile(
 def _char_class(pattern: str) -> tuple[str, int, int] | None:
     """`^[A-Za-z0-9_-]{1,64}$`-style patterns as (allowed characters, min, max), else None.
 
-    Such a pattern is then checked on a whole column with one `str.strip(allowed)` of the
-    joined values plus length bounds, instead of one regex call per value.
+    Such a pattern is then checked on a whole column by one regex over the joined values (see
+    `sweeps`), instead of one regex call per value.
     """
     m = _CLASS_PATTERN.fullmatch(pattern)
     if m is None:
@@ -476,7 +340,7 @@ _INT_TEXT = re.compile(r"[+-]?[0-9]+", re.ASCII)
 _MAX_INT_CHARS = 40
 
 
-def _integer_checks(prop: dict[str, Any]) -> tuple[TextCheck, BatchCheck]:
+def _integer_checks(prop: dict[str, Any]) -> tuple[TextCheck, tuple[Any, Normalise]]:
     in_range = _bounds(prop, Decimal)
 
     def text(v: str) -> int:
@@ -488,19 +352,7 @@ def _integer_checks(prop: dict[str, Any]) -> tuple[TextCheck, BatchCheck]:
         in_range(n)
         return n
 
-    def batch(vals: list[str]) -> list[int] | None:
-        joined = "".join(vals)
-        if not (joined.isascii() and joined.isdigit()) or max(map(len, vals)) > 18:
-            return None
-        ints = list(map(int, vals))
-        try:
-            in_range(min(ints))
-            in_range(max(ints))
-        except FieldProblem:
-            return None
-        return ints
-
-    return text, batch
+    return text, certainty_for(prop, text, None, None, in_range)
 
 
 def _integer_json(prop: dict[str, Any]) -> Callable[[Any], int]:
@@ -522,7 +374,7 @@ def _integer_json(prop: dict[str, Any]) -> Callable[[Any], int]:
 _DECIMAL_TEXT = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)", re.ASCII)
 
 
-def _number_checks(prop: dict[str, Any]) -> tuple[TextCheck, BatchCheck]:
+def _number_checks(prop: dict[str, Any]) -> tuple[TextCheck, tuple[Any, Normalise]]:
     finish = _decimal_rules(prop)
 
     def text(v: str) -> Decimal:
@@ -530,13 +382,7 @@ def _number_checks(prop: dict[str, Any]) -> tuple[TextCheck, BatchCheck]:
             raise FieldProblem("wrong type: not a decimal number")
         return finish(Decimal(v))
 
-    def batch(vals: list[str]) -> list[Decimal] | None:
-        try:
-            return list(map(text, vals))
-        except FieldProblem:
-            return None
-
-    return text, batch
+    return text, certainty_for(prop, text, None, None, _bounds(prop, lambda x: Decimal(str(x))))
 
 
 def _number_json(prop: dict[str, Any]) -> Callable[[Any], Decimal]:

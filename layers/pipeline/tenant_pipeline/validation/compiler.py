@@ -1,27 +1,27 @@
 """An entity schema compiled once into column checks, and the batch validation built on them.
 
-A batch is validated column by column: each column's C-level fast path settles the common
-case (every value valid) in one sweep, and only a column holding a bad value is re-checked
-value by value to name the reasons. Records are then assembled in bulk. Rows that fail get an
-`InvalidRow` with one `FieldError` per failing field; the rest a `ValidRow`.
+A batch is validated column by column: each column's sweep (see `sweeps`) settles the common
+case (every value valid) in one C-level pass, and only the values it cannot vouch for are checked
+one by one to name the reasons. Valid rows are then assembled in bulk as tuples in schema column
+order (`zip`), never as per-row dicts. Rows that fail become an `InvalidRow` with one `FieldError`
+per failing field.
 """
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from itertools import chain, compress, repeat
-from operator import is_, itemgetter
+from operator import attrgetter
 from typing import Any
 
 from tenant_pipeline.entities import EntitySchema
-from tenant_pipeline.formats.batch import RowBatch, excerpt
+from tenant_pipeline.formats.batch import ColumnBatch, RowBatch, excerpt
 from tenant_pipeline.formats.errors import MissingColumnError, UnknownColumnError
-from tenant_pipeline.validation.columns import MISSING, ColumnCheck, FieldProblem, compile_column
+from tenant_pipeline.validation.columns import ColumnCheck, compile_column
 from tenant_pipeline.validation.duplicates import KeyTracker
-from tenant_pipeline.validation.outcomes import FieldError, InvalidRow, ValidRow, make_valid
+from tenant_pipeline.validation.outcomes import FieldError, InvalidRow, ValidatedBatch, ValidRow
 
 ROW = "(row)"
 Outcome = ValidRow | InvalidRow
@@ -70,24 +70,37 @@ class ColumnPlan:
         self._known = frozenset(entity.columns)
         self._key = entity.primary_key
         self._key_index = self.names.index(entity.primary_key) if entity.primary_key in self.names else -1
+        # Where each schema column comes from in `checks` (-1: absent from the file, always None).
+        self._layout = tuple(self.names.index(c) if c in self.names else -1 for c in entity.columns)
+        self._text_sweeps = tuple((c.name, c.text_sweep) for c in checks)
+        self._json_sweeps = tuple((c.name, c.json_sweep) for c in checks)
 
-    def validate_text(self, batch: RowBatch, keys: KeyTracker) -> list[Outcome]:
-        """Validate CSV rows (lists of cells, one per header column)."""
-        good, problems = self._split(batch)
-        rows = batch.rows if good is None else [batch.rows[i] for i in good]
-        columns = list(zip(*rows, strict=True)) if rows else [() for _ in self.checks]
+    def validate_columns(self, batch: ColumnBatch, keys: KeyTracker) -> ValidatedBatch:
+        """Validate CSV rows given as columns of cells (one list per header column)."""
         errors: dict[int, list[FieldError]] = {}
         values = []
-        for check, column in zip(self.checks, columns, strict=True):
-            values.append(_column(check.text_batch, check.text, check.name, column, offset=0, errors=errors))
-        return self._finish(batch, good=good, problems=problems, values=values, errors=errors, keys=keys)
+        for (name, sweep), cells in zip(self._text_sweeps, batch.columns, strict=True):
+            column, problems = sweep(cells)
+            for i, reason in problems:
+                errors.setdefault(i, []).append(FieldError(name, excerpt(cells[i]), reason))
+            values.append(column)
+        rejected = [InvalidRow(line, (FieldError(*problem),)) for line, _, problem in batch.rejected]
+        return self._finish(batch.lines, values, errors, rejected, keys)
 
-    def validate_json(self, batch: RowBatch, keys: KeyTracker) -> list[Outcome]:
+    def validate_text(self, batch: RowBatch, keys: KeyTracker) -> ValidatedBatch:
+        """Validate CSV rows given as lists of cells, one per header column."""
+        return self.validate_columns(ColumnBatch.from_rows(batch, len(self.checks)), keys)
+
+    def validate_json(self, batch: RowBatch, keys: KeyTracker) -> ValidatedBatch:
         """Validate decoded JSON values; each must be an object with known keys."""
         if set(map(type, batch.rows)) - {dict}:
             batch = _reject_non_objects(batch)
-        good, problems = self._split(batch)
-        rows = batch.rows if good is None else [batch.rows[i] for i in good]
+        lines, rows = batch.lines, batch.rows
+        rejected: list[InvalidRow] = []
+        if batch.problems:
+            rejected = [InvalidRow(lines[i], (FieldError(*p),)) for i, p in batch.problems.items()]
+            keep = [i not in batch.problems for i in range(len(rows))]
+            lines, rows = list(compress(lines, keep)), list(compress(rows, keep))
         errors: dict[int, list[FieldError]] = {}
         if not self._known.issuperset(chain.from_iterable(rows)):
             for i, row in enumerate(rows):
@@ -97,62 +110,61 @@ class ColumnPlan:
                         FieldError(excerpt(extra[0]), excerpt(row[extra[0]]), "unknown field for this entity")
                     )
         values = []
-        for check in self.checks:
-            column = list(map(dict.get, rows, repeat(check.name)))
-            values.append(_column(check.json_batch, check.json, check.name, column, offset=0, errors=errors))
-        return self._finish(batch, good=good, problems=problems, values=values, errors=errors, keys=keys)
-
-    @staticmethod
-    def _split(batch: RowBatch) -> tuple[list[int] | None, dict[int, InvalidRow]]:
-        """Indexes of rows to validate (None: all), and reader-rejected rows as outcomes."""
-        if not batch.problems:
-            return None, {}
-        problems = {
-            i: InvalidRow(batch.lines[i], (FieldError(*problem),)) for i, problem in batch.problems.items()
-        }
-        return [i for i in range(len(batch.rows)) if i not in problems], problems
+        for name, sweep in self._json_sweeps:
+            cells = list(map(dict.get, rows, repeat(name)))
+            column, problems = sweep(cells)
+            for i, reason in problems:
+                value = cells[i]
+                errors.setdefault(i, []).append(
+                    FieldError(name, "" if value is None else excerpt(value), reason)
+                )
+            values.append(column)
+        return self._finish(lines, values, errors, rejected, keys)
 
     def _finish(
         self,
-        batch: RowBatch,
-        *,
-        good: list[int] | None,
-        problems: dict[int, InvalidRow],
+        lines: list[int],
         values: list[list[Any]],
         errors: dict[int, list[FieldError]],
+        rejected: list[InvalidRow],
         keys: KeyTracker,
-    ) -> list[Outcome]:
-        names = self.names
-        records = list(map(dict, map(zip, repeat(names), zip(*values, strict=True))))
-        for name, column in zip(names, values, strict=True):
-            if MISSING in column:
-                holes = compress(records, map(is_, column, repeat(MISSING)))
-                deque(map(dict.__delitem__, holes, repeat(name)), maxlen=0)
-        lines = batch.lines if good is None else [batch.lines[i] for i in good]
-        self._check_duplicates(records, errors, keys)
-        outcomes: list[Outcome] = list(map(make_valid, zip(lines, records, strict=True)))
-        for i, row_errors in errors.items():
-            outcomes[i] = InvalidRow(lines[i], tuple(row_errors))
-        for i in sorted(problems):
-            # Ascending original positions: each insert lands where the row was in the file.
-            outcomes.insert(i, problems[i])
-        return outcomes
+    ) -> ValidatedBatch:
+        if self._key_index >= 0 and lines:
+            self._check_duplicates(lines, values[self._key_index], errors, keys)
+        absent = [None] * len(lines)
+        columns = [values[i] if i >= 0 else absent for i in self._layout]
+        if errors:
+            keep = [True] * len(lines)
+            for i in errors:
+                keep[i] = False
+            rows = list(compress(zip(*columns, strict=True), keep))
+            invalid = [InvalidRow(lines[i], tuple(found)) for i, found in errors.items()]
+            lines = list(compress(lines, keep))
+        else:
+            rows = list(zip(*columns, strict=True))
+            invalid = []
+        if rejected:
+            invalid += rejected
+        if len(invalid) > 1:
+            invalid.sort(key=_line_of)
+        return ValidatedBatch(lines, rows, invalid)
 
     def _check_duplicates(
-        self, records: list[dict[str, Any]], errors: dict[int, list[FieldError]], keys: KeyTracker
+        self, lines: list[int], ids: list[Any], errors: dict[int, list[FieldError]], keys: KeyTracker
     ) -> None:
-        key = self._key
         if errors:
-            candidates = [i for i in range(len(records)) if i not in errors]
-            ids = [records[i][key] for i in candidates]
+            candidates: list[int] | None = [i for i in range(len(ids)) if i not in errors]
+            found = keys.check([lines[i] for i in candidates], [ids[i] for i in candidates])  # type: ignore[union-attr]
         else:
             candidates = None
-            ids = [r[key] for r in records] if self._key_index < 0 else list(map(itemgetter(key), records))
-        for pos in keys.add_batch(ids):
+            found = keys.check(lines, ids)
+        for pos in found:
             i = pos if candidates is None else candidates[pos]
-            errors[i] = [
-                FieldError(key, excerpt(records[i][key]), "duplicate primary key (an earlier row has it)")
-            ]
+            errors[i] = [FieldError(self._key, excerpt(ids[i]), DUPLICATE_REASON)]
+
+
+DUPLICATE_REASON = "duplicate primary key (an earlier row has it)"
+_line_of = attrgetter("line")
 
 
 def _reject_non_objects(batch: RowBatch) -> RowBatch:
@@ -162,44 +174,3 @@ def _reject_non_objects(batch: RowBatch) -> RowBatch:
             what = {list: "an array", str: "a string", type(None): "null"}.get(type(row), "a number")
             problems[i] = (ROW, excerpt(row), f"not a JSON object (got {what})")
     return RowBatch(batch.lines, batch.rows, problems)
-
-
-_SMALL = 16
-
-
-def _column(
-    batch: Any,
-    check: Any,
-    name: str,
-    column: Sequence[Any],
-    *,
-    offset: int,
-    errors: dict[int, list[FieldError]],
-) -> list[Any]:
-    """Normalised column: the fast path on the whole, halving around bad values down to `_SMALL`."""
-    if not column:
-        return []
-    out = batch(column)
-    if out is not None:
-        return list(out)
-    if len(column) <= _SMALL:
-        return _one_by_one(check, name, column, offset, errors)
-    mid = len(column) // 2
-    head = _column(batch, check, name, column[:mid], offset=offset, errors=errors)
-    return head + _column(batch, check, name, column[mid:], offset=offset + mid, errors=errors)
-
-
-def _one_by_one(
-    check: Any, name: str, column: Sequence[Any], offset: int, errors: dict[int, list[FieldError]]
-) -> list[Any]:
-    out: list[Any] = []
-    append = out.append
-    for i, value in enumerate(column, start=offset):
-        try:
-            append(check(value))
-        except FieldProblem as problem:
-            errors.setdefault(i, []).append(
-                FieldError(name, "" if value is None else excerpt(value), str(problem))
-            )
-            append(MISSING)
-    return out

@@ -1,86 +1,236 @@
-"""Remembering primary keys seen in one file, in little memory.
+"""Primary keys seen in one file: exact duplicate detection in bounded memory.
 
-`KeyTracker` is an open-addressing hash table (linear probing) of 64-bit key digests stored
-in one `array("Q")`: 8 bytes per slot, kept at most 3/4 full, so 11-21 bytes per distinct key
-(vs. ~120 for a Python `set` of the id strings, which also keeps every string alive). For
-10 million ids that is 128 MiB, flat however long the ids are.
+`KeyTracker` keeps the first `max_keys` distinct keys in a Python `set`, so a batch is checked
+with C-level set operations (`isdisjoint`, `update`) and a repeat is known at once. Past that cap
+the set stops growing: a key already in it is still a duplicate at once, and every other key is
+spilled with its line number to one of `partitions` hash partitions in temporary files. After
+the pass, `later_duplicates()` reads one partition at a time and yields, in line order, the
+rows repeating a key first seen in a spilled row (the first occurrence in file order stands).
 
-Trade-offs, measured on this design and its alternatives:
+Memory bound. At most `max_keys` keys (default 262,144: ~25 MB for 10-20 character ids, the
+set's table plus the strings) during the pass, plus the file buffers of the partitions
+(8 KiB each); while resolving, one partition's distinct keys, never more than `max_keys`
+either: a larger partition is split again with another hash. So memory is flat however many
+rows the file has; `/tmp` holds ~30 bytes per spilled row.
 
-* Exactness: digests are Python's `hash()` of the key (SipHash-1-3, seeded per process) and
-  two different ids can share one with probability about n²/2⁶⁵, i.e. ~3·10⁻⁶ for a whole
-  10-million-row file; the later row would then be reported as a duplicate (in the error
-  report, never silently dropped).
-* Memory: a Bloom filter at 1 % false positives needs ~1.2 bytes per key but cannot say
-  "duplicate" exactly without a second structure holding the keys; a 32-bit fingerprint
-  table halves the memory but cannot grow (the index bits are lost), so the file size would
-  have to be known up front. The 64-bit table can grow and re-hash from its own contents.
-* Speed: the probe loop runs in the interpreter, ~0.2 µs per key at these loads.
+Results are exact (keys are compared, never digests). Callers that stream results must know
+that rows after the cap may turn out to be duplicates only at the end (`spilled`).
 """
 
 from __future__ import annotations
 
-from array import array
-from collections.abc import Iterable
+import heapq
+import sys
+import tempfile
+from collections.abc import Iterable, Iterator, Sequence
+from decimal import Decimal
+from typing import IO, Any
 
-_MASK64 = (1 << 64) - 1
+import orjson
+
+DEFAULT_MAX_KEYS = 1 << 18
+DEFAULT_PARTITIONS = 64
+_WRITE_PAIRS = 4096
+_MAX_DEPTH = 16  # re-splits of one partition (each divides it by `partitions`)
+
+
+def _key_text(value: Any) -> str:
+    if isinstance(value, Decimal):
+        return str(value.normalize())
+    raise TypeError(f"cannot spill a key of type {type(value).__name__}")
 
 
 class KeyTracker:
-    """Set-like memory of keys: `add_batch` returns the indexes of keys seen before."""
+    """Set-like memory of keys: `check` returns the positions of keys seen before."""
 
-    __slots__ = ("_count", "_limit", "_mask", "_slots")
-
-    def __init__(self, initial_slots: int = 1 << 14) -> None:
-        size = 1 << max(4, (initial_slots - 1).bit_length())
-        self._slots = array("Q", bytes(8 * size))
-        self._mask = size - 1
-        self._limit = size * 3 // 4
-        self._count = 0
+    def __init__(
+        self,
+        max_keys: int = DEFAULT_MAX_KEYS,
+        partitions: int = DEFAULT_PARTITIONS,
+        directory: str | None = None,
+    ) -> None:
+        if max_keys <= 0 or partitions < 2 or partitions & (partitions - 1):
+            raise ValueError("max_keys must be positive and partitions a power of two")
+        self._seen: set[Any] = set()
+        self._max_keys = max_keys
+        self._partitions = partitions
+        self._directory = directory
+        self._spill: list[IO[bytes]] = []
+        self._results: list[IO[bytes]] = []
+        self._spilled = 0
+        self._positions = 0  # running position for `add_batch` (no line numbers)
 
     def __len__(self) -> int:
-        return self._count
+        """Keys held in memory plus keys spilled (spilled repeats count until resolved)."""
+        return len(self._seen) + self._spilled
+
+    @property
+    def spilled(self) -> bool:
+        """True once keys go to disk: some duplicates are then known only after the pass."""
+        return bool(self._spill)
 
     @property
     def memory_bytes(self) -> int:
-        """Bytes held by the table."""
-        return self._slots.itemsize * len(self._slots)
+        """Bytes held in memory by the set and its keys (an estimate from `sys.getsizeof`)."""
+        return sys.getsizeof(self._seen) + sum(map(sys.getsizeof, self._seen))
 
-    def add_batch(self, keys: Iterable[object]) -> list[int]:
+    def add_batch(self, keys: Iterable[Any]) -> list[int]:
         """Insert keys in order; return the positions of those already present (earlier or in the batch)."""
-        seen: list[int] = []
-        slots = self._slots
-        mask = self._mask
-        for pos, digest in enumerate(map(hash, keys)):
-            d = (digest & _MASK64) or 1  # 0 marks an empty slot
-            i = d & mask
-            current = slots[i]
-            while current:
-                if current == d:
-                    seen.append(pos)
-                    break
-                i = (i + 1) & mask
-                current = slots[i]
-            else:
-                slots[i] = d
-                self._count += 1
-                if self._count > self._limit:
-                    self._grow()
-                    slots = self._slots
-                    mask = self._mask
-        return seen
+        keys = list(keys)
+        start = self._positions
+        self._positions += len(keys)
+        return self.check(range(start, start + len(keys)), keys)
 
-    def _grow(self) -> None:
-        old = self._slots
-        size = 2 * len(old)
-        slots = array("Q", bytes(8 * size))
-        mask = size - 1
-        for d in old:
-            if d:
-                i = d & mask
-                while slots[i]:
-                    i = (i + 1) & mask
-                slots[i] = d
-        self._slots = slots
-        self._mask = mask
-        self._limit = size * 3 // 4
+    def check(self, lines: Sequence[int], keys: Sequence[Any]) -> list[int]:
+        """Positions in `keys` of repeats known now (first occurrence in line order stands)."""
+        seen = self._seen
+        if self._spill:
+            return self._check_spilling(lines, keys)
+        room = self._max_keys - len(seen)
+        if len(keys) > room:
+            # Fill the set up to the cap with the earliest rows, spill the rest.
+            order = sorted(range(len(keys)), key=lines.__getitem__)
+            head, tail = order[:room], order[room:]
+            repeats = [head[p] for p in self.check([lines[i] for i in head], [keys[i] for i in head])]
+            if not self._spill:
+                self._start_spilling()
+            tail_repeats = self._check_spilling([lines[i] for i in tail], [keys[i] for i in tail])
+            return sorted(repeats + [tail[p] for p in tail_repeats])
+        if seen.isdisjoint(keys):
+            before = len(seen)
+            seen.update(keys)
+            if len(seen) - before == len(keys):
+                if len(seen) >= self._max_keys:
+                    self._start_spilling()
+                return []
+            return _repeats_in_order(lines, keys, set())
+        repeats = _repeats_in_order(lines, keys, seen)
+        if len(seen) >= self._max_keys:
+            self._start_spilling()
+        return repeats
+
+    def _start_spilling(self) -> None:
+        self._spill = [self._temp() for _ in range(self._partitions)]
+
+    def _temp(self) -> IO[bytes]:
+        return tempfile.TemporaryFile(dir=self._directory)
+
+    def _check_spilling(self, lines: Sequence[int], keys: Sequence[Any]) -> list[int]:
+        seen = self._seen
+        if seen.isdisjoint(keys):
+            repeats: list[int] = []
+            pending: Iterable[tuple[int, Any]] = zip(lines, keys, strict=True)
+        else:
+            known = list(map(seen.__contains__, keys))
+            repeats = [i for i, hit in enumerate(known) if hit]
+            pending = ((line, key) for line, key, hit in zip(lines, keys, known, strict=True) if not hit)
+        mask = self._partitions - 1
+        buckets: dict[int, list[tuple[int, Any]]] = {}
+        for line, key in pending:
+            buckets.setdefault(hash(key) & mask, []).append((line, key))
+        for index, pairs in buckets.items():
+            pairs.sort()  # file order inside the partition (a batch's rows may come grouped)
+            self._spill[index].write(orjson.dumps(pairs, default=_key_text) + b"\n")
+            self._spilled += len(pairs)
+        return repeats
+
+    def later_duplicates(self) -> Iterator[tuple[int, Any]]:
+        """After the pass: (line, key) of each spilled row repeating an earlier spilled row, by line."""
+        results = []
+        for part in self._spill:
+            part.flush()
+            part.seek(0)
+            out = self._temp()
+            self._results.append(out)
+            self._resolve(part, out, depth=1)
+            out.seek(0)
+            results.append(_pairs(out))
+        return heapq.merge(*results)
+
+    def _resolve(self, part: IO[bytes], out: IO[bytes], depth: int) -> None:
+        """Write the later duplicates of one partition to `out`; split it if it holds too many keys."""
+        seen: set[Any] = set()
+        for chunk in part:
+            found = []
+            for line, key in orjson.loads(chunk):
+                if key in seen:
+                    found.append((line, key))
+                else:
+                    seen.add(key)
+            if found:
+                out.write(orjson.dumps(found) + b"\n")
+            if len(seen) > self._max_keys and depth < _MAX_DEPTH:
+                break
+        else:
+            return
+        # Too many distinct keys for one partition: split it by another hash and merge the results.
+        del seen
+        out.seek(0)
+        out.truncate()
+        self._split(part, out, depth)
+
+    def _split(self, part: IO[bytes], out: IO[bytes], depth: int) -> None:
+        part.seek(0)
+        subs = [self._temp() for _ in range(self._partitions)]
+        mask = self._partitions - 1
+        for chunk in part:
+            buckets: dict[int, list[Any]] = {}
+            for pair in orjson.loads(chunk):
+                buckets.setdefault(hash(f"{depth}\x00{pair[1]!r}") & mask, []).append(pair)
+            for index, pairs in buckets.items():
+                subs[index].write(orjson.dumps(pairs) + b"\n")
+        found_files = []
+        for sub in subs:
+            sub.seek(0)
+            found = self._temp()
+            self._resolve(sub, found, depth + 1)
+            sub.close()
+            found.seek(0)
+            found_files.append(found)
+        batch: list[tuple[int, Any]] = []
+        for pair in heapq.merge(*map(_pairs, found_files)):
+            batch.append(pair)
+            if len(batch) >= _WRITE_PAIRS:
+                out.write(orjson.dumps(batch) + b"\n")
+                batch = []
+        if batch:
+            out.write(orjson.dumps(batch) + b"\n")
+        for found in found_files:
+            found.close()
+
+    def close(self) -> None:
+        for part in (*self._spill, *self._results):
+            part.close()
+        self._spill, self._results = [], []
+        self._seen = set()
+
+    def __enter__(self) -> KeyTracker:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+
+def _pairs(file: IO[bytes]) -> Iterator[tuple[int, Any]]:
+    """The `[line, key]` pairs written to a results file, in order."""
+    for chunk in file:
+        yield from orjson.loads(chunk)
+
+
+def _repeats_in_order(lines: Sequence[int], keys: Sequence[Any], seen: set[Any]) -> list[int]:
+    """Positions of repeats, visiting the keys in line order; adds the new keys to `seen`."""
+    order = (
+        range(len(keys))
+        if all(map(int.__lt__, lines, lines[1:]))
+        else sorted(range(len(keys)), key=lines.__getitem__)
+    )
+    repeats = []
+    add = seen.add
+    for i in order:
+        key = keys[i]
+        if key in seen:
+            repeats.append(i)
+        else:
+            add(key)
+    repeats.sort()
+    return repeats

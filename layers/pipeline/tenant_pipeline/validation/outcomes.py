@@ -1,11 +1,12 @@
-"""What validation yields per row.
+"""What validation yields: per row (`ValidRow`, `InvalidRow`) or per batch (`ValidatedBatch`).
 
-Named tuples rather than dataclasses: the validator builds them in bulk through C-level
-`tuple.__new__`, which keeps per-row overhead out of the hot loop.
+Named tuples rather than dataclasses for the per-row outcomes: they are built in bulk through
+C-level `tuple.__new__`, which keeps per-row overhead out of the hot loop.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import partial
 from typing import Any, NamedTuple
 
@@ -34,3 +35,23 @@ class InvalidRow(NamedTuple):
 
 make_valid = partial(tuple.__new__, ValidRow)
 """`make_valid((line, record))`, the bulk constructor used with `map`."""
+
+
+@dataclass(slots=True)
+class ValidatedBatch:
+    """The outcome of one batch of consecutive rows, in bulk.
+
+    `rows[i]` is the valid row at line `lines[i]`: its values in the entity's schema column order,
+    None where a value is missing. Within a batch the valid rows need not be in file order (the CSV
+    reader groups rows it parses the same way); `lines` says where each one is. `invalid` is in file
+    order. Every row read is in exactly one of the two.
+    """
+
+    lines: list[int]
+    rows: list[tuple[Any, ...]]
+    invalid: list[InvalidRow]
+
+    @property
+    def total(self) -> int:
+        """Rows of the file this batch covers."""
+        return len(self.lines) + len(self.invalid)

@@ -1,9 +1,13 @@
-"""`validate_stream`: one streaming pass from bytes to per-row outcomes."""
+"""One streaming pass from bytes to outcomes: in bulk (`validate_batches`) or per row (`validate_stream`)."""
 
 from __future__ import annotations
 
+import pickle
+import tempfile
 from collections.abc import Iterator
-from typing import BinaryIO
+from itertools import compress, repeat
+from operator import is_, not_
+from typing import IO, Any, BinaryIO
 
 from tenant_pipeline.entities import EntitySchema
 from tenant_pipeline.formats import (
@@ -15,39 +19,137 @@ from tenant_pipeline.formats import (
     iter_chunks,
     json_batches,
 )
-from tenant_pipeline.validation.compiler import Outcome, compile_entity
+from tenant_pipeline.formats.batch import excerpt
+from tenant_pipeline.validation.compiler import DUPLICATE_REASON, Outcome, compile_entity
 from tenant_pipeline.validation.duplicates import KeyTracker
+from tenant_pipeline.validation.outcomes import FieldError, InvalidRow, ValidatedBatch, make_valid
 
 
-def validate_stream(
-    stream: BinaryIO, fmt: FileFormat, entity: EntitySchema, limits: ReadLimits | None = None
-) -> Iterator[Outcome]:
-    """Yield a `ValidRow` or `InvalidRow` for every row of the file, in file order.
+def validate_batches(
+    stream: BinaryIO,
+    fmt: FileFormat,
+    entity: EntitySchema,
+    limits: ReadLimits | None = None,
+    *,
+    keys: KeyTracker,
+) -> Iterator[ValidatedBatch]:
+    """Yield a `ValidatedBatch` for every batch of rows of the file, in file order.
 
-    Reads `stream` in chunks (memory stays flat), decompressing when needed, and remembers the
-    primary keys seen so that a later duplicate is invalid. Whole-file problems raise a
-    `FileRejectedError` subclass, possibly after some rows were yielded (e.g. a truncated gzip):
-    callers must treat the file as rejected as a whole then.
+    Reads `stream` in chunks (memory stays flat), decompressing when needed. `keys` remembers
+    the primary keys seen, so a later duplicate is invalid; once it has spilled
+    (`keys.spilled`), rows after that point may still prove to be duplicates, which
+    `keys.later_duplicates()` lists after the pass. Whole-file problems raise a
+    `FileRejectedError` subclass, possibly after some batches were yielded (e.g. a truncated
+    gzip): callers must treat the file as rejected as a whole then.
     """
     limits = limits or ReadLimits()
     compiled = compile_entity(entity)
-    keys = KeyTracker()
     chunks = iter_chunks(stream, fmt.gzip, limits)
     rows = 0
     if fmt.kind is Kind.CSV:
         reader = CsvReader(chunks, limits)
         plan = compiled.for_header(reader.header)
-        for batch in reader.batches():
-            outcomes = plan.validate_text(batch, keys)
-            rows += len(outcomes)
-            yield from outcomes
+        validate = plan.validate_columns
+        for columns in reader.column_batches():
+            batch = validate(columns, keys)
+            rows += batch.total
+            yield batch
         if not rows:
             raise EmptyFileError("file has a header but no data rows")
         return
     plan = compiled.all_columns()
-    for batch in json_batches(chunks, fmt, limits):
-        outcomes = plan.validate_json(batch, keys)
-        rows += len(outcomes)
-        yield from outcomes
+    validate_json = plan.validate_json
+    for decoded in json_batches(chunks, fmt, limits):
+        batch = validate_json(decoded, keys)
+        rows += batch.total
+        yield batch
     if not rows:
         raise EmptyFileError("file holds no records")
+
+
+def validate_stream(
+    stream: BinaryIO,
+    fmt: FileFormat,
+    entity: EntitySchema,
+    limits: ReadLimits | None = None,
+    *,
+    keys: KeyTracker | None = None,
+) -> Iterator[Outcome]:
+    """Yield a `ValidRow` or `InvalidRow` for every row of the file, in file order.
+
+    Built on `validate_batches`; records are dicts without the missing values. While the key
+    tracker holds every key in memory rows stream through; once it spills, the following
+    batches wait in a temporary file until the later duplicates are known (memory stays flat).
+    `keys` (default: a new `KeyTracker`) is closed at the end.
+    """
+    names = entity.columns
+    tracker = keys or KeyTracker()
+    with tracker:
+        held: IO[bytes] | None = None
+        try:
+            for batch in validate_batches(stream, fmt, entity, limits, keys=tracker):
+                if held is None and not tracker.spilled:
+                    yield from _outcomes(batch, names)
+                    continue
+                if held is None:
+                    # This batch was checked in full before the tracker spilled; later ones wait.
+                    held = tempfile.TemporaryFile()  # noqa: SIM115 - closed below
+                    yield from _outcomes(batch, names)
+                    continue
+                pickle.dump(batch, held, protocol=pickle.HIGHEST_PROTOCOL)
+            if held is not None:
+                yield from _replay(held, tracker, entity.primary_key, names)
+        finally:
+            if held is not None:
+                held.close()
+
+
+def _replay(held: IO[bytes], keys: KeyTracker, key: str, names: tuple[str, ...]) -> Iterator[Outcome]:
+    held.flush()
+    held.seek(0)
+    late = keys.later_duplicates()
+    pending = next(late, None)
+    while True:
+        try:
+            batch: ValidatedBatch = pickle.load(held)
+        except EOFError:
+            return
+        last = max(batch.lines, default=0)
+        found: dict[int, Any] = {}
+        while pending is not None and pending[0] <= last:
+            found[pending[0]] = pending[1]
+            pending = next(late, None)
+        if found:
+            keep = [line not in found for line in batch.lines]
+            batch.invalid += [
+                InvalidRow(line, (FieldError(key, excerpt(found[line]), DUPLICATE_REASON),))
+                for line in compress(batch.lines, map(not_, keep))
+            ]
+            batch.lines = list(compress(batch.lines, keep))
+            batch.rows = list(compress(batch.rows, keep))
+        yield from _outcomes(batch, names)
+
+
+def _outcomes(batch: ValidatedBatch, names: tuple[str, ...]) -> list[Outcome]:
+    """Per-row outcomes of a batch in file order; records built in bulk, missing values dropped."""
+    records = list(map(dict, map(zip, repeat(names), batch.rows)))
+    if records:
+        for name, column in zip(names, zip(*batch.rows, strict=True), strict=True):
+            if None in column:
+                for record in compress(records, map(is_, column, repeat(None))):
+                    del record[name]
+    outcomes: list[Outcome] = list(map(make_valid, zip(batch.lines, records, strict=True)))
+    if batch.invalid:
+        outcomes += batch.invalid
+        outcomes.sort(key=_line)
+    elif not _ascending(batch.lines):
+        outcomes.sort(key=_line)
+    return outcomes
+
+
+def _line(outcome: Outcome) -> int:
+    return outcome.line
+
+
+def _ascending(lines: list[int]) -> bool:
+    return all(map(int.__lt__, lines, lines[1:]))

@@ -1,0 +1,74 @@
+"""Files with more distinct keys than the tracker keeps in memory: repeats found after the pass."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+from tenant_pipeline.entities import load_entity
+from tenant_pipeline.formats import FileFormat, ReadLimits
+from tenant_pipeline.imports.fanout import BatchSpool
+from tenant_pipeline.validation import (
+    DUPLICATE_REASON,
+    InvalidRow,
+    KeyTracker,
+    ValidRow,
+    validate_batches,
+    validate_stream,
+)
+
+CONTACTS = load_entity("contacts")
+HEADER = "id,email,name,age,created_at,country,notes\n"
+
+
+def _file(ids: list[str]) -> bytes:
+    return (HEADER + "".join(f"{i},u@x.co,N,,2021-01-01T00:00:00Z,,\n" for i in ids)).encode()
+
+
+IDS = [f"k{i}" for i in range(40)] + ["k3", "k35", "k39", "k50", "k50", "k1"]
+# lines: k0 is on line 2; the repeats sit on lines 42..47 (k50's first occurrence on line 45)
+REPEATED_LINES = [42, 43, 44, 46, 47]
+
+
+def test_validate_stream_past_the_cap_matches_an_in_memory_run() -> None:
+    # Given a tracker that keeps 8 keys in memory and batches of 5 rows
+    limits = ReadLimits(batch_rows=5)
+    small = list(validate_stream(io.BytesIO(_file(IDS)), FileFormat.from_key("f.csv"), CONTACTS, limits,
+                                 keys=KeyTracker(max_keys=8, partitions=2)))  # fmt: skip
+    # When the same file is validated with every key in memory
+    full = list(validate_stream(io.BytesIO(_file(IDS)), FileFormat.from_key("f.csv"), CONTACTS, limits))
+    # Then the outcomes are identical, in file order, the first occurrence standing
+    assert small == full
+    assert [o.line for o in small] == list(range(2, 2 + len(IDS)))
+    assert [o.line for o in small if isinstance(o, InvalidRow)] == REPEATED_LINES
+    assert all(o.errors[0].reason == DUPLICATE_REASON for o in small if isinstance(o, InvalidRow))
+    assert sum(isinstance(o, ValidRow) for o in small) + len(REPEATED_LINES) == len(IDS)
+
+
+def test_the_spool_drops_late_duplicates_and_keeps_the_invariant() -> None:
+    # Given a validation pass whose tracker spilled
+    reported: list[tuple[int, Any]] = []
+    with KeyTracker(max_keys=8, partitions=2) as keys, BatchSpool(batch_rows=4) as spool:
+        total = invalid = 0
+        for batch in validate_batches(
+            io.BytesIO(_file(IDS)),
+            FileFormat.from_key("f.csv"),
+            CONTACTS,
+            ReadLimits(batch_rows=5),
+            keys=keys,
+        ):
+            total += batch.total
+            invalid += len(batch.invalid)
+            spool.add_batch(batch.lines, batch.rows)
+        spool.finish()
+        assert keys.spilled
+        # When the later duplicates are excluded from the spool
+        invalid += spool.exclude(keys.later_duplicates(), lambda line, key: reported.append((line, key)))
+        spooled = [(number, count) for number, count, _ in spool]
+    # Then stored + reported = rows in the file, batch numbers stay consecutive, and every repeat is named
+    assert total == len(IDS)
+    assert spool.rows + invalid == total
+    assert [number for number, _ in spooled] == list(range(1, len(spooled) + 1))
+    assert sum(count for _, count in spooled) == spool.rows == len(IDS) - len(REPEATED_LINES)
+    # (k3 and k1 repeat keys held in memory: known at once; the others only after the pass)
+    assert reported == [(43, "k35"), (44, "k39"), (46, "k50")]
