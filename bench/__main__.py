@@ -45,10 +45,10 @@ class Sizes:
 
 QUICK = Sizes(
     validation_rows=100_000,
-    export_records=10_000,
+    export_records=3_000,
     loader_rows=20_000,
     rss_large_bytes=100 * 2**20,
-    e2e_rows=5_000,
+    e2e_rows=10_000,
     load_tenants=4,
     load_rows_per_tenant=2_000,
     telemetry_batches=15,
@@ -123,12 +123,12 @@ def main() -> int:
     validation = run.section("validation", lambda: _call_owned("bench.validation", sizes.validation_rows))
     memory = run.section("validator_memory", lambda: _validator_memory(sizes))
     loader = run.section("loader_write", lambda: _loader(sizes))
-    telemetry = run.section("telemetry_share", lambda: _telemetry_share(sizes))
     telemetry_import = run.section("telemetry_import", lambda: _call_owned("bench.telemetry_import"))
     run.section("cold_start", _cold_start)
     run.section("export", lambda: _call_owned("bench.export", sizes.export_records))
     with ExitStack() as stack:
         aws = _LazyLocalAws(stack)
+        telemetry = run.section("telemetry_share", lambda: _telemetry_share(aws.get(), sizes))
         e2e = run.section("import_e2e", lambda: _import_e2e(aws.get(), sizes))
         run.section("load_test", lambda: _load_test(aws.get(), sizes))
 
@@ -168,10 +168,10 @@ def _loader(sizes: Sizes) -> dict[str, Any]:
     return compare(sizes.loader_rows)
 
 
-def _telemetry_share(sizes: Sizes) -> dict[str, Any]:
+def _telemetry_share(aws: LocalAws, sizes: Sizes) -> dict[str, Any]:
     from bench.telemetry_share import measure
 
-    return measure(sizes.telemetry_batches)
+    return measure(sizes.telemetry_batches, aws)
 
 
 def _cold_start() -> dict[str, Any]:

@@ -16,6 +16,7 @@ import os
 import statistics
 import tempfile
 import time
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -88,12 +89,20 @@ def run_batches() -> dict[str, Any]:
     }
 
 
-def measure(batches: int) -> dict[str, Any]:
-    from bench.harness.local_aws import local_aws
+def measure(batches: int, aws: LocalAws | None = None) -> dict[str, Any]:
+    """On `aws` when given (each mode starts from a reset of it), else on a local AWS of its own."""
+    with ExitStack() as stack:
+        if aws is None:
+            from bench.harness.local_aws import local_aws
 
+            aws = stack.enter_context(local_aws())
+        return _measure(batches, aws)
+
+
+def _measure(batches: int, aws: LocalAws) -> dict[str, Any]:
     rows = batches * BATCH_ROWS
     medians: dict[str, float] = {}
-    with tempfile.TemporaryDirectory() as tmp, local_aws() as aws, fake_dynamodb() as receiver:
+    with tempfile.TemporaryDirectory() as tmp, fake_dynamodb() as receiver:
         csv_path = datasets.write_csv(Path(tmp) / "contacts.csv", rows)
         for mode, telemetry_env in (
             (

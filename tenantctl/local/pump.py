@@ -9,10 +9,11 @@ attributes included), deletes what succeeded, leaves the failed items (`batchIte
 whole batch when the handler raises) to become visible again, and lets the queue's redrive policy
 move a message to its DLQ after `maxReceiveCount` receives.
 
-One local setting differs from AWS on purpose: `retry_visibility_timeout_s`. The queues keep the
-visibility timeout that topology declares (six times the function timeout, minutes long), but
-the pump receives with a short per-receive visibility timeout so a failed message is retried,
-and reaches its DLQ, within seconds on a laptop.
+One local setting differs from AWS on purpose: `retry_visibility_timeout_s`. Messages are received
+with the visibility timeout that topology declares (six times the function timeout, minutes long),
+so a message is never handed to a second poller while an invocation still holds it; but a message
+that failed is made visible again after only this short timeout (ChangeMessageVisibility), so it
+is retried, and reaches its DLQ, within seconds on a laptop.
 """
 
 from __future__ import annotations
@@ -173,7 +174,6 @@ class EventSourcePump:
             QueueUrl=self._queue_url,
             MaxNumberOfMessages=count,
             WaitTimeSeconds=wait_s,
-            VisibilityTimeout=self._settings.retry_visibility_timeout_s,
             MessageSystemAttributeNames=["All"],
             MessageAttributeNames=["All"],
         )
@@ -187,8 +187,10 @@ class EventSourcePump:
             result = self._runtime.invoke(self._deployment, {"Records": records})
         except Exception:
             LOGGER.exception("%s raised; the batch returns to the queue", self._deployment.physical_name)
+            self._retry_soon(records)
             return
         failed = failed_message_ids(result, records) if self._source.report_batch_item_failures else set()
+        self._retry_soon([record for record in records if record["messageId"] in failed])
         done = [record for record in records if record["messageId"] not in failed]
         for start in range(0, len(done), SQS_MAX_RECEIVE):
             chunk = done[start : start + SQS_MAX_RECEIVE]
@@ -196,6 +198,22 @@ class EventSourcePump:
                 QueueUrl=self._queue_url,
                 Entries=[
                     {"Id": str(index), "ReceiptHandle": record["receiptHandle"]}
+                    for index, record in enumerate(chunk)
+                ],
+            )
+
+    def _retry_soon(self, records: Sequence[Mapping[str, Any]]) -> None:
+        """Make failed messages visible again after `retry_visibility_timeout_s`."""
+        for start in range(0, len(records), SQS_MAX_RECEIVE):
+            chunk = records[start : start + SQS_MAX_RECEIVE]
+            self._sqs.change_message_visibility_batch(
+                QueueUrl=self._queue_url,
+                Entries=[
+                    {
+                        "Id": str(index),
+                        "ReceiptHandle": record["receiptHandle"],
+                        "VisibilityTimeout": self._settings.retry_visibility_timeout_s,
+                    }
                     for index, record in enumerate(chunk)
                 ],
             )

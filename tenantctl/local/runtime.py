@@ -7,6 +7,10 @@ serves one invocation at a time, reused by later invocations once free. The proc
 environment, swapped in around invocations: invocations of one deployment run concurrently (as
 Lambda runs several instances of a function at once), while a deployment with another environment
 waits until they have finished (and new ones wait behind it, so neither side starves).
+
+Asynchronous invokes (`InvocationType=Event`) return at once, as Lambda's do, and run on a thread of
+their own: a function that invokes itself to continue (a long export) must not wait for its own
+continuation. Stopping the runtime waits for them.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import json
+import logging
 import os
 import threading
 import time
@@ -29,6 +34,9 @@ from tenant_pipeline.topology import FunctionSettings
 
 ACCOUNT_ID = "123456789012"
 """The account moto serves by default."""
+EVENT_INVOCATION = "Event"
+INVOCATION_TYPE_HEADER = "x-amz-invocation-type"
+LOGGER = logging.getLogger(__name__)
 
 Handler = Callable[[Any, Any], Any]
 
@@ -88,6 +96,8 @@ class LocalRuntime:
         self._by_arn: dict[str, Deployment] = {}
         self._load_lock = threading.Lock()
         self._lease = _EnvironmentLease()
+        self._background: set[threading.Thread] = set()
+        self._background_lock = threading.Lock()
 
     def add_region(self, region: str, environment: Mapping[str, str]) -> None:
         """Environment of every function in `region` (resource names), on top of the base environment."""
@@ -150,6 +160,40 @@ class LocalRuntime:
             }
             return json.dumps(error), True
         return json.dumps(result, default=str), False
+
+    def invoke_in_background(self, deployment: Deployment, payload: str | None) -> threading.Thread:
+        """An asynchronous invoke: the handler runs on a tracked thread; its error is logged.
+
+        Lambda would retry a failed asynchronous invocation later; locally the error is only logged.
+        """
+        thread = threading.Thread(
+            target=self._run_in_background,
+            args=(deployment, payload),
+            name=f"lambda-event-{deployment.physical_name}",
+        )
+        with self._background_lock:
+            self._background.add(thread)
+        thread.start()
+        return thread
+
+    def _run_in_background(self, deployment: Deployment, payload: str | None) -> None:
+        try:
+            body, errored = self.invoke_for_lambda_api(deployment, payload)
+            if errored:
+                LOGGER.error("asynchronous invocation of %s failed: %s", deployment.physical_name, body)
+        finally:
+            with self._background_lock:
+                self._background.discard(threading.current_thread())
+
+    def join_background(self) -> None:
+        """Wait for every asynchronous invocation, including those started while waiting."""
+        while True:
+            with self._background_lock:
+                running = list(self._background)
+            if not running:
+                return
+            for thread in running:
+                thread.join()
 
     def _acquire(self, key: tuple[str, str], deployment: Deployment) -> ModuleType:
         """A free execution environment of the deployment, or a new one (a cold start)."""
@@ -249,17 +293,34 @@ def _restore(saved: Mapping[str, str | None]) -> None:
             os.environ[name] = previous
 
 
+def invocation_type(headers: Any) -> str:
+    """The `X-Amz-Invocation-Type` of a request (any header mapping, any case); Lambda's default."""
+    for name, value in dict(headers or {}).items():
+        if str(name).lower() == INVOCATION_TYPE_HEADER:
+            return str(value)
+    return "RequestResponse"
+
+
 @contextmanager
 def lambda_service(runtime: LocalRuntime) -> Iterator[None]:
     """Route moto's Lambda invocations of registered functions to the in-process runtime.
 
-    moto would run a function in Docker; Step Functions tasks and `lambda invoke` of our
-    registered functions run the real handler module in this process instead. Other functions
-    keep moto's behaviour.
+    moto would run a function in Docker, and would run an `Event` invoke before answering; Step
+    Functions tasks and `lambda invoke` of our registered functions run the real handler module in
+    this process instead, `Event` invokes in the background (the caller gets its 202 at once).
+    Other functions keep moto's behaviour. Leaving waits for the background invocations.
     """
     from moto.awslambda.models import LambdaFunction
 
+    original_invoke = LambdaFunction.invoke
     original = LambdaFunction._invoke_lambda
+
+    def _invoke(self: Any, body: str, request_headers: Any, response_headers: Any) -> str | bytes:
+        deployment = runtime.registered(self.function_arn)
+        if deployment is None or invocation_type(request_headers) != EVENT_INVOCATION:
+            return original_invoke(self, body, request_headers, response_headers)
+        runtime.invoke_in_background(deployment, body or None)
+        return b""
 
     def _invoke_lambda(self: Any, event: Any = None) -> tuple[str, bool, str]:
         deployment = runtime.registered(self.function_arn)
@@ -269,8 +330,11 @@ def lambda_service(runtime: LocalRuntime) -> Iterator[None]:
         body, errored = runtime.invoke_for_lambda_api(deployment, payload)
         return body, errored, ""
 
+    LambdaFunction.invoke = _invoke  # type: ignore[method-assign]
     LambdaFunction._invoke_lambda = _invoke_lambda  # type: ignore[method-assign]
     try:
         yield
     finally:
+        runtime.join_background()
+        LambdaFunction.invoke = original_invoke  # type: ignore[method-assign]
         LambdaFunction._invoke_lambda = original  # type: ignore[method-assign]
