@@ -153,13 +153,15 @@ class ColumnPlan:
         self, lines: list[int], ids: list[Any], errors: dict[int, list[FieldError]], keys: KeyTracker
     ) -> None:
         if errors:
-            candidates: list[int] | None = [i for i in range(len(ids)) if i not in errors]
-            found = keys.check([lines[i] for i in candidates], [ids[i] for i in candidates])  # type: ignore[union-attr]
+            keep = [True] * len(ids)
+            for i in errors:
+                keep[i] = False
+            candidates = list(compress(range(len(ids)), keep))
+            found = keys.check(list(compress(lines, keep)), list(compress(ids, keep)))
+            found = list(map(candidates.__getitem__, found))
         else:
-            candidates = None
             found = keys.check(lines, ids)
-        for pos in found:
-            i = pos if candidates is None else candidates[pos]
+        for i in found:
             errors[i] = [FieldError(self._key, excerpt(ids[i]), DUPLICATE_REASON)]
 
 
