@@ -15,6 +15,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from tenant_pipeline.aws import AwsClients
 from tenant_pipeline.imports.validate import ImportValidator, ObjectCreated, ValidationResult
 from tenant_pipeline.settings import PipelineSettings
+from tenant_pipeline.topology import INGEST_QUEUE
 from tenant_telemetry import instrument_handler
 
 logger = Logger(service="import_validate")
@@ -58,11 +59,13 @@ def _remaining_s(context: Any) -> float | None:
     return remaining() / 1000 if callable(remaining) else None
 
 
-def _validate_all(notification: Mapping[str, Any], context: Any) -> list[ValidationResult]:
+def _validate_all(
+    notification: Mapping[str, Any], context: Any, *, final_attempt: bool = False
+) -> list[ValidationResult]:
     validator = _validator()
     results = []
     for created in object_created_events(notification):
-        result = validator.validate(created, remaining_s=_remaining_s(context))
+        result = validator.validate(created, remaining_s=_remaining_s(context), final_attempt=final_attempt)
         logger.info(
             "object handled",
             extra={
@@ -88,7 +91,8 @@ def lambda_handler(event: dict[str, Any], context: Any) -> Mapping[str, Any]:
                 logger.warning("ingest message is not JSON; dropped", extra={"message_id": record.message_id})
                 return
             if isinstance(notification, Mapping):
-                _validate_all(notification, context)
+                receives = int(record.attributes.approximate_receive_count or 1)
+                _validate_all(notification, context, final_attempt=receives >= INGEST_QUEUE.max_receive_count)
 
         return process_partial_response(
             event=event, record_handler=record_handler, processor=processor, context=context

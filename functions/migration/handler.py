@@ -6,6 +6,7 @@ class name is the error the state machine's Retry and Catch select on.
 
 from __future__ import annotations
 
+import os
 from functools import cache
 from typing import Any
 
@@ -15,9 +16,16 @@ from tenant_telemetry import instrument_handler
 
 
 @cache
-def _context() -> MigrationContext:
-    """Settings and clients, built once per cold start (at the first invocation, never at import)."""
+def _context_for(endpoint_url: str | None, region: str | None) -> MigrationContext:
+    """Settings and clients, built once per cold start (at the first invocation, never at import).
+
+    Keyed by endpoint and region: a process that runs one local AWS after another (tests, demos) must
+    not keep clients bound to an endpoint that has stopped."""
     return MigrationContext.from_env()
+
+
+def _context() -> MigrationContext:
+    return _context_for(os.environ.get("AWS_ENDPOINT_URL") or None, os.environ.get("AWS_REGION") or None)
 
 
 @instrument_handler(name="migration")

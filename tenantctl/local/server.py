@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -72,7 +73,11 @@ class LocalServer:
         return self.endpoint_url
 
     def stop(self) -> None:
+        """Stop serving, and forget what was created: moto keeps its state per process, not per
+        server, so a local AWS started later in the same process would otherwise find it."""
         if self._server is not None:
+            with contextlib.suppress(OSError):  # a server that no longer answers keeps nothing either
+                self._post("/moto-api/reset", {})
             self._server.stop()
             self._server = None
 

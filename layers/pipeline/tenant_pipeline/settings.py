@@ -20,6 +20,7 @@ class PipelineSettings:
     shard_count: int = topology.DEFAULT_SHARD_COUNT
     batch_rows: int = topology.DEFAULT_BATCH_ROWS
     max_object_bytes: int = topology.DEFAULT_MAX_OBJECT_BYTES
+    max_decompressed_bytes: int = topology.DEFAULT_MAX_DECOMPRESSED_BYTES
     batches_max_receive_count: int = topology.BATCHES_QUEUE.max_receive_count
 
     @classmethod
@@ -32,6 +33,9 @@ class PipelineSettings:
             shard_count=_positive_int(env, Tunable.SHARD_COUNT, topology.DEFAULT_SHARD_COUNT),
             batch_rows=_positive_int(env, Tunable.BATCH_ROWS, topology.DEFAULT_BATCH_ROWS),
             max_object_bytes=_positive_int(env, Tunable.MAX_OBJECT_BYTES, topology.DEFAULT_MAX_OBJECT_BYTES),
+            max_decompressed_bytes=_positive_int(
+                env, Tunable.MAX_DECOMPRESSED_BYTES, topology.DEFAULT_MAX_DECOMPRESSED_BYTES
+            ),
         )
 
     def name(self, resource: Resource) -> str:

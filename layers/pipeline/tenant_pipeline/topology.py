@@ -164,7 +164,11 @@ class Tunable(StrEnum):
     SHARD_COUNT = "TENANT_DATA_SHARD_COUNT"
     BATCH_ROWS = "IMPORT_BATCH_ROWS"
     MAX_OBJECT_BYTES = "IMPORT_MAX_OBJECT_BYTES"
+    MAX_DECOMPRESSED_BYTES = "IMPORT_MAX_DECOMPRESSED_BYTES"
 
 
 DEFAULT_MAX_OBJECT_BYTES = 5 * 1024**3
 """Largest object an import accepts (S3's single PUT limit); larger ones fail with a clear reason."""
+
+DEFAULT_MAX_DECOMPRESSED_BYTES = 4 * 1024**3
+"""Largest decompressed size of a `.gz` import: past it the file is refused as a gzip bomb."""

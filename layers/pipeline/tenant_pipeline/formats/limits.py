@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from tenant_pipeline.topology import DEFAULT_MAX_DECOMPRESSED_BYTES
+
 
 @dataclass(frozen=True)
 class ReadLimits:
@@ -15,7 +17,7 @@ class ReadLimits:
     """
 
     max_line_bytes: int = 128 * 1024
-    max_decompressed_bytes: int = 4 * 1024**3
+    max_decompressed_bytes: int = DEFAULT_MAX_DECOMPRESSED_BYTES
     max_columns: int = 256
     max_depth: int = 32
     chunk_bytes: int = 256 * 1024

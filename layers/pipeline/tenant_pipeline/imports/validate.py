@@ -45,6 +45,7 @@ from tenant_pipeline.errors import (
 from tenant_pipeline.formats import FileFormat, FileRejectedError, ReadLimits, UnsupportedFormatError
 from tenant_pipeline.imports.completion import ROOT_SPAN, JobCompleter
 from tenant_pipeline.imports.fanout import BatchFanout, BatchSpool
+from tenant_pipeline.imports.home_region import refuse_outside_home_region
 from tenant_pipeline.imports.keys import (
     ImportKey,
     attributable_tenant,
@@ -174,11 +175,17 @@ class ImportValidator:
             completer=JobCompleter(jobs, max_receives=settings.batches_max_receive_count),
             batch_rows=settings.batch_rows,
             max_object_bytes=settings.max_object_bytes,
+            read_limits=ReadLimits(max_decompressed_bytes=settings.max_decompressed_bytes),
         )
 
     # -- entry ---------------------------------------------------------------------------------
-    def validate(self, event: ObjectCreated, *, remaining_s: float | None = None) -> ValidationResult:
-        """Run (or resume) the object's import job; raises only for transient failures."""
+    def validate(
+        self, event: ObjectCreated, *, remaining_s: float | None = None, final_attempt: bool = False
+    ) -> ValidationResult:
+        """Run (or resume) the object's import job; raises only for transient failures.
+
+        On the `final_attempt` (the message's last receive before its dead-letter queue) a failure also
+        ends the job FAILED with the reason, so the job explains itself instead of staying RUNNING."""
         if is_internal_key(event.key):
             return ValidationResult(Outcome.IGNORED)
         tenant_id = attributable_tenant(event.key)
@@ -189,9 +196,25 @@ class ImportValidator:
         source = self._open(event, tenant_id)
         try:
             return self._run(source, remaining_s)
+        except ValidationInProgressError:
+            raise
+        except Exception as exc:
+            if final_attempt:
+                self._give_up(source, exc)
+            raise
         finally:
             if source.opened is not None:
                 source.opened.close()
+
+    def _give_up(self, source: _Source, exc: Exception) -> None:
+        """Record why the job could not be validated; never masks the original failure."""
+        reason = f"validation failed on every attempt, last with {type(exc).__name__}: {str(exc)[:300]}"
+        try:
+            job = self._open_job(source)
+            if not job.finished:
+                self._completer.fail(job.job_id, JobStatus.FAILED, reason)
+        except Exception:
+            logger.exception("could not record the failed validation", extra={"key": source.event.key[:300]})
 
     def _open(self, event: ObjectCreated, tenant_id: str) -> _Source:
         try:
@@ -285,6 +308,7 @@ class ImportValidator:
             )
         if tenant.status is not TenantStatus.ACTIVE:
             raise TenantNotActiveError(f"tenant is {tenant.status.value}; imports are refused")
+        refuse_outside_home_region(tenant, self._tenants.region)
         entity = load_entity(import_key.entity)  # its error names the known entities
         fmt = FileFormat.from_key(import_key.key)
         if opened.size > self._max_object_bytes:

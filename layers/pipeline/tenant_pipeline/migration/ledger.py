@@ -103,7 +103,7 @@ class MigrationRecord:
         load = self._load_phase()
         if load is not None:
             result["load"] = {**load, **result.get("load", {})}
-        return result
+        return {name: result[name] for name in PHASES if name in result}
 
     def _load_phase(self) -> dict[str, Any] | None:
         if "load_chunks" not in self.fields:

@@ -19,7 +19,7 @@ from botocore.exceptions import ClientError
 
 from tenant_pipeline.errors import UnknownJobError
 from tenant_pipeline.store.client_errors import as_store_error, error_code, is_conditional_failure
-from tenant_pipeline.store.keys import JOB_SK, batch_number_of, batch_sk, job_pk, started_key
+from tenant_pipeline.store.keys import JOB_SK, batch_number_of, batch_sk, check_tenant_id, job_pk, started_key
 from tenant_pipeline.topology import JOBS_BY_TENANT_INDEX
 
 if TYPE_CHECKING:
@@ -201,7 +201,9 @@ class JobsLedger:
         return Job.from_item(reply["Item"])
 
     def list_for_tenant(self, tenant_id: str, limit: int = 50) -> list[Job]:
-        """The tenant's jobs, newest first (the index is eventually consistent)."""
+        """The tenant's jobs, newest first (the index is eventually consistent). A malformed tenant id
+        raises `InvalidTenantIdError` (an empty one would otherwise reach DynamoDB as a bad key)."""
+        check_tenant_id(tenant_id)
         jobs: list[Job] = []
         kwargs: dict[str, Any] = {
             "TableName": self._table,

@@ -71,6 +71,13 @@ class TenantDirectory:
         self._table = table_name
         self._client = client
 
+    @property
+    def region(self) -> str | None:
+        """The region of the table this directory reads (a region's functions read their own)."""
+        meta = getattr(self._client, "meta", None)
+        region = getattr(meta, "region_name", None)
+        return region if isinstance(region, str) else None
+
     def create(
         self,
         tenant_id: str,
