@@ -18,10 +18,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import boto3
-from botocore.config import Config
-
-from tenant_pipeline import topology
 from tenant_pipeline.entities import entity_names
 from tenant_pipeline.export import (
     ChecksumMismatchError,
@@ -40,18 +36,10 @@ from tenantctl.output import print_json, print_lines, table
 from tenantctl.target import Target
 
 if TYPE_CHECKING:
-    from mypy_boto3_lambda import LambdaClient
     from mypy_boto3_s3 import S3Client
 
 DEFAULT_WAIT_S = 3600.0
 _READ_BYTES = 1024 * 1024
-_INVOKE_CONFIG = Config(
-    # The first invocation may run for the function's whole timeout before it answers.
-    read_timeout=topology.EXPORT.timeout_s + 60,
-    connect_timeout=10,
-    # Never resend an invoke: a retry would start the same job a second time while the first runs.
-    retries={"max_attempts": 1, "mode": "standard"},
-)
 
 
 class ExportInvokeError(TenantctlError):
@@ -206,7 +194,7 @@ def run_export(
     timeout_s: float = DEFAULT_WAIT_S,
 ) -> ExportResult:
     """Start the export in the tenant's home region, wait if asked, then download and verify its files."""
-    region = target.directory().get(tenant_id).home_region
+    region = target.find_tenant(tenant_id).home_region
     job_id = new_job_id()
     trace_id = secrets.token_hex(16)
     payload = {
@@ -230,9 +218,13 @@ def run_export(
 
 
 def invoke_export(target: Target, region: str, payload: dict[str, Any]) -> dict[str, Any]:
-    """One synchronous invoke of the export function; its error, if any, becomes `ExportInvokeError`."""
+    """One synchronous invoke of the export function; its error, if any, becomes `ExportInvokeError`.
+
+    The client waits out the function's whole timeout and never resends the invoke (a resend would
+    start the same job a second time while the first runs).
+    """
     function = target.name(Resource.EXPORT_FUNCTION, region)
-    reply = lambda_client(target, region).invoke(
+    reply = target.clients(region).lambda_.invoke(
         FunctionName=function, InvocationType="RequestResponse", Payload=json.dumps(payload).encode()
     )
     body = reply["Payload"].read()
@@ -246,18 +238,11 @@ def invoke_export(target: Target, region: str, payload: dict[str, Any]) -> dict[
     return data
 
 
-def lambda_client(target: Target, region: str) -> LambdaClient:
-    client: LambdaClient = boto3.session.Session().client(
-        "lambda", region_name=region, endpoint_url=target.endpoint_url, config=_INVOKE_CONFIG
-    )
-    return client
-
-
 def download_job(
     target: Target, tenant_id: str, job_id: str, out_dir: Path, *, region: str | None = None
 ) -> ExportResult:
     """Download a finished export's files and manifest into `out_dir`, verifying each file."""
-    region = region or target.directory().get(tenant_id).home_region
+    region = region or target.find_tenant(tenant_id).home_region
     job = target.ledger(region).get(job_id)
     if job.tenant_id != tenant_id or job.kind is not JobKind.EXPORT:
         raise InvalidArgumentError(f"{job_id} is not an export of tenant {tenant_id!r}")

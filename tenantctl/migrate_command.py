@@ -120,7 +120,7 @@ def start_migration(
     target: Target, tenant_id: str, to_region: str, *, chunk_items: int = DEFAULT_CHUNK_ITEMS
 ) -> StartedMigration:
     """Start the execution in the tenant's home region; the input carries a new trace's context."""
-    tenant = target.directory().get(tenant_id)
+    tenant = target.find_tenant(tenant_id)
     source = tenant.home_region
     trace_id = secrets.token_hex(16)
     request = MigrationRequest(
@@ -275,7 +275,7 @@ def _ledger(target: Target, region: str) -> MigrationLedger:
 
 def list_migrations(target: Target, tenant_id: str) -> list[dict[str, Any]]:
     """The tenant's migrations in every region served (each is recorded where its execution ran)."""
-    tenant = target.directory().get(tenant_id)
+    tenant = target.find_tenant(tenant_id)
     regions = dict.fromkeys([target.region, tenant.home_region, *topology.DEFAULT_REGIONS])
     found: dict[str, dict[str, Any]] = {}
     for region in regions:
@@ -311,7 +311,7 @@ def migration_context(target: Target, region: str) -> MigrationContext:
 
 def _purge(args: argparse.Namespace) -> int:
     target: Target = args.target
-    tenant = target.directory().get(args.tenant_id)
+    tenant = target.find_tenant(args.tenant_id)
     region = args.from_region
     if region is None:
         kept = [m for m in list_migrations(target, args.tenant_id) if m["status"] == "SUCCEEDED"]

@@ -2,12 +2,18 @@
 
 Both worlds publish the physical names as SSM parameters (`topology.Resource.ssm_parameter`), so
 discovery is the same: read the parameters of a region once, then build the adapters on them.
+
+Each region has its own tenant directory, and a tenant can be in several: a migration leaves an entry
+in the region it left (naming the new home) and creates one in the target. The entry of record is the
+one in the directory of the region it names as home (the directory its functions read); when two
+directories each claim the tenant (a cutover undone part-way), the more recently changed one wins.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from tenant_pipeline import topology
@@ -95,29 +101,41 @@ class Target:
 
     def find_tenant(self, tenant_id: str) -> Tenant:
         """The tenant as its home region's directory records it (the one its functions read)."""
-        found: list[tuple[str, Tenant]] = []
+        found: dict[str, Tenant] = {}
         for region in self.served_regions():
             try:
-                found.append((region, self.directory(region).get(tenant_id)))
+                found[region] = self.directory(region).get(tenant_id)
             except UnknownTenantError:
                 continue
         if not found:
             raise UnknownTenantError(f"unknown tenant {tenant_id!r}")
-        at_home = [tenant for region, tenant in found if tenant.home_region == region]
-        return at_home[0] if at_home else found[0][1]
+        return entry_of_record(found)
 
     def all_tenants(self) -> list[Tenant]:
         """Every tenant of every region served, each once (as its home region records it)."""
-        by_id: dict[str, Tenant] = {}
+        by_id: dict[str, dict[str, Tenant]] = {}
         for region in self.served_regions():
             for tenant in self.directory(region).list():
-                known = by_id.get(tenant.tenant_id)
-                if known is None or (tenant.home_region == region and known.home_region != region):
-                    by_id[tenant.tenant_id] = tenant
-        return [by_id[tenant_id] for tenant_id in sorted(by_id)]
+                by_id.setdefault(tenant.tenant_id, {})[region] = tenant
+        return [entry_of_record(by_id[tenant_id]) for tenant_id in sorted(by_id)]
 
     def ledger(self, region: str | None = None) -> JobsLedger:
         return JobsLedger(self.name(Resource.JOBS_TABLE, region), self.clients(region).dynamodb)
+
+
+def entry_of_record(entries: Mapping[str, Tenant]) -> Tenant:
+    """One tenant's entry of record among the directories (region -> entry) that hold it.
+
+    An entry in the region it names as home wins over copies elsewhere (which may lag behind it);
+    among several such claims, or none, the most recently changed entry wins. `created_at` is the
+    earliest of all entries: a migration's target directory records the tenant only from its cutover,
+    which is then the entry's last change (`updated_at`) unless a later one is recorded.
+    """
+    at_home = [tenant for region, tenant in entries.items() if tenant.home_region == region]
+    chosen = max(at_home or entries.values(), key=lambda tenant: tenant.updated_at or tenant.created_at)
+    created = min(tenant.created_at for tenant in entries.values())
+    updated = chosen.updated_at or (chosen.created_at if chosen.created_at != created else None)
+    return replace(chosen, created_at=created, updated_at=updated)
 
 
 def discover(ssm: Any) -> dict[Resource, str]:

@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import os
 from functools import cache
-from typing import TYPE_CHECKING, Any
-
-import boto3
+from typing import Any
 
 from tenant_pipeline.aws import AwsClients
 from tenant_pipeline.export import Continuation, ExportJobs, ExportRunner, LambdaContinuation
@@ -22,9 +20,6 @@ from tenant_pipeline.store.tenants import TenantDirectory
 from tenant_pipeline.topology import Resource
 from tenant_telemetry import instrument_handler
 
-if TYPE_CHECKING:
-    from mypy_boto3_lambda import LambdaClient
-
 
 @cache
 def _clients(region: str | None, endpoint_url: str | None) -> AwsClients:
@@ -32,19 +27,9 @@ def _clients(region: str | None, endpoint_url: str | None) -> AwsClients:
     return AwsClients(region=region, endpoint_url=endpoint_url)
 
 
-@cache
-def _lambda_client(region: str, endpoint_url: str | None) -> LambdaClient:
-    client: LambdaClient = boto3.session.Session().client(
-        "lambda", region_name=region, endpoint_url=endpoint_url
-    )
-    return client
-
-
 def continuation_for(context: Any, clients: AwsClients) -> Continuation:
     """The next invocation of a long export is an asynchronous invoke of this very function."""
-    return LambdaContinuation(
-        lambda: _lambda_client(clients.region, clients.endpoint_url), str(context.invoked_function_arn)
-    )
+    return LambdaContinuation(lambda: clients.lambda_, str(context.invoked_function_arn))
 
 
 def build_runner(context: Any) -> ExportRunner:

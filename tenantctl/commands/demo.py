@@ -1,9 +1,11 @@
-"""`tenantctl demo`: the whole import pipeline on a private local AWS, every step checked.
+"""`tenantctl demo`: the pipelines end to end on a private local AWS, every step checked.
 
 Starts the local AWS in this process on a free port, creates two tenants (one in each region
 served), imports the sample files (one with invalid rows), and checks each job's status and
-counts, the error report, the records in the tenant store and the trace. Exits 0 only when every
-step did what it should.
+counts, the error report, the records in the tenant store and the trace. Then exports one tenant's
+contacts and orders as CSV (checksums against the manifest, counts against what the imports stored)
+and migrates that tenant to the other region through the migration workflow, showing that its data
+is then read from there. Exits 0 only when every step did what it should.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import argparse
 import tempfile
 import time
+from collections import defaultdict
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -20,6 +23,9 @@ from tenant_pipeline import topology
 from tenant_pipeline.store.jobs import Job, JobStatus
 from tenant_pipeline.store.tenant_data import TenantDataStore
 from tenant_pipeline.topology import Resource
+from tenantctl.commands.demo_checks import sayer
+from tenantctl.commands.demo_export import export_step
+from tenantctl.commands.demo_migration import migration_step
 from tenantctl.commands.imports import upload, wait_for_import
 from tenantctl.commands.jobs import describe_job, read_report
 from tenantctl.commands.tenants import create_tenant
@@ -32,6 +38,7 @@ if TYPE_CHECKING:
     from tenantctl.local.stack import LocalAws
 
 JOB_TIMEOUT_S = 120.0
+MIGRATION_TIMEOUT_S = 180.0
 QUIET_FUNCTIONS = {"POWERTOOLS_LOG_LEVEL": "WARNING"}
 """The demo shows its own steps; the functions' info logs would bury them (`local up` keeps them)."""
 SPANS_TIMEOUT_S = 10.0
@@ -62,13 +69,15 @@ SAMPLES = (
 )
 TRACE_SHOWN = 1
 """Index of the sample whose trace the demo draws (the one with invalid rows)."""
+MOVED = TENANTS[0]
+"""The tenant the demo exports, then migrates to the other tenant's region."""
 
 
 def register(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "demo",
         parents=parents,
-        help="run the import pipeline end to end on a private local AWS",
+        help="run the import, export and migration pipelines end to end on a private local AWS",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -83,6 +92,7 @@ def _demo(args: argparse.Namespace) -> int:
     from tenantctl.local.stack import LocalAws, LocalAwsOptions  # loads moto: only when serving
 
     quiet: bool = args.json
+    began = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="tenantctl-demo-") as state_dir:
         aws = LocalAws(
             LocalAwsOptions(port=0, state_dir=Path(state_dir), function_environment=QUIET_FUNCTIONS)
@@ -90,13 +100,16 @@ def _demo(args: argparse.Namespace) -> int:
         try:
             endpoint = aws.start()
             _say(quiet, f"local AWS ready at {endpoint} (regions {', '.join(aws.options.regions)})")
-            summary = _run(Target(endpoint_url=endpoint, region=aws.primary_region), aws, quiet)
+            target = Target(endpoint_url=endpoint, region=aws.primary_region)
+            summary = _run(target, aws, quiet)
+            summary.update(_export_and_migrate(target, aws, summary["jobs"], Path(state_dir), quiet))
         finally:
             aws.stop()
+    summary["duration_s"] = round(time.monotonic() - began, 1)
     if quiet:
         print_json(summary)
     else:
-        print("\ndemo: every step did what it should")
+        print(f"\ndemo: every step did what it should ({summary['duration_s']:.1f}s)")
     return 0
 
 
@@ -137,6 +150,37 @@ def _run(target: Target, aws: LocalAws, quiet: bool) -> dict[str, Any]:
     )
     _say(quiet, "✓ every job is one trace: the validator and every batch under the job's root span")
     return {"jobs": jobs, "spans": {job_id: len(spans) for job_id, spans in traces.items()}}
+
+
+def _export_and_migrate(
+    target: Target, aws: LocalAws, jobs: list[dict[str, Any]], state_dir: Path, quiet: bool
+) -> dict[str, Any]:
+    tenant_id, home = MOVED
+    stored: dict[str, int] = defaultdict(int)
+    for job in jobs:
+        if job["tenant_id"] == tenant_id:
+            stored[str(job["entity_type"])] += int(job["stored"])
+    say = sayer(quiet)
+    exported = export_step(
+        target,
+        tenant_id,
+        stored,
+        out_dir=state_dir / "export",
+        spans_file=aws.spans_file,
+        timeout_s=JOB_TIMEOUT_S,
+        say=say,
+    )
+    to_region = next(region for region in aws.options.regions if region != home)
+    migrated = migration_step(
+        target,
+        tenant_id,
+        to_region,
+        stored,
+        spans_file=aws.spans_file,
+        timeout_s=MIGRATION_TIMEOUT_S,
+        say=say,
+    )
+    return {"export": exported, "migration": migrated}
 
 
 _JOB_COLUMNS = (

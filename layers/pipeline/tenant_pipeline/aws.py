@@ -3,7 +3,8 @@
 Clients are created lazily (never at import time) and cached per `AwsClients`, so a function builds
 each once per cold start and tests inject their own. `AWS_ENDPOINT_URL` points every client at the
 local AWS. The DynamoDB client skips botocore's parameter validation: the loader's requests are built
-by our own code from validated rows, and validating 25 typed items per call is pure CPU cost.
+by our own code from validated rows, and validating 25 typed items per call is pure CPU cost. The Lambda
+client never resends an invoke (see `lambda_`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from botocore.config import Config
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_lambda import LambdaClient
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_sqs import SQSClient
     from mypy_boto3_ssm import SSMClient
@@ -24,6 +26,14 @@ if TYPE_CHECKING:
 
 _BASE_CONFIG = Config(
     retries={"mode": "standard", "max_attempts": 5}, tcp_keepalive=True, max_pool_connections=20
+)
+LAMBDA_MAX_TIMEOUT_S = 900
+"""The longest a Lambda function may run: a synchronous invoke can take that long to answer."""
+_LAMBDA_CONFIG = Config(
+    read_timeout=LAMBDA_MAX_TIMEOUT_S + 60,
+    connect_timeout=10,
+    # A resent synchronous invoke would run the function (start the same job) a second time.
+    retries={"mode": "standard", "max_attempts": 1},
 )
 
 
@@ -73,4 +83,10 @@ class AwsClients:
     @cached_property
     def stepfunctions(self) -> SFNClient:
         client: SFNClient = self._client("stepfunctions")
+        return client
+
+    @cached_property
+    def lambda_(self) -> LambdaClient:
+        """Waits out the longest function run and never resends an invoke."""
+        client: LambdaClient = self._client("lambda", _LAMBDA_CONFIG)
         return client

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import gzip
 import hashlib
 import json
@@ -179,3 +180,47 @@ def test_a_tampered_file_is_refused_and_not_left_behind(local: Target, tmp_path:
     escaping = ManifestFile(**{**entry.__dict__, "file_name": "../evil.csv"})
     with pytest.raises(ChecksumMismatchError, match="unexpected file"):
         download_file(s3, bucket, escaping, tmp_path, prefix=export_prefix("acme", manifest.job_id))
+
+
+def test_an_export_that_continues_itself_finishes_on_the_local_aws(
+    local: Target, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from functions.export import handler
+    from tenant_pipeline.export import ExportRunner, LambdaContinuation
+
+    # Given an export function that keeps more time in reserve than it ever has left: it exports one
+    # entity per invocation and continues with an asynchronous invoke of itself
+    seed(local, "initech", "contacts", [contact(i) for i in range(30)])
+    seed(local, "initech", "orders", [order(i) for i in range(20)])
+    local.directory().create("initech", local.region)
+    monkeypatch.setattr(handler, "ExportRunner", functools.partial(ExportRunner, reserve_ms=10**9))
+    dispatched: list[dict[str, object]] = []
+    dispatch = LambdaContinuation.dispatch
+
+    def recording_dispatch(self: LambdaContinuation, payload: dict[str, object]) -> None:
+        dispatched.append(payload)
+        dispatch(self, payload)
+
+    monkeypatch.setattr(LambdaContinuation, "dispatch", recording_dispatch)
+
+    # When the export runs and the command waits for it
+    code = cli(
+        local,
+        "export",
+        "initech",
+        "--entities",
+        "contacts,orders",
+        "--out",
+        str(tmp_path),
+        "--wait",
+        "--json",
+    )
+
+    # Then the second entity was exported by the continuation, and the files are complete
+    assert code == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["status"] == "SUCCEEDED"
+    assert len(dispatched) == 1
+    assert dispatched[0]["job_id"] == result["job_id"]
+    counts = {file["entity"]: file["record_count"] for file in result["files"]}
+    assert counts == {"contacts": 30, "orders": 20}

@@ -17,7 +17,7 @@ from tenant_pipeline.topology import EventSourceSettings, FunctionSettings, Queu
 from tenantctl.local.clients import local_client
 from tenantctl.local.pump import EventSourcePump, PumpSettings, failed_message_ids, lambda_sqs_record
 from tenantctl.local.runtime import LocalRuntime, lambda_service
-from tests.unit.tenantctl import recording_handler
+from tests.unit.tenantctl import recording_handler, shared_record
 
 REGION = "us-east-1"
 
@@ -41,6 +41,8 @@ SOURCE = EventSourceSettings(queue=QUEUE, function=FUNCTION, batch_size=10, max_
 @pytest.fixture(autouse=True)
 def _clear_calls() -> None:
     recording_handler.CALLS.clear()
+    shared_record.EVENTS.clear()
+    shared_record.GATE.clear()
 
 
 @pytest.fixture
@@ -222,6 +224,41 @@ def test_lambda_invoke_of_a_registered_function_runs_in_process_per_region(aws: 
     assert (error["errorType"], error["errorMessage"]) == ("PoisonMessageError", "boom")
     # A second region runs its own copy of the module, as a separate deployment would
     assert recording_handler.CALLS == []
+
+
+def test_an_event_invoke_answers_at_once_and_runs_until_the_service_stops(aws: None) -> None:
+    runtime = _runtime()
+    _register_function(REGION, "recording-fn")
+    runtime.register(FUNCTION, REGION, "recording-fn")
+    lambda_client = local_client("lambda", REGION, None)
+
+    with lambda_service(runtime):
+        # The handler waits for the gate that the test opens only once the invoke has answered
+        reply = lambda_client.invoke(
+            FunctionName="recording-fn", InvocationType="Event", Payload=json.dumps({"await_gate": True})
+        )
+        shared_record.GATE.set()
+    # Leaving the service waited for the background invocation
+
+    assert reply["StatusCode"] == 202
+    events = list(shared_record.EVENTS)
+    assert events == [{"await_gate": True, "gate_opened": True}]
+
+
+def test_a_function_that_continues_itself_asynchronously_runs_each_continuation(aws: None) -> None:
+    runtime = _runtime()
+    _register_function(REGION, "recording-fn")
+    runtime.register(FUNCTION, REGION, "recording-fn")
+    lambda_client = local_client("lambda", REGION, None)
+
+    with lambda_service(runtime):
+        first = lambda_client.invoke(FunctionName="recording-fn", Payload=json.dumps({"chain": 2}))
+        answered = json.loads(first["Payload"].read())
+
+    # Each continuation ran (in whichever execution environment was free), with its region's environment
+    assert answered["echo"] == {"chain": 2}
+    events = list(shared_record.EVENTS)
+    assert events == [{"chain": n, "marker": "us"} for n in (2, 1, 0)]
 
 
 def test_step_functions_tasks_call_registered_functions_in_process(aws: None) -> None:
