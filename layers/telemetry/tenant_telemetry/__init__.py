@@ -8,11 +8,37 @@
 - `pipeline_metrics()`: the seed instruments, with their exact names and attributes.
 """
 
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
 from tenant_telemetry.handler import instrument_handler
-from tenant_telemetry.jobs import JobTrace, JobTraceError
 from tenant_telemetry.messaging import batch_span, consumer_span
-from tenant_telemetry.metrics import PipelineMetrics, pipeline_metrics
 from tenant_telemetry.providers import Telemetry, configure, get_telemetry, get_tracer
+
+if TYPE_CHECKING:
+    from tenant_telemetry.jobs import JobTrace, JobTraceError
+    from tenant_telemetry.metrics import PipelineMetrics, pipeline_metrics
+
+# Imported on first use: a function that only decorates its handler does not compile job traces or the
+# instruments at cold start.
+_LAZY = {
+    "JobTrace": "tenant_telemetry.jobs",
+    "JobTraceError": "tenant_telemetry.jobs",
+    "PipelineMetrics": "tenant_telemetry.metrics",
+    "pipeline_metrics": "tenant_telemetry.metrics",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(module), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "JobTrace",

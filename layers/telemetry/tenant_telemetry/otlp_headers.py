@@ -14,8 +14,6 @@ import os
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from opentelemetry.util.re import parse_env_headers
-
 _log = logging.getLogger(__name__)
 
 SECRET_VAR = "TENANT_TELEMETRY_OTLP_HEADERS_SECRET"
@@ -42,6 +40,8 @@ def otlp_headers(
     except Exception as exc:  # any failure here must not stop the function
         _log.warning("could not read the OTLP headers from %s: %s", secret or parameter, exc)
         return None
+    from opentelemetry.util.re import parse_env_headers  # only when headers are kept this way
+
     return dict(parse_env_headers(value, liberal=True))
 
 

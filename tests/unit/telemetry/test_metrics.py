@@ -39,6 +39,7 @@ def test_every_seed_instrument_with_its_attributes(memory: InMemoryTelemetry) ->
         metric = collected[name]
         assert metric.unit == unit, name
         assert isinstance(metric.data, kind), name
+        assert isinstance(metric.data, Sum | Histogram)
         assert metric.data.aggregation_temporality is AggregationTemporality.DELTA, name
         assert point_attributes(metric) == [attributes], name
 

@@ -1,11 +1,11 @@
-"""OTLP/HTTP protobuf export on the standard library's `http.client`.
+"""OTLP/HTTP protobuf export over a kept-alive HTTP/1.1 connection (`http_post`).
 
 The official exporter (opentelemetry-exporter-otlp-proto-http) sends through `requests`. Measured here, that
 stack is over half of the layer's cold-start import time, and `requests` costs about 1 ms of CPU per
 request (it walks the environment for proxy settings on every call), paid twice per invocation since each
-invocation flushes traces and metrics. This module keeps what matters of it: the same encoders
-(opentelemetry-exporter-otlp-proto-common), the same `OTEL_EXPORTER_OTLP_*` variables, retries of the
-retryable statuses within the timeout, gzip, TLS, and one kept-alive connection per signal.
+invocation flushes traces and metrics. This module keeps what matters of it: the same request bodies
+(written by `otlp_proto` without the protobuf runtime), the same `OTEL_EXPORTER_OTLP_*` variables,
+retries of the retryable statuses within the timeout, gzip, TLS, and one kept-alive connection per signal.
 
 A connection that a frozen sandbox kept open is often dead when the sandbox thaws (the collector closed
 it meanwhile): a failed send on a reused connection is retried at once on a new one.
@@ -13,20 +13,17 @@ it meanwhile): a failed send on a reused connection is retried at once on a new 
 
 from __future__ import annotations
 
-import gzip
-import http.client
 import logging
 import os
 import random
 import threading
 import time
+import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from opentelemetry.exporter.otlp.proto.common.metrics_encoder import encode_metrics
-from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 from opentelemetry.sdk.metrics.export import (
     AggregationTemporality,
     MetricExporter,
@@ -35,7 +32,9 @@ from opentelemetry.sdk.metrics.export import (
 )
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
-from opentelemetry.util.re import parse_env_headers
+
+from tenant_telemetry.exporters.http_post import HttpConnection, valid_header
+from tenant_telemetry.exporters.otlp_proto import encode_metrics, encode_spans
 
 _log = logging.getLogger(__name__)
 
@@ -76,7 +75,7 @@ class OtlpTarget:
             base = env.get("OTEL_EXPORTER_OTLP_ENDPOINT") or DEFAULT_ENDPOINT
             url = f"{base.rstrip('/')}/{_SIGNAL_PATHS[signal]}"
         if headers is None:
-            headers = dict(parse_env_headers(get("HEADERS") or "", liberal=True))
+            headers = _env_headers(get("HEADERS"))
         return cls(
             url=url,
             headers=headers,
@@ -88,6 +87,14 @@ class OtlpTarget:
         )
 
 
+def _env_headers(raw: str | None) -> dict[str, str]:
+    if not raw:
+        return {}
+    from opentelemetry.util.re import parse_env_headers  # only when headers are configured
+
+    return dict(parse_env_headers(raw, liberal=True))
+
+
 def _seconds(raw: str | None) -> float:
     """The Python SDK reads OTLP timeouts in seconds; so does this module, to mean the same thing."""
     try:
@@ -95,6 +102,17 @@ def _seconds(raw: str | None) -> float:
     except ValueError:
         _log.warning("OTLP timeout %r is not a number; using %s s", raw, DEFAULT_TIMEOUT_S)
         return DEFAULT_TIMEOUT_S
+
+
+def _valid_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    """The configured headers that can be sent; one that could split the request is left out, logged."""
+    valid = {}
+    for name, value in headers.items():
+        if valid_header(name, value):
+            valid[name] = value
+        else:
+            _log.warning("OTLP header %r has characters HTTP does not allow; not sent", name)
+    return valid
 
 
 class OtlpHttpClient:
@@ -110,16 +128,16 @@ class OtlpHttpClient:
         self._headers = {
             "Content-Type": "application/x-protobuf",
             "User-Agent": "tenant-telemetry",
-            **target.headers,
+            **_valid_headers(target.headers),
             **({"Content-Encoding": "gzip"} if target.gzip else {}),
         }
-        self._connection: http.client.HTTPConnection | None = None
+        self._connection: HttpConnection | None = None
         self._lock = threading.Lock()
 
     def post(self, body: bytes) -> bool:
         """Send one request, retrying what may succeed later, until the timeout. True when accepted."""
         if self.target.gzip:
-            body = gzip.compress(body, compresslevel=6)
+            body = zlib.compress(body, 6, wbits=31)  # a gzip member, without the gzip module's imports
         deadline = time.monotonic() + self.target.timeout_s
         reason = "no attempt"
         with self._lock:
@@ -127,7 +145,7 @@ class OtlpHttpClient:
                 reused = self._connection is not None
                 try:
                     status, reason = self._send(body, deadline)
-                except (OSError, http.client.HTTPException) as exc:
+                except OSError as exc:
                     self.close()
                     if reused and attempt == 0:
                         continue  # the kept-alive connection died while the sandbox was frozen
@@ -152,26 +170,20 @@ class OtlpHttpClient:
             raise TimeoutError("no time left")
         if self._connection is None:
             self._connection = self._connect(remaining)
-        else:
-            self._connection.timeout = remaining
-            if self._connection.sock is not None:
-                self._connection.sock.settimeout(remaining)
-        self._connection.request("POST", self._path, body=body, headers=self._headers)
-        response = self._connection.getresponse()
-        response.read()  # the partial-success body is not used; reading it frees the connection
-        if response.will_close:
+        status, reason = self._connection.post(self._path, body, self._headers, remaining)
+        if self._connection.will_close:
             self.close()
-        return response.status, response.reason
+        return status, reason
 
-    def _connect(self, timeout: float) -> http.client.HTTPConnection:
+    def _connect(self, timeout: float) -> HttpConnection:
         if not self._https:
-            return http.client.HTTPConnection(self._host, self._port, timeout=timeout)
-        import ssl
+            return HttpConnection(self._host, self._port, timeout=timeout)
+        import ssl  # only for an https endpoint
 
         context = ssl.create_default_context(cafile=self.target.certificate)
         if self.target.client_certificate:
             context.load_cert_chain(self.target.client_certificate, self.target.client_key)
-        return http.client.HTTPSConnection(self._host, self._port, timeout=timeout, context=context)
+        return HttpConnection(self._host, self._port, timeout=timeout, tls=context)
 
     def close(self) -> None:
         if self._connection is not None:
@@ -186,7 +198,7 @@ class OtlpSpanExporter(SpanExporter):
         self.client = OtlpHttpClient(target or OtlpTarget.from_env("TRACES"))
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
-        body = encode_spans(spans).SerializePartialToString()
+        body = encode_spans(spans)
         return SpanExportResult.SUCCESS if self.client.post(body) else SpanExportResult.FAILURE
 
     def shutdown(self) -> None:
@@ -215,7 +227,7 @@ class OtlpMetricExporter(MetricExporter):
             scope.metrics for resource in metrics_data.resource_metrics for scope in resource.scope_metrics
         ):
             return MetricExportResult.SUCCESS
-        body = encode_metrics(metrics_data).SerializePartialToString()
+        body = encode_metrics(metrics_data)
         return MetricExportResult.SUCCESS if self.client.post(body) else MetricExportResult.FAILURE
 
     def force_flush(self, timeout_millis: float = 10_000) -> bool:
