@@ -21,6 +21,7 @@ from tenant_pipeline.migration.errors import (
     UnknownMigrationError,
 )
 from tenant_pipeline.store.client_errors import THROTTLE_CODES, error_code, is_conditional_failure
+from tenant_pipeline.store.pages import pages
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -213,18 +214,14 @@ class MigrationLedger:
     def list_for_tenant(self, tenant_id: str) -> list[MigrationRecord]:
         """The tenant's migrations, newest first."""
         records: list[MigrationRecord] = []
-        kwargs: dict[str, Any] = {
-            "TableName": self._table,
-            "KeyConditionExpression": "pk = :pk",
-            "ExpressionAttributeValues": {":pk": {"S": f"{_PK_PREFIX}{tenant_id}"}},
-        }
         try:
-            while True:
-                page = self._client.query(**kwargs)
+            for page in pages(
+                self._client.query,
+                TableName=self._table,
+                KeyConditionExpression="pk = :pk",
+                ExpressionAttributeValues={":pk": {"S": f"{_PK_PREFIX}{tenant_id}"}},
+            ):
                 records.extend(MigrationRecord.from_item(item) for item in page.get("Items", []))
-                if "LastEvaluatedKey" not in page:
-                    break
-                kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
         except ClientError as exc:
             raise _domain_error(exc, "list migrations") from exc
         return sorted(records, key=lambda record: (record.started_at, record.migration_id), reverse=True)

@@ -17,6 +17,7 @@ from tenant_pipeline.migration.errors import MigrationStoreError, TransientMigra
 from tenant_pipeline.migration.item_codec import Item
 from tenant_pipeline.store.client_errors import THROTTLE_CODES, error_code
 from tenant_pipeline.store.keys import data_pk
+from tenant_pipeline.store.pages import pages
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -102,15 +103,13 @@ class TenantItems:
             kwargs["ProjectionExpression"] = "pk, sk"
         if limit is not None:
             kwargs["Limit"] = limit
-        while True:
-            try:
-                page = self._client.query(**kwargs)
-            except ClientError as exc:
-                raise _domain_error(exc, f"query {self._table}") from exc
-            yield from page.get("Items", [])
-            if limit is not None or "LastEvaluatedKey" not in page:
-                return
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        try:
+            for page in pages(self._client.query, **kwargs):
+                yield from page.get("Items", [])
+                if limit is not None:  # one page of at most `limit` items
+                    return
+        except ClientError as exc:
+            raise _domain_error(exc, f"query {self._table}") from exc
 
     def _write(self, requests: list[dict[str, Any]]) -> int:
         pending: Any = requests

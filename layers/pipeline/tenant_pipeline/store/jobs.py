@@ -20,6 +20,7 @@ from botocore.exceptions import ClientError
 from tenant_pipeline.errors import UnknownJobError
 from tenant_pipeline.store.client_errors import as_store_error, error_code, is_conditional_failure
 from tenant_pipeline.store.keys import JOB_SK, batch_number_of, batch_sk, check_tenant_id, job_pk, started_key
+from tenant_pipeline.store.pages import pages
 from tenant_pipeline.topology import JOBS_BY_TENANT_INDEX
 
 if TYPE_CHECKING:
@@ -226,22 +227,19 @@ class JobsLedger:
     def batches_done(self, job_id: str) -> list[int]:
         """Numbers of the job's batches whose markers exist."""
         numbers: list[int] = []
-        kwargs: dict[str, Any] = {
-            "TableName": self._table,
-            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :batch)",
-            "ExpressionAttributeValues": {":pk": {"S": job_pk(job_id)}, ":batch": {"S": batch_sk(0)[:6]}},
-            "ProjectionExpression": "sk",
-            "ConsistentRead": True,
-        }
         try:
-            while True:
-                page = self._client.query(**kwargs)
+            for page in pages(
+                self._client.query,
+                TableName=self._table,
+                KeyConditionExpression="pk = :pk AND begins_with(sk, :batch)",
+                ExpressionAttributeValues={":pk": {"S": job_pk(job_id)}, ":batch": {"S": batch_sk(0)[:6]}},
+                ProjectionExpression="sk",
+                ConsistentRead=True,
+            ):
                 numbers.extend(batch_number_of(item["sk"]["S"]) for item in page.get("Items", []))
-                if "LastEvaluatedKey" not in page:
-                    return numbers
-                kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
         except ClientError as exc:
             raise as_store_error(exc, "list job batches") from exc
+        return numbers
 
     # -- writing -------------------------------------------------------------------------------
     def create(self, job: Job) -> bool:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +23,7 @@ from tenant_pipeline.errors import WriteIncompleteError
 from tenant_pipeline.store.batch_write import BatchWriteSender
 from tenant_pipeline.store.client_errors import THROTTLE_CODES, as_store_error, error_code
 from tenant_pipeline.store.keys import check_tenant_id, data_pk, record_pk
+from tenant_pipeline.store.pages import pages
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -109,24 +110,27 @@ class TenantDataStore:
             self._sleep(delay)
 
     # -- reading -------------------------------------------------------------------------------
-    def query_items(self, tenant_id: str, entity: str) -> Iterator[Item]:
-        """Every stored item of one tenant's entity as typed maps, shard by shard, paginated."""
+    def _entity_pages(
+        self, tenant_id: str, entity: str, action: str, **request: Any
+    ) -> Iterator[Mapping[str, Any]]:
+        """Every page of a query over one tenant's entity, shard by shard."""
         check_tenant_id(tenant_id)  # a forged id (`a#contacts`, `../a`) is refused, not looked up
         for shard in range(self.shard_count):
-            kwargs: dict[str, Any] = {
-                "TableName": self.table_name,
-                "KeyConditionExpression": "pk = :pk",
-                "ExpressionAttributeValues": {":pk": {"S": data_pk(tenant_id, entity, shard)}},
-            }
-            while True:
-                try:
-                    page = self._client.query(**kwargs)
-                except ClientError as exc:
-                    raise as_store_error(exc, "query tenant data") from exc
-                yield from page.get("Items", [])
-                if "LastEvaluatedKey" not in page:
-                    break
-                kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+            try:
+                yield from pages(
+                    self._client.query,
+                    TableName=self.table_name,
+                    KeyConditionExpression="pk = :pk",
+                    ExpressionAttributeValues={":pk": {"S": data_pk(tenant_id, entity, shard)}},
+                    **request,
+                )
+            except ClientError as exc:
+                raise as_store_error(exc, action) from exc
+
+    def query_items(self, tenant_id: str, entity: str) -> Iterator[Item]:
+        """Every stored item of one tenant's entity as typed maps, shard by shard, paginated."""
+        for page in self._entity_pages(tenant_id, entity, "query tenant data"):
+            yield from page.get("Items", [])
 
     def query_entity(self, tenant_id: str, entity: str) -> Iterator[dict[str, Any]]:
         """Every stored record of one tenant's entity as plain values (numbers as `Decimal`),
@@ -140,22 +144,5 @@ class TenantDataStore:
             }
 
     def count_entity(self, tenant_id: str, entity: str) -> int:
-        check_tenant_id(tenant_id)
-        total = 0
-        for shard in range(self.shard_count):
-            kwargs: dict[str, Any] = {
-                "TableName": self.table_name,
-                "KeyConditionExpression": "pk = :pk",
-                "ExpressionAttributeValues": {":pk": {"S": data_pk(tenant_id, entity, shard)}},
-                "Select": "COUNT",
-            }
-            while True:
-                try:
-                    page = self._client.query(**kwargs)
-                except ClientError as exc:
-                    raise as_store_error(exc, "count tenant data") from exc
-                total += page.get("Count", 0)
-                if "LastEvaluatedKey" not in page:
-                    break
-                kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-        return total
+        counted = self._entity_pages(tenant_id, entity, "count tenant data", Select="COUNT")
+        return sum(page.get("Count", 0) for page in counted)

@@ -17,6 +17,7 @@ from tenant_pipeline.errors import (
 )
 from tenant_pipeline.store.client_errors import as_store_error, is_conditional_failure
 from tenant_pipeline.store.keys import TENANT_SK, check_tenant_id, tenant_pk
+from tenant_pipeline.store.pages import pages
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -122,18 +123,14 @@ class TenantDirectory:
 
     def list(self) -> list[Tenant]:
         tenants: list[Tenant] = []
-        kwargs: dict[str, Any] = {
-            "TableName": self._table,
-            "FilterExpression": "sk = :sk",
-            "ExpressionAttributeValues": {":sk": {"S": TENANT_SK}},
-        }
         try:
-            while True:
-                page = self._client.scan(**kwargs)
+            for page in pages(
+                self._client.scan,
+                TableName=self._table,
+                FilterExpression="sk = :sk",
+                ExpressionAttributeValues={":sk": {"S": TENANT_SK}},
+            ):
                 tenants.extend(Tenant.from_item(item) for item in page.get("Items", []))
-                if "LastEvaluatedKey" not in page:
-                    break
-                kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
         except ClientError as exc:
             raise as_store_error(exc, "list tenants") from exc
         return sorted(tenants, key=lambda tenant: tenant.tenant_id)
