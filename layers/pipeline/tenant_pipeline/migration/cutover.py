@@ -14,33 +14,21 @@ from tenant_pipeline.migration.context import MigrationContext
 from tenant_pipeline.migration.directories import cutover_regions
 from tenant_pipeline.migration.errors import MigrationConflictError
 from tenant_pipeline.migration.ledger import MigrationStatus
-from tenant_pipeline.migration.phase_record import iso_from_ns, recorded_phase
+from tenant_pipeline.migration.phase_record import finish_migration, recorded_phase
 from tenant_pipeline.migration.state import MigrationState
-from tenant_pipeline.migration.tracing import finish_trace
 from tenant_pipeline.store.tenants import Tenant, TenantDirectory, TenantStatus
 
 
 def cutover(context: MigrationContext, state: MigrationState) -> dict[str, Any]:
-    ledger = context.ledger()
     with recorded_phase(context, state, "cutover"):
-        record = ledger.get(state.tenant_id, state.migration_id)
+        record = context.ledger().get(state.tenant_id, state.migration_id)
         if record.get("checksum_match") is not True:
             raise MigrationConflictError(f"migration {state.migration_id} has not passed verification")
         home = context.directory(context.home_region).get(state.tenant_id)
         for region in cutover_regions(context, state):
             _point_to_target(context.directory(region), home, state)
-    now = context.clock_ns()
-    ledger.update(
-        state.tenant_id,
-        state.migration_id,
-        {"status": MigrationStatus.SUCCEEDED.value, "finished_at": iso_from_ns(now), "source_retained": True},
-    )
-    finish_trace(
-        state.trace,
-        tenant_id=state.tenant_id,
-        status=MigrationStatus.SUCCEEDED.value,
-        integrity_check="passed",
-        end_ns=now,
+    finish_migration(
+        context, state, MigrationStatus.SUCCEEDED, integrity_check="passed", source_retained=True
     )
     return {"status": MigrationStatus.SUCCEEDED.value}
 

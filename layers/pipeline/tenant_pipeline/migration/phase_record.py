@@ -1,4 +1,4 @@
-"""Bookkeeping shared by every phase: attempts, durations and the phase span."""
+"""Bookkeeping shared by every phase: attempts, durations, the phase span and the migration's end."""
 
 from __future__ import annotations
 
@@ -12,8 +12,9 @@ from opentelemetry.trace import Span
 
 from tenant_pipeline.migration.context import MigrationContext
 from tenant_pipeline.migration.errors import MigrationError
+from tenant_pipeline.migration.ledger import MigrationStatus
 from tenant_pipeline.migration.state import MigrationState
-from tenant_pipeline.migration.tracing import phase_span
+from tenant_pipeline.migration.tracing import finish_trace, phase_span
 
 LOG = logging.getLogger(__name__)
 
@@ -67,3 +68,28 @@ def _record(
             raise
         # A failed phase is reported by the state machine anyway; its bookkeeping must not mask the cause.
         LOG.warning("could not record the failure of phase %s of migration %s", phase, state.migration_id)
+
+
+def finish_migration(
+    context: MigrationContext,
+    state: MigrationState,
+    status: MigrationStatus,
+    *,
+    integrity_check: str,
+    error: str | None = None,
+    **fields: Any,
+) -> None:
+    """Record the final status (with `error` and `fields`) and emit the root span, ending both at once."""
+    now = context.clock_ns()
+    final: dict[str, Any] = {"status": status.value, "finished_at": iso_from_ns(now)}
+    if error is not None:
+        final["error"] = error
+    context.ledger().update(state.tenant_id, state.migration_id, final | fields)
+    finish_trace(
+        state.trace,
+        tenant_id=state.tenant_id,
+        status=status.value,
+        integrity_check=integrity_check,
+        error=error,
+        end_ns=now,
+    )

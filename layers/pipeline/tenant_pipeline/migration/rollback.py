@@ -16,16 +16,14 @@ from tenant_pipeline.migration.errors import AlreadyCutOverError
 from tenant_pipeline.migration.failure import failure_reason
 from tenant_pipeline.migration.ledger import MigrationStatus
 from tenant_pipeline.migration.manifest import snapshot_prefix
-from tenant_pipeline.migration.phase_record import iso_from_ns, recorded_phase
+from tenant_pipeline.migration.phase_record import finish_migration, recorded_phase
 from tenant_pipeline.migration.state import MigrationState
-from tenant_pipeline.migration.tracing import finish_trace
 from tenant_pipeline.store.tenants import TenantStatus
 
 
 def rollback(context: MigrationContext, state: MigrationState, error: Any) -> dict[str, Any]:
-    ledger = context.ledger()
     with recorded_phase(context, state, "rollback") as span:
-        record = ledger.get(state.tenant_id, state.migration_id)
+        record = context.ledger().get(state.tenant_id, state.migration_id)
         reason = failure_reason(error, record)
         home = context.directory(context.home_region).get(state.tenant_id)
         if home.home_region == state.target_region:
@@ -39,24 +37,13 @@ def rollback(context: MigrationContext, state: MigrationState, error: Any) -> di
             _thaw(context, state)
         span.set_attribute("migration.target_items_deleted", deleted)
     status = MigrationStatus.ROLLED_BACK if record.frozen else MigrationStatus.FAILED
-    now = context.clock_ns()
-    ledger.update(
-        state.tenant_id,
-        state.migration_id,
-        {
-            "status": status.value,
-            "finished_at": iso_from_ns(now),
-            "error": reason,
-            "target_items_deleted": deleted,
-        },
-    )
-    finish_trace(
-        state.trace,
-        tenant_id=state.tenant_id,
-        status=status.value,
+    finish_migration(
+        context,
+        state,
+        status,
         integrity_check=_integrity(record.get("checksum_match")),
         error=reason,
-        end_ns=now,
+        target_items_deleted=deleted,
     )
     return {"status": status.value, "reason": reason}
 
@@ -89,21 +76,13 @@ def abandon(
     context: MigrationContext, state: MigrationState, error: Any, rollback_error: Any
 ) -> dict[str, Any]:
     """The rollback itself failed: record FAILED with both reasons, so an operator takes over."""
-    ledger = context.ledger()
-    record = ledger.get(state.tenant_id, state.migration_id)
+    record = context.ledger().get(state.tenant_id, state.migration_id)
     reason = f"{failure_reason(error, record)}; rollback failed: {failure_reason(rollback_error)}"
-    now = context.clock_ns()
-    ledger.update(
-        state.tenant_id,
-        state.migration_id,
-        {"status": MigrationStatus.FAILED.value, "finished_at": iso_from_ns(now), "error": reason},
-    )
-    finish_trace(
-        state.trace,
-        tenant_id=state.tenant_id,
-        status=MigrationStatus.FAILED.value,
+    finish_migration(
+        context,
+        state,
+        MigrationStatus.FAILED,
         integrity_check=_integrity(record.get("checksum_match")),
         error=reason,
-        end_ns=now,
     )
     return {"status": MigrationStatus.FAILED.value, "reason": reason}
