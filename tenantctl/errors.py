@@ -9,16 +9,8 @@ class TenantctlError(Exception):
     exit_code = 1
 
 
-class LocalAwsNotRunningError(TenantctlError):
-    """Nothing answers at the endpoint the command targets."""
-
-
 class NotProvisionedError(TenantctlError):
     """The endpoint answers but does not publish this product's resource names."""
-
-
-class AwsCallError(TenantctlError):
-    """An AWS call failed for a reason the user must fix (credentials, permissions, region)."""
 
 
 class PortInUseError(TenantctlError):

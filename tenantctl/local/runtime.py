@@ -62,14 +62,6 @@ class LocalLambdaContext:
         return max(0, int((self._deadline - time.monotonic()) * 1000))
 
 
-class FunctionError(Exception):
-    """A handler raised; carries the Lambda error payload (`errorType`, `errorMessage`, `stackTrace`)."""
-
-    def __init__(self, payload: dict[str, Any]) -> None:
-        super().__init__(payload.get("errorMessage", ""))
-        self.payload = payload
-
-
 @dataclass(frozen=True)
 class Deployment:
     """One function deployed in one region: its settings, physical name and environment."""

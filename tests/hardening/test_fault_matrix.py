@@ -2,9 +2,9 @@
 counts add up exactly (batches done = total, no failed batch left, the table holds exactly the stored rows).
 
 tests/integration/pipeline/test_faults.py already covers a redelivered batch, a loader dying between
-writing and marking, `UnprocessedItems` on every other write, a poison batch redriven by the test's own
-helper, and a validator dying after its first `SendMessageBatch`; tests/integration/migration covers a
-transfer failing once and a target item changed before verify. This matrix covers the rest.
+writing and marking, `UnprocessedItems` on every other write and a validator dying after its first
+`SendMessageBatch`; tests/integration/migration covers a transfer failing once and a target item
+changed before verify. This matrix covers the rest.
 """
 
 from __future__ import annotations
@@ -113,6 +113,7 @@ def test_a_poison_batch_reaches_the_dlq_and_tenantctl_redrive_finishes_the_job_a
     assert job.status is JobStatus.FAILED
     assert job.failed_batches == (6,)
     assert job.error is not None and "batch 6 failed 3 times" in job.error
+    assert pipeline.batches.failures == BATCHES_QUEUE.max_receive_count
     assert pipeline.queue_depth(Resource.BATCHES_DLQ) == 1
     assert job.stored + (job.invalid or 0) + BATCH_ROWS == ROWS
     assert pipeline.data.count_entity("acme", "contacts") == job.stored

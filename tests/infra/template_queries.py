@@ -67,3 +67,13 @@ def resource_refs(statement: dict[str, Any]) -> set[str]:
 
     walk(statement.get("Resource"))
     return found
+
+
+def actions_on(statements: list[dict[str, Any]], target_id: str) -> set[str]:
+    """Actions the statements allow on the resource `target_id`."""
+    return {
+        action
+        for statement in statements
+        if statement["Effect"] == "Allow" and target_id in resource_refs(statement)
+        for action in as_list(statement["Action"])
+    }

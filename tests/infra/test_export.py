@@ -9,6 +9,7 @@ import pytest
 from infra.constructs.nag import logical_id
 from tenant_pipeline import topology
 from tests.infra.template_queries import (
+    actions_on,
     as_list,
     policy_statements_of_role,
     properties,
@@ -27,13 +28,7 @@ def export(synthesized: Any, stack: Any) -> dict[str, Any]:
     statements = policy_statements_of_role(template, referenced_id(props["Role"]))
 
     def actions(resource: topology.Resource) -> set[str]:
-        target = published_id(template, resource)
-        return {
-            action
-            for statement in statements
-            if statement["Effect"] == "Allow" and target in resource_refs(statement)
-            for action in as_list(statement["Action"])
-        }
+        return actions_on(statements, published_id(template, resource))
 
     return {"template": template, "props": props, "actions": actions, "statements": statements}
 

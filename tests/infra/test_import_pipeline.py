@@ -9,6 +9,7 @@ import pytest
 from infra.constructs.nag import logical_id
 from tenant_pipeline import topology
 from tests.infra.template_queries import (
+    actions_on,
     as_list,
     policy_statements_of_role,
     properties,
@@ -28,15 +29,6 @@ def template_json(synthesized: Any, stack: Any) -> dict[str, Any]:
 
 def role_of(template_json: dict[str, Any], function: Any) -> str:
     return referenced_id(properties(template_json, logical_id(function))["Role"])
-
-
-def actions_on(statements: list[dict[str, Any]], target_id: str) -> set[str]:
-    return {
-        action
-        for statement in statements
-        if statement["Effect"] == "Allow" and target_id in resource_refs(statement)
-        for action in as_list(statement["Action"])
-    }
 
 
 def test_object_created_under_tenants_prefix_goes_to_the_ingest_queue(template_json: dict[str, Any]) -> None:

@@ -105,24 +105,6 @@ class Pipeline:
             attributes["ApproximateNumberOfMessagesNotVisible"]
         )
 
-    def redrive(self, dlq: Resource, queue: Resource) -> int:
-        """Move every DLQ message back to its queue, as `tenantctl redrive` does."""
-        sqs, moved = self.stack.clients.sqs, 0
-        while True:
-            messages = sqs.receive_message(
-                QueueUrl=self.stack.url(dlq), MaxNumberOfMessages=10, MessageAttributeNames=["All"]
-            ).get("Messages", [])
-            if not messages:
-                return moved
-            for message in messages:
-                sqs.send_message(
-                    QueueUrl=self.stack.url(queue),
-                    MessageBody=message["Body"],
-                    MessageAttributes=message.get("MessageAttributes", {}),
-                )
-                sqs.delete_message(QueueUrl=self.stack.url(dlq), ReceiptHandle=message["ReceiptHandle"])
-                moved += 1
-
 
 def reset_handlers() -> None:
     """Handlers build their clients once per cold start; each test is a cold start."""

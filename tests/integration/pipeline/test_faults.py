@@ -14,7 +14,7 @@ from tenant_pipeline.settings import PipelineSettings
 from tenant_pipeline.store.batch_queue import BatchQueue
 from tenant_pipeline.store.jobs import Job, JobsLedger, JobStatus
 from tenant_pipeline.store.tenant_data import TenantDataStore
-from tenant_pipeline.topology import BATCHES_QUEUE, Resource, Tunable
+from tenant_pipeline.topology import Resource, Tunable
 from tenant_telemetry.testing import InMemoryTelemetry
 
 from .conftest import Stack, attributes
@@ -134,38 +134,6 @@ def test_throttled_writes_are_retried_until_every_item_is_stored(
         int(attributes(s)["import.write_retries"]) for s in telemetry.spans() if s.name == "data.import.batch"
     ]
     assert sum(retries) > 0
-
-
-def test_a_poison_batch_fails_the_job_with_its_number_until_redriven(
-    pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # Given batch 7 fails on every receive
-    real = BatchLoader._load
-    poisoned = {"on": True}
-
-    def failing(self: BatchLoader, job: Job, message: Any, deadline: float | None) -> Any:
-        if poisoned["on"] and message.header.batch_number == 7:
-            raise RuntimeError("downstream rejected batch 7")
-        return real(self, job, message, deadline)
-
-    monkeypatch.setattr(BatchLoader, "_load", failing)
-    pipeline.run()
-    # Then it went to the DLQ after its receives, and the job is FAILED naming it
-    job = pipeline.only_job("acme")
-    assert job.status is JobStatus.FAILED
-    assert job.failed_batches == (7,)
-    assert job.error is not None and "batch 7 failed 3 times" in job.error
-    assert pipeline.batches.failures == BATCHES_QUEUE.max_receive_count
-    assert pipeline.queue_depth(Resource.BATCHES_DLQ) == 1
-    assert job.stored + (job.invalid or 0) + 10 == ROWS  # all but the poisoned batch's 10 rows
-    # When the fault is fixed and the DLQ redriven
-    poisoned["on"] = False
-    assert pipeline.redrive(Resource.BATCHES_DLQ, Resource.BATCHES_QUEUE) == 1
-    pipeline.run()
-    # Then the job finishes with every row accounted for
-    finished = pipeline.only_job("acme")
-    assert finished.error is None
-    assert_exact(pipeline, finished)
 
 
 def test_a_validator_dying_mid_fanout_is_retried_without_double_counting(

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, BinaryIO
 
 import orjson
@@ -73,10 +72,6 @@ class ManifestFile:
             raise ChecksumMismatchError(
                 f"{self.file_name}: SHA-256 {digest.hexdigest()}, the manifest says {self.sha256}"
             )
-
-    def check_path(self, path: Path) -> None:
-        with path.open("rb") as stream:
-            self.check(stream)
 
 
 @dataclass(frozen=True)

@@ -128,11 +128,6 @@ class StreamingUpload:
         with contextlib.suppress(ClientError, BotoCoreError):
             self._s3.abort_multipart_upload(Bucket=self.bucket, Key=self.key, UploadId=upload_id)
 
-    @property
-    def bytes_written(self) -> int:
-        """Bytes of the stored object sent so far (excluding what is still buffered)."""
-        return self._size
-
     def __enter__(self) -> StreamingUpload:
         return self
 

@@ -87,10 +87,6 @@ class ColumnPlan:
         rejected = [InvalidRow(line, (FieldError(*problem),)) for line, _, problem in batch.rejected]
         return self._finish(batch.lines, values, errors, rejected, keys)
 
-    def validate_text(self, batch: RowBatch, keys: KeyTracker) -> ValidatedBatch:
-        """Validate CSV rows given as lists of cells, one per header column."""
-        return self.validate_columns(ColumnBatch.from_rows(batch, len(self.checks)), keys)
-
     def validate_json(self, batch: RowBatch, keys: KeyTracker) -> ValidatedBatch:
         """Validate decoded JSON values; each must be an object with known keys."""
         if set(map(type, batch.rows)) - {dict}:
