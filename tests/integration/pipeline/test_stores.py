@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Any
+from unittest.mock import patch
+
 import pytest
 
 from tenant_pipeline.errors import (
@@ -12,7 +15,7 @@ from tenant_pipeline.errors import (
     UnknownTenantError,
 )
 from tenant_pipeline.store.jobs import Job, JobKind, JobsLedger, JobStatus
-from tenant_pipeline.store.tenant_data import TenantDataStore
+from tenant_pipeline.store.tenant_data import QUERY_PAGE_ITEMS, TenantDataStore
 from tenant_pipeline.store.tenants import TenantDirectory, TenantStatus
 from tenant_pipeline.topology import Resource
 
@@ -152,3 +155,28 @@ def test_tenant_data_is_found_across_every_shard(stack: Stack) -> None:
     assert store.count_entity("acme", "contacts") == 60
     assert store.count_entity("globex", "contacts") == 1
     assert store.count_entity("acme", "orders") == 0
+
+
+def test_reading_a_large_partition_holds_one_bounded_page_at_a_time(stack: Stack) -> None:
+    # Given more items in one partition than one page holds (one shard, so one partition)
+    client = stack.clients.dynamodb
+    store = TenantDataStore(stack.settings.name(Resource.TENANT_DATA_TABLE), client, 1)
+    total = 2 * QUERY_PAGE_ITEMS + 7
+    store.put_items(
+        [{**store.record_key("acme", "orders", f"o-{n}"), "n": {"N": str(n)}} for n in range(total)]
+    )
+    page_sizes: list[int] = []
+    real_query = client.query
+
+    def recording_query(**request: Any) -> Any:
+        reply = real_query(**request)
+        page_sizes.append(len(reply.get("Items", [])))
+        return reply
+
+    # When every item is read back
+    with patch.object(client, "query", side_effect=recording_query):
+        read = sum(1 for _ in store.query_items("acme", "orders"))
+    # Then all of them arrive, in pages no larger than the cap
+    assert read == total
+    assert max(page_sizes) == QUERY_PAGE_ITEMS
+    assert len(page_sizes) >= 3

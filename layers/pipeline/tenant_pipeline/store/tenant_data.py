@@ -35,6 +35,9 @@ MAX_BATCH_WRITE = 25
 _BASE_DELAY_S = 0.05
 _MAX_DELAY_S = 2.0
 
+QUERY_PAGE_ITEMS = 1000
+"""Most items one page of a tenant-data query holds."""
+
 
 @dataclass
 class WriteStats:
@@ -128,8 +131,11 @@ class TenantDataStore:
                 raise as_store_error(exc, action) from exc
 
     def query_items(self, tenant_id: str, entity: str) -> Iterator[Item]:
-        """Every stored item of one tenant's entity as typed maps, shard by shard, paginated."""
-        for page in self._entity_pages(tenant_id, entity, "query tenant data"):
+        """Every stored item of one tenant's entity as typed maps, shard by shard, paginated.
+
+        Pages are capped at `QUERY_PAGE_ITEMS` as well as DynamoDB's 1 MB, so a reader's memory stays
+        bounded on emulators that ignore the byte cap (the local AWS), at a negligible request cost."""
+        for page in self._entity_pages(tenant_id, entity, "query tenant data", Limit=QUERY_PAGE_ITEMS):
             yield from page.get("Items", [])
 
     def query_entity(self, tenant_id: str, entity: str) -> Iterator[dict[str, Any]]:
