@@ -129,6 +129,10 @@ def test_full_migration_is_one_trace_with_every_phase(
         span.parent is not None and span.parent.span_id == root.context.span_id for span in phase_spans
     )
     assert len([span for span in phase_spans if span.name == "migration.load"]) == 2
+    # every invocation of the migration function, the first (validate) included, joined the caller's trace
+    invocations = [span for span in telemetry.spans() if span.name == "migration"]
+    assert len(invocations) >= 8
+    assert {span.context.trace_id for span in invocations} == {trace_id}
     # each invocation flushes its delta, so the last one (cutover) holds the duration
     duration = telemetry.metrics()["migration.duration"].data.data_points
     assert [dict(point.attributes or {}) for point in duration] == [

@@ -89,7 +89,10 @@ def test_cutover_is_reachable_only_through_a_passed_verification(asl: dict[str, 
 
 
 def test_validation_precedes_the_freeze_and_is_not_caught(asl: dict[str, Any]) -> None:
-    assert asl["StartAt"] == "ValidateRequest"
+    # the only state before validation fills in defaults; it runs no task
+    defaults = asl["States"][asl["StartAt"]]
+    assert defaults["Type"] == "Pass"
+    assert defaults["Next"] == "ValidateRequest"
     validate = asl["States"]["ValidateRequest"]
     assert validate["Next"] == "FreezeWrites"
     assert "Catch" not in validate  # a bad request fails the execution with its own error, nothing to undo
