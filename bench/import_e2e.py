@@ -20,6 +20,7 @@ import os
 import tempfile
 import threading
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -172,10 +173,27 @@ def check_ours(aws: LocalAws, result: dict[str, Any], tenant_ids: list[str], row
         if counts != (rows, valid, invalid):
             expected = (rows, valid, invalid)
             raise ImportMismatchError(f"job {job['job_id']} counted {counts}, the file has {expected}")
+    per_tenant = _stored_per_tenant(aws, data_table) if len(tenant_ids) > 1 else None
     for tenant in tenant_ids:
-        stored = store.count_entity(tenant, ENTITY)
+        stored = per_tenant[tenant] if per_tenant is not None else store.count_entity(tenant, ENTITY)
         if stored != valid:
             raise ImportMismatchError(f"{tenant}: table holds {stored} items, the file has {valid} valid")
+
+
+def _stored_per_tenant(aws: LocalAws, table: str) -> Counter[str]:
+    """Items of `ENTITY` per tenant, from one scan of the table.
+
+    One pass instead of a query per tenant and shard: the local AWS (moto) answers every query by walking
+    the whole table, which made the many-tenant check take longer than the import it checks."""
+    counts: Counter[str] = Counter()
+    for page in (
+        aws.client("dynamodb").get_paginator("scan").paginate(TableName=table, ProjectionExpression="pk")
+    ):
+        for item in page.get("Items", []):
+            tenant, entity, _shard = item["pk"]["S"].split("#")
+            if entity == ENTITY:
+                counts[tenant] += 1
+    return counts
 
 
 def _count_seed_items(aws: LocalAws, table: str, tenant_id: str) -> int:
