@@ -18,14 +18,11 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from functions.import_load import handler as load_handler
-from tenant_pipeline.aws import AwsClients
 from tenant_pipeline.errors import ThrottledError, WriteIncompleteError
 from tenant_pipeline.imports.fanout import BatchFanout
 from tenant_pipeline.imports.load import BatchLoader
 from tenant_pipeline.migration.dispatch import PhaseRunner
 from tenant_pipeline.migration.errors import MigrationStoreError, TransientMigrationError
-from tenant_pipeline.settings import PipelineSettings
 from tenant_pipeline.store.jobs import Job, JobsLedger, JobStatus
 from tenant_pipeline.store.tenant_data import TenantDataStore
 from tenant_pipeline.store.tenants import TenantStatus
@@ -39,6 +36,7 @@ from tests.integration.pipeline.pipeline import (
     Pipeline,
     contact_row,
     contacts_csv,
+    load_through,
     notification_of,
     reset_handlers,
 )
@@ -170,13 +168,7 @@ def test_throttling_errors_on_every_other_batch_write_are_retried_to_the_last_it
         )
         return TenantDataStore(table, wrappers[-1], shards, sleep=lambda _: None)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(
-        load_handler,
-        "_loader",
-        lambda: BatchLoader.from_settings(
-            PipelineSettings.from_env(), AwsClients(), store_factory=throttled_store
-        ),
-    )
+    load_through(monkeypatch, throttled_store)
     pipeline.run()
     # Then every batch was written on its retry, in the same invocation
     assert sum(wrapper.errors for wrapper in wrappers) >= BATCHES

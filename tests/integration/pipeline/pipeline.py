@@ -6,13 +6,19 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import quote_plus
+
+import pytest
 
 from functions.import_load import handler as load_handler
 from functions.import_validate import handler as validate_handler
 from tenant_pipeline import topology
+from tenant_pipeline.aws import AwsClients
+from tenant_pipeline.imports.load import BatchLoader
+from tenant_pipeline.settings import PipelineSettings
 from tenant_pipeline.store.jobs import Job, JobsLedger
 from tenant_pipeline.store.tenant_data import TenantDataStore
 from tenant_pipeline.store.tenants import TenantDirectory
@@ -104,6 +110,19 @@ class Pipeline:
         return int(attributes["ApproximateNumberOfMessages"]) + int(
             attributes["ApproximateNumberOfMessagesNotVisible"]
         )
+
+
+def load_through(
+    monkeypatch: pytest.MonkeyPatch, store_factory: Callable[[str, Any, int], TenantDataStore]
+) -> None:
+    """Make the loader write through `store_factory` (a store over a faulty client, say)."""
+    monkeypatch.setattr(
+        load_handler,
+        "_loader",
+        lambda: BatchLoader.from_settings(
+            PipelineSettings.from_env(), AwsClients(), store_factory=store_factory
+        ),
+    )
 
 
 def reset_handlers() -> None:

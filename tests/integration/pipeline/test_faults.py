@@ -7,10 +7,6 @@ from typing import Any
 
 import pytest
 
-from functions.import_load import handler as load_handler
-from tenant_pipeline.aws import AwsClients
-from tenant_pipeline.imports.load import BatchLoader
-from tenant_pipeline.settings import PipelineSettings
 from tenant_pipeline.store.batch_queue import BatchQueue
 from tenant_pipeline.store.jobs import Job, JobsLedger, JobStatus
 from tenant_pipeline.store.tenant_data import TenantDataStore
@@ -18,7 +14,7 @@ from tenant_pipeline.topology import Resource, Tunable
 from tenant_telemetry.testing import InMemoryTelemetry
 
 from .conftest import Stack, attributes
-from .pipeline import Pipeline, contact_row, contacts_csv, reset_handlers
+from .pipeline import Pipeline, contact_row, contacts_csv, load_through, reset_handlers
 
 KEY = "tenants/acme/imports/contacts/contacts.csv"
 ROWS = 120
@@ -120,13 +116,7 @@ def test_throttled_writes_are_retried_until_every_item_is_stored(
         wrappers.append(ThrottlingDynamo(client))
         return TenantDataStore(table, wrappers[-1], shards, sleep=lambda _: None)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(
-        load_handler,
-        "_loader",
-        lambda: BatchLoader.from_settings(
-            PipelineSettings.from_env(), AwsClients(), store_factory=throttled_store
-        ),
-    )
+    load_through(monkeypatch, throttled_store)
     pipeline.run()
     assert sum(w.throttled_items for w in wrappers) > 0
     assert_exact(pipeline, pipeline.only_job("acme"))
