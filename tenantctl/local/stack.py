@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -43,6 +44,10 @@ def telemetry_environment(state_dir: Path) -> dict[str, str]:
     if any(os.environ.get(name) for name in OTLP_ENDPOINT_ENVS):
         return {}
     return {TELEMETRY_JSONL_ENV: str(state_dir.resolve() / SPANS_FILE_NAME)}
+
+
+STOP_GRACE_S = 15.0
+"""How long `stop()` waits for in-flight invocations of the pumps."""
 
 
 class LocalAws:
@@ -119,10 +124,14 @@ class LocalAws:
         ]
 
     def stop(self) -> None:
+        """Stop polling and give in-flight invocations `STOP_GRACE_S` to finish. An invocation still
+        running then is abandoned (its pollers are daemon threads): its messages come back after their
+        visibility timeout, as after a Lambda timeout, so nothing is lost."""
         for pump in self._pumps:
             pump.stop()
+        deadline = time.monotonic() + STOP_GRACE_S
         for pump in self._pumps:
-            pump.join()
+            pump.join(max(0.0, deadline - time.monotonic()))
         self._pumps.clear()
         self._resources.close()
         self._server.stop()

@@ -163,14 +163,25 @@ def test_redrive_moves_dead_letters_back(local_aws: LocalAws) -> None:
 
 
 def test_sigint_stops_cleanly(tmp_path: Path) -> None:
+    # stderr goes to a file: an undrained pipe fills up (handler logs, warnings) and blocks the server
+    log_path = tmp_path / "local-up.log"
+    log = log_path.open("w")
     process = subprocess.Popen(
-        [TENANTCTL, "local", "up", "--port", "0", "--state-dir", str(tmp_path)],
+        [TENANTCTL, "local", "up", "--port", "0", "--state-dir", str(tmp_path / "state")],
         stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
+        stderr=log,
         text=True,
         env=_environment(),
     )
     assert process.stdout is not None
     assert process.stdout.readline().startswith("ready: http://127.0.0.1:")
     process.send_signal(signal.SIGTERM)
-    assert process.wait(timeout=30) == 0
+    try:
+        status = process.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        raise AssertionError(f"local up did not stop within 60 s:\n{log_path.read_text()[-3000:]}") from None
+    finally:
+        log.close()
+    assert status == 0
+    assert "local AWS stopped" in log_path.read_text()
