@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import boto3
 from botocore.config import Config
+
+from tenant_pipeline.aws import new_session
 
 DUMMY_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
 """The local AWS accepts any credentials; these keep boto3 from looking for real ones."""
@@ -16,9 +17,10 @@ _CONFIG = Config(retries={"max_attempts": 2, "mode": "standard"}, connect_timeou
 def local_client(service: str, region: str, endpoint_url: str | None) -> Any:
     """A client of `service` on the local AWS (typed as Any: the stubs are a dev-only dependency).
 
-    Without an endpoint it targets AWS's own URLs, which an in-process `mock_aws()` intercepts.
+    Without an endpoint it targets AWS's own URLs, which an in-process `mock_aws()` intercepts. Its session
+    shares the process's service models with every other (see `tenant_pipeline.aws.new_session`).
     """
-    return boto3.session.Session().client(
+    return new_session().client(
         service,  # type: ignore[call-overload]
         region_name=region,
         endpoint_url=endpoint_url,
