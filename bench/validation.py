@@ -11,6 +11,9 @@ Measures, on one generated contacts file per format (same bytes for both sides):
 * `*_validate_stream_vs_*`: the same ratios for `validate_stream`, the per-row interface (one
   `ValidRow` with a record dict or `InvalidRow` per row), for comparison.
 
+Our side runs with the validator's C kernel when it is built (`make bench` builds it); the
+`*_pure_python_*` figures are the same measure with `TENANT_PIPELINE_NATIVE=0`, for comparison.
+
 Both sides consume every row; each side's best CPU time (`time.process_time`, robust on a
 shared machine) of `repeats` runs is used, and both must see
 the same number of rows (checked) before the ratio is taken. The data are realistic contacts:
@@ -21,11 +24,13 @@ unique ids, mixed-case emails, a few notes with quoted commas, a few empty optio
 from __future__ import annotations
 
 import csv
+import os
 import random
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import orjson
@@ -134,15 +139,32 @@ def _ours_per_row(path: Path, key: str) -> Callable[[], int]:
     return run
 
 
+@contextmanager
+def _pure_python() -> Iterator[None]:
+    previous = os.environ.get("TENANT_PIPELINE_NATIVE")
+    os.environ["TENANT_PIPELINE_NATIVE"] = "0"
+    try:
+        yield
+    finally:
+        if previous is None:
+            del os.environ["TENANT_PIPELINE_NATIVE"]
+        else:
+            os.environ["TENANT_PIPELINE_NATIVE"] = previous
+
+
 def _invalid_count(path: Path, key: str) -> int:
-    """Invalid rows, counted both ways (per batch and per row), which must agree."""
+    """Invalid rows, counted per batch, per row, and per batch without the kernel, which must agree."""
     fmt, entity = FileFormat.from_key(key), load_entity("contacts")
     with path.open("rb") as f, KeyTracker() as keys:
         in_batches = sum(len(batch.invalid) for batch in validate_batches(f, fmt, entity, keys=keys))
     with path.open("rb") as f:
         per_row = sum(isinstance(o, InvalidRow) for o in validate_stream(f, fmt, entity))
-    if in_batches != per_row:
-        raise AssertionError(f"{key}: {in_batches} invalid rows in batches, {per_row} per row")
+    with _pure_python(), path.open("rb") as f, KeyTracker() as keys:
+        pure = sum(len(batch.invalid) for batch in validate_batches(f, fmt, entity, keys=keys))
+    if not in_batches == per_row == pure:
+        raise AssertionError(
+            f"{key}: invalid rows {in_batches} in batches, {per_row} per row, {pure} pure Python"
+        )
     return per_row
 
 
@@ -158,6 +180,11 @@ def run(rows: int, repeats: int = 3, invalid_every: int = 100) -> dict[str, floa
         jl_floor_s, j_floor = _best(lambda: _orjson_floor(jsonl_path), repeats)
         jl_ours_s, j_ours = _best(_ours(jsonl_path, "contacts.jsonl"), repeats)
         jl_rows_s, j_rows = _best(_ours_per_row(jsonl_path, "contacts.jsonl"), repeats)
+        with _pure_python():
+            csv_pure_s, n_pure = _best(_ours(csv_path, "contacts.csv"), repeats)
+            jl_pure_s, j_pure = _best(_ours(jsonl_path, "contacts.jsonl"), repeats)
+        if (n_pure, j_pure) != (n_ours, j_ours):
+            raise AssertionError(f"row counts differ without the kernel: {n_pure}, {j_pure}")
         if not j_floor == j_ours == j_rows or n_rows != n_floor:
             raise AssertionError(
                 f"row counts differ: orjson {j_floor}, validator {j_ours}/{j_rows}, csv {n_rows}"
@@ -177,6 +204,8 @@ def run(rows: int, repeats: int = 3, invalid_every: int = 100) -> dict[str, floa
         "orjson_rows_per_s": j_floor / jl_floor_s,
         "jsonl_validate_rows_per_s": j_ours / jl_ours_s,
         "jsonl_validate_vs_orjson": jl_floor_s / jl_ours_s,
+        "csv_validate_pure_python_vs_csv_reader": csv_floor_s / csv_pure_s,
+        "jsonl_validate_pure_python_vs_orjson": jl_floor_s / jl_pure_s,
         "csv_validate_stream_vs_csv_reader": csv_floor_s / csv_rows_s,
         "jsonl_validate_stream_vs_orjson": jl_floor_s / jl_rows_s,
     }

@@ -2,7 +2,10 @@
 
 No Docker: pip downloads wheels for the functions' platform and Python version (`--only-binary`, so
 nothing is compiled for the wrong machine), and the package folder is copied next to them under
-`python/`, where the Lambda runtime looks for layer code.
+`python/`, where the Lambda runtime looks for layer code. A layer folder with `native/build.py` has a
+C extension: it is compiled for the functions' architecture with the matching cross compiler (Debian's
+`gcc-aarch64-linux-gnu` for arm64); host builds of it are never copied. Without that compiler the layer
+ships without the extension, and a warning says so: the code falls back to its pure-Python path.
 """
 
 from __future__ import annotations
@@ -19,7 +22,8 @@ from aws_cdk import aws_lambda as lambda_
 RUNTIME_PROVIDED = ("boto3", "botocore", "s3transfer")
 """The Lambda runtime ships these; a layer copy would only add cold-start bytes and version skew."""
 
-_IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", "*.pyo")
+_IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", "*.pyo", "*.so")
+"""Bytecode and extensions built for this host are useless, or wrong, on Lambda."""
 
 
 class LayerBundlingError(RuntimeError):
@@ -30,6 +34,12 @@ def pip_platform(architecture: lambda_.Architecture) -> str:
     """The manylinux tag of wheels that run on the functions' architecture."""
     machine = "aarch64" if architecture.name == lambda_.Architecture.ARM_64.name else "x86_64"
     return f"manylinux2014_{machine}"
+
+
+def c_compiler(architecture: lambda_.Architecture) -> str:
+    """The GNU cross compiler for the functions' architecture (Debian's package names)."""
+    machine = "aarch64" if architecture.name == lambda_.Architecture.ARM_64.name else "x86_64"
+    return f"{machine}-linux-gnu-gcc"
 
 
 def python_version(runtime: lambda_.Runtime) -> str:
@@ -93,7 +103,27 @@ class PythonLayerBundling:
         shutil.copytree(
             self._source / self._package, target / self._package, ignore=_IGNORED, dirs_exist_ok=True
         )
+        build_script = self._source / "native" / "build.py"
+        if build_script.is_file():
+            self._build_extension(build_script, target)
         return True
+
+    def _build_extension(self, build_script: Path, target: Path) -> None:
+        """Cross-compile the layer's C extension into its package folder, or warn that it is left out."""
+        compiler = c_compiler(self._architecture)
+        if shutil.which(compiler) is None:
+            print(
+                f"warning: {compiler} not found; the {self._package} layer ships without its C extension "
+                f"and runs its pure-Python path (install gcc-{compiler.removesuffix('-gcc')})",
+                file=sys.stderr,
+            )
+            return
+        command = [sys.executable, str(build_script), "--cc", compiler, "--site", str(target)]
+        result = subprocess.run(command, capture_output=True, text=True, check=False)
+        if result.returncode != 0:
+            raise LayerBundlingError(
+                f"{build_script} failed: {result.stderr.strip() or result.stdout.strip()}"
+            )
 
 
 def remove_runtime_provided(site: Path) -> None:

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from aws_cdk import BundlingOptions
 from aws_cdk import aws_lambda as lambda_
 
+from infra.constructs import layer_bundling
 from infra.constructs.layer_bundling import (
     PythonLayerBundling,
+    c_compiler,
     pip_command,
     pip_platform,
     python_version,
@@ -74,3 +77,49 @@ def test_runtime_provided_sdk_is_removed(tmp_path: Path) -> None:
         (tmp_path / name).mkdir()
     remove_runtime_provided(tmp_path)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["opentelemetry", "orjson"]
+
+
+def _layer_with_extension(tmp_path: Path) -> Path:
+    """A layer folder whose package holds a host build of an extension, and a native build script that
+    records how it was called."""
+    source = tmp_path / "layer"
+    (source / "pkg").mkdir(parents=True)
+    (source / "pkg" / "__init__.py").write_text("", encoding="utf-8")
+    (source / "pkg" / "_kernel.abi3.so").write_bytes(b"host build")
+    (source / "native").mkdir()
+    (source / "native" / "build.py").write_text(
+        "import sys, pathlib\n"
+        "args = dict(zip(sys.argv[1::2], sys.argv[2::2]))\n"
+        "pathlib.Path(args['--site'], 'pkg', '_kernel.abi3.so').write_text('built with ' + args['--cc'])\n",
+        encoding="utf-8",
+    )
+    return source
+
+
+def test_the_extension_is_cross_compiled_not_copied(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    source = _layer_with_extension(tmp_path)
+    monkeypatch.setattr(layer_bundling.shutil, "which", lambda name: f"/usr/bin/{name}")
+    bundling = PythonLayerBundling(source, "pkg", lambda_.Runtime.PYTHON_3_13, lambda_.Architecture.ARM_64)
+
+    bundling.try_bundle(
+        str(tmp_path / "asset"), BundlingOptions(image=lambda_.Runtime.PYTHON_3_13.bundling_image)
+    )
+
+    module = tmp_path / "asset" / "python" / "pkg" / "_kernel.abi3.so"
+    assert module.read_text(encoding="utf-8") == "built with aarch64-linux-gnu-gcc"
+    assert c_compiler(lambda_.Architecture.X86_64) == "x86_64-linux-gnu-gcc"
+
+
+def test_without_the_cross_compiler_the_layer_ships_pure_python(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = _layer_with_extension(tmp_path)
+    monkeypatch.setattr(layer_bundling.shutil, "which", lambda name: None)
+    bundling = PythonLayerBundling(source, "pkg", lambda_.Runtime.PYTHON_3_13, lambda_.Architecture.ARM_64)
+
+    bundling.try_bundle(
+        str(tmp_path / "asset"), BundlingOptions(image=lambda_.Runtime.PYTHON_3_13.bundling_image)
+    )
+
+    assert not (tmp_path / "asset" / "python" / "pkg" / "_kernel.abi3.so").exists()  # never the host build
+    assert "aarch64-linux-gnu-gcc not found" in capsys.readouterr().err

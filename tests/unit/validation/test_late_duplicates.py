@@ -5,6 +5,8 @@ from __future__ import annotations
 import io
 from typing import Any
 
+import pytest
+
 from tenant_pipeline.entities import load_entity
 from tenant_pipeline.formats import FileFormat, ReadLimits
 from tenant_pipeline.imports.fanout import BatchSpool
@@ -16,6 +18,8 @@ from tenant_pipeline.validation import (
     validate_batches,
     validate_stream,
 )
+
+pytestmark = pytest.mark.usefixtures("both_paths")
 
 CONTACTS = load_entity("contacts")
 HEADER = "id,email,name,age,created_at,country,notes\n"

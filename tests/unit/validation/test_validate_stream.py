@@ -26,6 +26,8 @@ from tenant_pipeline.formats import (
 )
 from tenant_pipeline.validation import InvalidRow, ValidRow, validate_stream
 
+pytestmark = pytest.mark.usefixtures("both_paths")
+
 CONTACTS = load_entity("contacts")
 ORDERS = load_entity("orders")
 HEADER = "id,email,name,age,created_at,country,notes\n"

@@ -24,9 +24,10 @@ from __future__ import annotations
 
 import csv as _csv
 from bisect import bisect_right
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from itertools import compress, repeat
 from operator import not_
+from typing import TypeVar
 
 from tenant_pipeline.formats.batch import ColumnBatch, RowBatch, RowProblem, excerpt
 from tenant_pipeline.formats.errors import EmptyFileError, HeaderError, MalformedCsvError
@@ -35,6 +36,9 @@ from tenant_pipeline.formats.lines import TextLines
 
 ROW = "(row)"
 """Field name used for problems that concern a whole row rather than one cell."""
+
+T = TypeVar("T")
+LinesHandler = Callable[[list[str], int], "T | None"]
 
 
 def _line_breaks(cells: list[str]) -> int:
@@ -118,12 +122,27 @@ class CsvReader:
 
     def column_batches(self) -> Iterator[ColumnBatch]:
         """As `batches`, with each batch's rows as columns (see the module docstring)."""
+        return self.column_batches_or(None)
+
+    def column_batches_or(self, lines_first: LinesHandler[T] | None) -> Iterator[ColumnBatch | T]:
+        """As `column_batches`, but each group of whole lines goes to `lines_first` first.
+
+        `lines_first(lines, first_line_number)` gets the group's physical lines (with their line
+        ends) when none is over-long; what it returns (not None) stands for those lines. When it
+        returns None the group is read as `column_batches` reads it.
+        """
         size = self._limits.batch_rows
         width = len(self.header)
         while True:
             lines = self._take(size)
             if not lines:
                 return
+            if lines_first is not None and self._fast_ok and not self._any_too_long(len(lines)):
+                handled = lines_first(lines, self._consumed + 1)
+                if handled is not None:
+                    self._consumed += len(lines)
+                    yield handled
+                    continue
             batch = self._split_fast(lines, width) if self._fast_ok else None
             if batch is None:
                 rows = self._read_records(lines, width)
@@ -135,8 +154,7 @@ class CsvReader:
     def _split_fast(self, lines: list[str], width: int) -> ColumnBatch | None:
         """The lines as columns when each is one whole record of the header's width, else None."""
         start = self._consumed
-        too_long = self._lines.too_long
-        if too_long and min(too_long) <= start + len(lines):
+        if self._any_too_long(len(lines)):
             return None
         quoted = list(map(str.__contains__, lines, repeat('"')))
         quoted_rows: list[list[str]] = []
@@ -181,6 +199,11 @@ class CsvReader:
             line_numbers = list(numbers)
         self._consumed = start + len(lines)
         return ColumnBatch(line_numbers, columns)
+
+    def _any_too_long(self, count: int) -> bool:
+        """Whether one of the next `count` lines was over-long (and cut short by the line reader)."""
+        too_long = self._lines.too_long
+        return bool(too_long) and min(too_long) <= self._consumed + count
 
     def _read_records(self, lines: list[str], width: int) -> RowBatch | None:
         """The records starting in `lines` (the last may run on into later lines), one at a time."""

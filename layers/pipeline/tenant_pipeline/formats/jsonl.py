@@ -29,6 +29,11 @@ class JsonLinesReader:
         self._limits = limits
 
     def batches(self) -> Iterator[RowBatch]:
+        for lines, raw in self.raw_batches():
+            yield self.decode(lines, raw)
+
+    def raw_batches(self) -> Iterator[tuple[list[int], list[bytes]]]:
+        """(line numbers, undecoded lines) per batch, blank lines dropped; over-long lines come as b""."""
         lines: list[int] = []
         raw: list[bytes] = []
         size = self._limits.batch_rows
@@ -36,10 +41,10 @@ class JsonLinesReader:
             lines += numbers
             raw += parts
             while len(raw) >= size:
-                yield self._decode(lines[:size], raw[:size])
+                yield lines[:size], raw[:size]
                 del lines[:size], raw[:size]
         if raw:
-            yield self._decode(lines, raw)
+            yield lines, raw
 
     def _line_groups(self) -> Iterator[tuple[list[int], list[bytes]]]:
         """(line numbers, contents) of the non-blank lines, a chunk at a time; over-long lines come as b"".
@@ -87,7 +92,8 @@ class JsonLinesReader:
         elif pending and not pending.isspace():
             yield [line_no + 1], [pending]
 
-    def _decode(self, lines: list[int], raw: list[bytes]) -> RowBatch:
+    def decode(self, lines: list[int], raw: list[bytes]) -> RowBatch:
+        """The batch's lines decoded (orjson); lines that do not decode become row problems."""
         try:
             if b"" not in raw:
                 return RowBatch(lines, list(map(orjson.loads, raw)))

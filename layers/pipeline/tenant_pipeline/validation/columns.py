@@ -36,6 +36,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from tenant_pipeline.validation.codes import ISO3166_ALPHA2, ISO4217_ALPHA3
+from tenant_pipeline.validation.native import Spec, column_spec
 from tenant_pipeline.validation.problems import MISSING, FieldProblem, SchemaCompileError
 from tenant_pipeline.validation.sweeps import (
     JsonSweep,
@@ -66,6 +67,7 @@ class ColumnCheck:
     json: JsonCheck
     text_sweep: TextSweep
     json_sweep: JsonSweep
+    native: Spec  # the C kernel's spec for this column (see `native`)
 
     def text_batch(self, cells: Sequence[str]) -> list[Any] | None:
         """The normalised column (`MISSING` where empty) when every cell is valid, else None."""
@@ -206,6 +208,7 @@ def compile_column(name: str, prop: dict[str, Any], required: bool) -> ColumnChe
         json_check,
         column_sweep,
         json_sweep(kind, column_sweep, json_check, rules.bounds, required),
+        column_spec(prop, required, certainty),
     )
 
 

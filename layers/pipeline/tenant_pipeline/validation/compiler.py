@@ -9,11 +9,13 @@ per failing field.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from bisect import bisect_left
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
 from itertools import chain, compress, repeat
-from operator import attrgetter
+from operator import attrgetter, itemgetter
+from types import ModuleType
 from typing import Any
 
 from tenant_pipeline.entities import EntitySchema
@@ -22,6 +24,7 @@ from tenant_pipeline.formats.errors import MissingColumnError, UnknownColumnErro
 from tenant_pipeline.validation.columns import ColumnCheck, compile_column
 from tenant_pipeline.validation.duplicates import KeyTracker
 from tenant_pipeline.validation.outcomes import FieldError, InvalidRow, ValidatedBatch, ValidRow
+from tenant_pipeline.validation.problems import MISSING, FieldProblem
 
 ROW = "(row)"
 Outcome = ValidRow | InvalidRow
@@ -74,6 +77,12 @@ class ColumnPlan:
         self._layout = tuple(self.names.index(c) if c in self.names else -1 for c in entity.columns)
         self._text_sweeps = tuple((c.name, c.text_sweep) for c in checks)
         self._json_sweeps = tuple((c.name, c.json_sweep) for c in checks)
+        # The C kernel's view: a spec per column, the row slot it fills, and the JSON key it reads.
+        self._specs = tuple(c.native for c in checks)
+        self._slots = tuple(entity.columns.index(c.name) for c in checks)
+        self._keys = tuple(c.name.encode() for c in checks)
+        self._width = len(entity.columns)
+        self._key_slot = entity.columns.index(entity.primary_key) if self._key_index >= 0 else -1
 
     def validate_columns(self, batch: ColumnBatch, keys: KeyTracker) -> ValidatedBatch:
         """Validate CSV rows given as columns of cells (one list per header column)."""
@@ -87,8 +96,72 @@ class ColumnPlan:
         rejected = [InvalidRow(line, (FieldError(*problem),)) for line, _, problem in batch.rejected]
         return self._finish(batch.lines, values, errors, rejected, keys)
 
+    def validate_lines(
+        self, kernel: ModuleType, lines: list[str], first: int, keys: KeyTracker
+    ) -> ValidatedBatch | None:
+        """Validate CSV lines (numbered from `first`) with the C kernel; None if it cannot split them."""
+        result = kernel.text_rows(lines, self._specs, self._slots, self._width)
+        if result is None:
+            return None
+        rows, bad = result
+        errors = self._settle(rows, bad, text=True)
+        return self._conclude(list(range(first, first + len(lines))), rows, errors, [], keys)
+
+    def validate_json_lines(
+        self,
+        kernel: ModuleType,
+        lines: list[int],
+        raw: list[bytes],
+        decode: Callable[[list[int], list[bytes]], RowBatch],
+        keys: KeyTracker,
+    ) -> ValidatedBatch:
+        """Validate JSON Lines with the C kernel; the lines it leaves go through `decode` (orjson)."""
+        rows, bad, fallback = kernel.json_rows(raw, self._specs, self._slots, self._keys, self._width)
+        bad.sort()  # the kernel lists a row's values in the object's key order; reasons go in column order
+        errors = self._settle(rows, bad, text=False)
+        if not fallback:
+            return self._conclude(lines, rows, errors, [], keys)
+        # The rest go the Python way, merged in before the duplicate check (which needs every row).
+        kept = len(lines) - len(fallback)
+        keep = [True] * len(lines)
+        for i in fallback:
+            keep[i] = False
+        errors = {i - bisect_left(fallback, i): found for i, found in errors.items()}
+        other_lines, other_rows, other_errors, rejected = self._json_parts(
+            decode([lines[i] for i in fallback], [raw[i] for i in fallback])
+        )
+        errors.update((kept + i, found) for i, found in other_errors.items())
+        lines = list(compress(lines, keep)) + other_lines
+        rows = list(compress(rows, keep)) + other_rows
+        return self._conclude(lines, rows, errors, rejected, keys)
+
+    def _settle(
+        self, rows: list[Any], bad: list[tuple[int, int, Any]], text: bool
+    ) -> dict[int, list[FieldError]]:
+        """Run the Python check on each value the kernel left; fill its slot or record the reason."""
+        errors: dict[int, list[FieldError]] = {}
+        for i, j, raw in bad:
+            check = self.checks[j]
+            try:
+                value = check.text(raw) if text else check.json(raw)
+            except FieldProblem as problem:
+                shown = excerpt(raw) if text or raw is not None else ""
+                errors.setdefault(i, []).append(FieldError(check.name, shown, str(problem)))
+                continue
+            if value is not MISSING:
+                slot = self._slots[j]
+                row = rows[i]
+                rows[i] = (*row[:slot], value, *row[slot + 1 :])
+        return errors
+
     def validate_json(self, batch: RowBatch, keys: KeyTracker) -> ValidatedBatch:
         """Validate decoded JSON values; each must be an object with known keys."""
+        return self._conclude(*self._json_parts(batch), keys)
+
+    def _json_parts(
+        self, batch: RowBatch
+    ) -> tuple[list[int], list[tuple[Any, ...]], dict[int, list[FieldError]], list[InvalidRow]]:
+        """Lines, row tuples, errors by row index and reader rejections, before the duplicate check."""
         if set(map(type, batch.rows)) - {dict}:
             batch = _reject_non_objects(batch)
         lines, rows = batch.lines, batch.rows
@@ -115,7 +188,7 @@ class ColumnPlan:
                     FieldError(name, "" if value is None else excerpt(value), reason)
                 )
             values.append(column)
-        return self._finish(lines, values, errors, rejected, keys)
+        return lines, self._rows(values, len(lines)), errors, rejected
 
     def _finish(
         self,
@@ -125,19 +198,32 @@ class ColumnPlan:
         rejected: list[InvalidRow],
         keys: KeyTracker,
     ) -> ValidatedBatch:
-        if self._key_index >= 0 and lines:
-            self._check_duplicates(lines, values[self._key_index], errors, keys)
-        absent = [None] * len(lines)
-        columns = [values[i] if i >= 0 else absent for i in self._layout]
+        return self._conclude(lines, self._rows(values, len(lines)), errors, rejected, keys)
+
+    def _rows(self, values: list[list[Any]], count: int) -> list[tuple[Any, ...]]:
+        """Row tuples in schema column order from columns in plan order (None for absent columns)."""
+        absent = [None] * count
+        return list(zip(*[values[i] if i >= 0 else absent for i in self._layout], strict=True))
+
+    def _conclude(
+        self,
+        lines: list[int],
+        rows: list[tuple[Any, ...]],
+        errors: dict[int, list[FieldError]],
+        rejected: list[InvalidRow],
+        keys: KeyTracker,
+    ) -> ValidatedBatch:
+        """Check the primary keys, then split the rows into valid and invalid."""
+        if self._key_slot >= 0 and lines:
+            self._check_duplicates(lines, list(map(itemgetter(self._key_slot), rows)), errors, keys)
         if errors:
             keep = [True] * len(lines)
             for i in errors:
                 keep[i] = False
-            rows = list(compress(zip(*columns, strict=True), keep))
             invalid = [InvalidRow(lines[i], tuple(found)) for i, found in errors.items()]
+            rows = list(compress(rows, keep))
             lines = list(compress(lines, keep))
         else:
-            rows = list(zip(*columns, strict=True))
             invalid = []
         if rejected:
             invalid += rejected

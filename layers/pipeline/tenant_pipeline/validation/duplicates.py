@@ -24,9 +24,12 @@ import sys
 import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from decimal import Decimal
+from itertools import compress
 from typing import IO, Any
 
 import orjson
+
+from tenant_pipeline.validation import native
 
 DEFAULT_MAX_KEYS = 1 << 18
 DEFAULT_PARTITIONS = 64
@@ -96,7 +99,7 @@ class KeyTracker:
                 self._start_spilling()
             tail_repeats = self._check_spilling([lines[i] for i in tail], [keys[i] for i in tail])
             return sorted(repeats + [tail[p] for p in tail_repeats])
-        if seen.isdisjoint(keys):
+        if native.kernel() is None and seen.isdisjoint(keys):
             before = len(seen)
             seen.update(keys)
             if len(seen) - before == len(keys):
@@ -218,19 +221,28 @@ def _pairs(file: IO[bytes]) -> Iterator[tuple[int, Any]]:
 
 
 def _repeats_in_order(lines: Sequence[int], keys: Sequence[Any], seen: set[Any]) -> list[int]:
-    """Positions of repeats, visiting the keys in line order; adds the new keys to `seen`."""
-    order = (
-        range(len(keys))
-        if all(map(int.__lt__, lines, lines[1:]))
-        else sorted(range(len(keys)), key=lines.__getitem__)
-    )
-    repeats = []
-    add = seen.add
-    for i in order:
-        key = keys[i]
-        if key in seen:
-            repeats.append(i)
-        else:
-            add(key)
-    repeats.sort()
+    """Positions of repeats, visiting the keys in line order; adds the new keys to `seen`.
+
+    With the C kernel, one pass of set lookups and inserts. Without it, C-level operations: a dict from
+    each key to its first position (in line order) names the repeats inside the batch, and one set
+    intersection the keys seen in earlier batches.
+    """
+    count = len(keys)
+    ascending = all(map(int.__lt__, lines, lines[1:]))
+    order = range(count) if ascending else sorted(range(count), key=lines.__getitem__)
+    ordered = keys if ascending else list(map(keys.__getitem__, order))
+    kernel = native.kernel()
+    if kernel is not None:  # one C pass: set lookups and inserts in line order
+        found: list[int] = kernel.repeats(list(ordered), seen)
+        return found if ascending else sorted(map(order.__getitem__, found))
+    first = dict(zip(reversed(ordered), range(count - 1, -1, -1), strict=True))
+    later = list(map(first.__getitem__, ordered))
+    repeats = list(compress(order, map(int.__ne__, later, range(count))))
+    earlier = seen.intersection(first)
+    if earlier:
+        known = compress(order, map(earlier.__contains__, ordered))
+        repeats = sorted(set(repeats).union(known))
+    else:
+        repeats.sort()
+    seen.update(first)
     return repeats

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pickle
 import tempfile
 from collections.abc import Iterator
+from functools import partial
 from itertools import compress, repeat
 from operator import is_, not_
 from typing import IO, Any, BinaryIO
@@ -20,6 +21,8 @@ from tenant_pipeline.formats import (
     json_batches,
 )
 from tenant_pipeline.formats.batch import excerpt
+from tenant_pipeline.formats.jsonl import JsonLinesReader
+from tenant_pipeline.validation import native
 from tenant_pipeline.validation.compiler import DUPLICATE_REASON, Outcome, compile_entity
 from tenant_pipeline.validation.duplicates import KeyTracker
 from tenant_pipeline.validation.outcomes import FieldError, InvalidRow, ValidatedBatch, make_valid
@@ -45,24 +48,33 @@ def validate_batches(
     limits = limits or ReadLimits()
     compiled = compile_entity(entity)
     chunks = iter_chunks(stream, fmt.gzip, limits)
+    kernel = native.kernel()
     rows = 0
     if fmt.kind is Kind.CSV:
         reader = CsvReader(chunks, limits)
         plan = compiled.for_header(reader.header)
         validate = plan.validate_columns
-        for columns in reader.column_batches():
-            batch = validate(columns, keys)
+        lines_first = partial(plan.validate_lines, kernel, keys=keys) if kernel is not None else None
+        for item in reader.column_batches_or(lines_first):
+            batch = item if isinstance(item, ValidatedBatch) else validate(item, keys)
             rows += batch.total
             yield batch
         if not rows:
             raise EmptyFileError("file has a header but no data rows")
         return
     plan = compiled.all_columns()
-    validate_json = plan.validate_json
-    for decoded in json_batches(chunks, fmt, limits):
-        batch = validate_json(decoded, keys)
-        rows += batch.total
-        yield batch
+    if kernel is not None and fmt.kind is Kind.JSONL:
+        lines_reader = JsonLinesReader(chunks, limits)
+        for lines, raw in lines_reader.raw_batches():
+            batch = plan.validate_json_lines(kernel, lines, raw, lines_reader.decode, keys)
+            rows += batch.total
+            yield batch
+    else:
+        validate_json = plan.validate_json
+        for decoded in json_batches(chunks, fmt, limits):
+            batch = validate_json(decoded, keys)
+            rows += batch.total
+            yield batch
     if not rows:
         raise EmptyFileError("file holds no records")
 
