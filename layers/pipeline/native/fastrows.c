@@ -863,18 +863,16 @@ static PyObject *repeats(PyObject *module, PyObject *args) {
     if (found == NULL) return NULL;
     count = PyList_Size(keys);
     for (Py_ssize_t i = 0; i < count; i++) {
-        PyObject *key = PyList_GetItem(keys, i);
-        int known = PySet_Contains(seen, key);
-        if (known < 0) goto fail;
-        if (known) {
+        Py_ssize_t before = PySet_Size(seen);
+        /* One lookup: the set does not grow when it already holds the key. */
+        if (PySet_Add(seen, PyList_GetItem(keys, i)) < 0) goto fail;
+        if (PySet_Size(seen) == before) {
             PyObject *index = PyLong_FromSsize_t(i);
             int status;
             if (index == NULL) goto fail;
             status = PyList_Append(found, index);
             Py_DECREF(index);
             if (status < 0) goto fail;
-        } else if (PySet_Add(seen, key) < 0) {
-            goto fail;
         }
     }
     return found;
