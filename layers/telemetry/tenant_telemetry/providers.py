@@ -29,6 +29,7 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import SpanExporter
 
+from tenant_telemetry.flusher import Flusher
 from tenant_telemetry.ids import PresetIdGenerator
 from tenant_telemetry.logs import install_log_correlation
 from tenant_telemetry.otlp_headers import otlp_headers
@@ -74,38 +75,34 @@ class Telemetry:
     settings: TelemetrySettings
     tracer: trace.Tracer = field(init=False)
     meter: metrics.Meter = field(init=False)
+    _flusher: Flusher = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.tracer = self.tracer_provider.get_tracer(SCOPE)
         self.meter = self.meter_provider.get_meter(SCOPE)
+        self._flusher = Flusher(self._flush_now)
 
     def flush(self, timeout_ms: float) -> bool:
         """Export every finished span and metric point; give up after `timeout_ms`.
 
-        The SDK's `force_flush` does not bound its export by the timeout it is given (the export can retry
-        for the exporter's whole timeout), so the flush runs on a helper thread and the caller waits for it
-        at most `timeout_ms`. True when everything was handed to the exporters in time.
+        The export runs on the flusher's thread (see `flusher`), and the caller waits for it at most
+        `timeout_ms`. True when everything was handed to the exporters in time.
         """
         if timeout_ms <= 0:
             return False
-        done = threading.Event()
-        deadline = time.monotonic() + timeout_ms / 1000
-
-        def run() -> None:
-            try:
-                self.tracer_provider.force_flush(int(timeout_ms))
-                left_ms = max(1, int((deadline - time.monotonic()) * 1000))
-                self.meter_provider.force_flush(left_ms)
-            except Exception:  # the flush must never fail an invocation
-                _log.exception("telemetry flush failed")
-            finally:
-                done.set()
-
-        threading.Thread(target=run, name="tenant-telemetry-flush", daemon=True).start()
-        flushed = done.wait(timeout_ms / 1000)
+        flushed = self._flusher.run(timeout_ms)
         if not flushed:
             _log.warning("telemetry flush did not finish within %d ms", timeout_ms)
         return flushed
+
+    def _flush_now(self, timeout_ms: float) -> None:
+        deadline = time.monotonic() + timeout_ms / 1000
+        try:
+            self.tracer_provider.force_flush(int(timeout_ms))
+            left_ms = max(1, int((deadline - time.monotonic()) * 1000))
+            self.meter_provider.force_flush(left_ms)
+        except Exception:  # the flush must never fail an invocation
+            _log.exception("telemetry flush failed")
 
     def shutdown(self) -> None:
         self.tracer_provider.shutdown()

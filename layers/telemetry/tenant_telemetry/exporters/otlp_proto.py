@@ -120,16 +120,34 @@ def _key_value(key: str, value: Any) -> bytes:
     return _str(_KEY, key) + _len(_VALUE, _any_value(value))
 
 
+_ENCODED_ATTRIBUTES: dict[tuple[bytes, str, type, Any], bytes] = {}
+"""Encoded scalar attributes: most recur on every export of a process (service, queue, entity, status)."""
+_MAX_ENCODED_ATTRIBUTES = 4096
+_CACHEABLE = (str, bool, int)
+
+
 def _attributes(tag: bytes, attributes: Mapping[str, Any] | None) -> bytes:
     """Repeated `KeyValue` field `tag`; an attribute that cannot be encoded is logged and left out."""
     if not attributes:
         return b""
     parts = []
     for key, value in attributes.items():
+        kind = type(value)
+        # (True == 1: the type is part of the key)
+        cache_key = (tag, key, kind, value) if kind in _CACHEABLE else None
+        if cache_key is not None and (cached := _ENCODED_ATTRIBUTES.get(cache_key)) is not None:
+            parts.append(cached)
+            continue
         try:
-            parts.append(_len(tag, _key_value(key, value)))
+            encoded = _len(tag, _key_value(key, value))
         except (TypeError, ValueError) as error:  # UnicodeEncodeError is a ValueError
             _log.error("Failed to encode key %s: %s", key, error)
+            continue
+        if cache_key is not None:
+            if len(_ENCODED_ATTRIBUTES) >= _MAX_ENCODED_ATTRIBUTES:
+                _ENCODED_ATTRIBUTES.clear()
+            _ENCODED_ATTRIBUTES[cache_key] = encoded
+        parts.append(encoded)
     return b"".join(parts)
 
 
@@ -142,18 +160,38 @@ _RESOURCE_ATTRIBUTES, _SCOPE_NAME, _SCOPE_VERSION, _SCOPE_ATTRIBUTES = (
 )
 
 
+_ENCODED: dict[int, tuple[object, bytes]] = {}
+"""Encoded resources and scopes by identity: a process exports the same few on every flush, and they are
+immutable (the object is kept with its bytes, so its id cannot be reused while cached)."""
+_MAX_ENCODED = 64
+
+
 def _resource(resource: Resource) -> bytes:
-    return _attributes(_RESOURCE_ATTRIBUTES, resource.attributes)
+    cached = _ENCODED.get(id(resource))
+    if cached is not None and cached[0] is resource:
+        return cached[1]
+    return _remember(resource, _attributes(_RESOURCE_ATTRIBUTES, resource.attributes))
 
 
 def _scope(scope: InstrumentationScope | None) -> bytes:
     if scope is None:
         return b""
-    return (
+    cached = _ENCODED.get(id(scope))
+    if cached is not None and cached[0] is scope:
+        return cached[1]
+    return _remember(
+        scope,
         _str(_SCOPE_NAME, scope.name)
         + _str(_SCOPE_VERSION, scope.version)
-        + _attributes(_SCOPE_ATTRIBUTES, scope.attributes)
+        + _attributes(_SCOPE_ATTRIBUTES, scope.attributes),
     )
+
+
+def _remember(owner: object, encoded: bytes) -> bytes:
+    if len(_ENCODED) >= _MAX_ENCODED:
+        _ENCODED.clear()
+    _ENCODED[id(owner)] = (owner, encoded)
+    return encoded
 
 
 # ResourceSpans / ResourceMetrics and ScopeSpans / ScopeMetrics share their layout: 1 = resource or scope,
