@@ -9,8 +9,8 @@ thread finishes it and then exits, and the next flush gets a new thread.
 
 from __future__ import annotations
 
-import queue
 import threading
+from _queue import SimpleQueue  # the C queue: `queue.py` would add its compile time to each cold start
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -28,14 +28,14 @@ class Flusher:
         self._work = work
         self._name = name
         self._lock = threading.Lock()
-        self._requests: queue.SimpleQueue[_Request] | None = None
+        self._requests: SimpleQueue[_Request] | None = None
 
     def run(self, timeout_ms: float) -> bool:
         """True when the work finished within `timeout_ms`."""
         request = _Request(timeout_ms)
         with self._lock:
             if self._requests is None:
-                self._requests = queue.SimpleQueue()
+                self._requests = SimpleQueue()
                 threading.Thread(
                     target=self._serve, args=(self._requests,), name=self._name, daemon=True
                 ).start()
@@ -48,7 +48,7 @@ class Flusher:
                 self._requests = None  # that thread is stuck in this flush; the next one gets a new thread
         return False
 
-    def _serve(self, requests: queue.SimpleQueue[_Request]) -> None:
+    def _serve(self, requests: SimpleQueue[_Request]) -> None:
         while True:
             request = requests.get()
             try:
