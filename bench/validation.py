@@ -153,17 +153,24 @@ def _pure_python() -> Iterator[None]:
 
 
 def _invalid_count(path: Path, key: str) -> int:
-    """Invalid rows, counted per batch, per row, and per batch without the kernel, which must agree."""
+    """Invalid rows, counted per batch, per row, and per batch without the kernel, which must agree.
+
+    Per batch, the duplicates found after the pass (past the key tracker's memory cap) count too."""
     fmt, entity = FileFormat.from_key(key), load_entity("contacts")
-    with path.open("rb") as f, KeyTracker() as keys:
-        in_batches = sum(len(batch.invalid) for batch in validate_batches(f, fmt, entity, keys=keys))
+
+    def in_batches() -> int:
+        with path.open("rb") as f, KeyTracker() as keys:
+            found = sum(len(batch.invalid) for batch in validate_batches(f, fmt, entity, keys=keys))
+            return found + sum(1 for _ in keys.later_duplicates())
+
+    kernel = in_batches()
     with path.open("rb") as f:
         per_row = sum(isinstance(o, InvalidRow) for o in validate_stream(f, fmt, entity))
-    with _pure_python(), path.open("rb") as f, KeyTracker() as keys:
-        pure = sum(len(batch.invalid) for batch in validate_batches(f, fmt, entity, keys=keys))
-    if not in_batches == per_row == pure:
+    with _pure_python():
+        pure = in_batches()
+    if not kernel == per_row == pure:
         raise AssertionError(
-            f"{key}: invalid rows {in_batches} in batches, {per_row} per row, {pure} pure Python"
+            f"{key}: invalid rows {kernel} in batches, {per_row} per row, {pure} pure Python"
         )
     return per_row
 
