@@ -49,13 +49,41 @@ def test_validate_stream_past_the_cap_matches_an_in_memory_run() -> None:
     assert sum(isinstance(o, ValidRow) for o in small) + len(REPEATED_LINES) == len(IDS)
 
 
-def test_the_spool_drops_late_duplicates_and_keeps_the_invariant() -> None:
+def test_a_repeat_inside_the_batch_where_spilling_began_is_found() -> None:
+    # Given 8 keys in memory and batches of 5 rows: the second batch keeps k5..k7 in memory and spills
+    # its last two rows, which repeat each other
+    ids = [f"k{i}" for i in range(8)] + ["k8", "k8"] + [f"k{i}" for i in range(9, 20)]
+    limits = ReadLimits(batch_rows=5)
+    small = list(validate_stream(io.BytesIO(_file(ids)), FileFormat.from_key("f.csv"), CONTACTS, limits,
+                                 keys=KeyTracker(max_keys=8, partitions=2)))  # fmt: skip
+    # Then that repeat (line 11) is reported, as with every key in memory
+    full = list(validate_stream(io.BytesIO(_file(ids)), FileFormat.from_key("f.csv"), CONTACTS, limits))
+    assert [o.line for o in full if isinstance(o, InvalidRow)] == [11]
+    assert small == full
+
+
+SPILL_BATCH_REPEAT = [f"k{i}" for i in range(8)] + ["k8", "k8"] + [f"k{i}" for i in range(9, 20)]
+
+
+@pytest.mark.parametrize(
+    ("ids", "late", "repeats"),
+    [
+        # (k3 and k1 repeat keys held in memory: known at once; the others only after the pass)
+        (IDS, [(43, "k35"), (44, "k39"), (46, "k50")], len(REPEATED_LINES)),
+        # a repeat among the rows spilled in the batch where spilling began
+        (SPILL_BATCH_REPEAT, [(11, "k8")], 1),
+    ],
+    ids=["after-the-spill", "in-the-spill-batch"],
+)
+def test_the_spool_drops_late_duplicates_and_keeps_the_invariant(
+    ids: list[str], late: list[tuple[int, str]], repeats: int
+) -> None:
     # Given a validation pass whose tracker spilled
     reported: list[tuple[int, Any]] = []
     with KeyTracker(max_keys=8, partitions=2) as keys, BatchSpool(batch_rows=4) as spool:
         total = invalid = 0
         for batch in validate_batches(
-            io.BytesIO(_file(IDS)),
+            io.BytesIO(_file(ids)),
             FileFormat.from_key("f.csv"),
             CONTACTS,
             ReadLimits(batch_rows=5),
@@ -70,9 +98,8 @@ def test_the_spool_drops_late_duplicates_and_keeps_the_invariant() -> None:
         invalid += spool.exclude(keys.later_duplicates(), lambda line, key: reported.append((line, key)))
         spooled = [(number, count) for number, count, _ in spool]
     # Then stored + reported = rows in the file, batch numbers stay consecutive, and every repeat is named
-    assert total == len(IDS)
+    assert total == len(ids)
     assert spool.rows + invalid == total
     assert [number for number, _ in spooled] == list(range(1, len(spooled) + 1))
-    assert sum(count for _, count in spooled) == spool.rows == len(IDS) - len(REPEATED_LINES)
-    # (k3 and k1 repeat keys held in memory: known at once; the others only after the pass)
-    assert reported == [(43, "k35"), (44, "k39"), (46, "k50")]
+    assert sum(count for _, count in spooled) == spool.rows == len(ids) - repeats
+    assert reported == late

@@ -90,12 +90,12 @@ def validate_stream(
     """Yield a `ValidRow` or `InvalidRow` for every row of the file, in file order.
 
     Built on `validate_batches`; records are dicts without the missing values. While the key
-    tracker holds every key in memory rows stream through; once it spills, the following
-    batches wait in a temporary file until the later duplicates are known (memory stays flat).
+    tracker holds every key in memory rows stream through; once it spills, that batch and the
+    following ones wait in a temporary file until the later duplicates are known (memory stays flat).
     `keys` (default: a new `KeyTracker`) is closed at the end.
     """
     names = entity.columns
-    tracker = keys or KeyTracker()
+    tracker = keys if keys is not None else KeyTracker()  # (an empty tracker is falsy: it has a len)
     with tracker:
         held: IO[bytes] | None = None
         try:
@@ -103,11 +103,10 @@ def validate_stream(
                 if held is None and not tracker.spilled:
                     yield from _outcomes(batch, names)
                     continue
+                # From the batch in which the tracker spilled on (some of its rows may have been spilled
+                # and repeat each other), batches wait until the later duplicates are known.
                 if held is None:
-                    # This batch was checked in full before the tracker spilled; later ones wait.
                     held = tempfile.TemporaryFile()  # noqa: SIM115 - closed below
-                    yield from _outcomes(batch, names)
-                    continue
                 pickle.dump(batch, held, protocol=pickle.HIGHEST_PROTOCOL)
             if held is not None:
                 yield from _replay(held, tracker, entity.primary_key, names)
