@@ -11,7 +11,7 @@
  *             nested values, unknown or repeated keys, anything that is not plain JSON): the
  *             caller decodes those with orjson and validates them in Python.
  *
- * `repeats` is the primary-key check of `KeyTracker` in one pass.
+ * `repeats` is the primary-key check of `KeyTracker` in one pass, `partition` its spilling.
  *
  * A check here accepts only values the Python check accepts and normalises the same way; it may
  * refuse more (those go to `bad`). For CSV a line it cannot split exactly as the csv module
@@ -881,7 +881,49 @@ fail:
     return NULL;
 }
 
+/* The keys of a batch past the tracker's memory cap, into hash partitions: {hash(key) & mask: [(line, key)]}. */
+static PyObject *partition(PyObject *module, PyObject *args) {
+    PyObject *lines, *keys, *buckets;
+    Py_ssize_t mask, count;
+    (void)module;
+    if (!PyArg_ParseTuple(args, "O!O!n", &PyList_Type, &lines, &PyList_Type, &keys, &mask)) return NULL;
+    count = PyList_Size(keys);
+    if (PyList_Size(lines) != count || mask < 0) {
+        PyErr_SetString(PyExc_ValueError, "lines and keys differ in length, or the mask is negative");
+        return NULL;
+    }
+    buckets = PyDict_New();
+    if (buckets == NULL) return NULL;
+    for (Py_ssize_t i = 0; i < count; i++) {
+        PyObject *key = PyList_GetItem(keys, i), *index, *bucket, *pair;
+        Py_hash_t hash = PyObject_Hash(key);
+        int status;
+        if (hash == -1 && PyErr_Occurred()) goto fail;
+        index = PyLong_FromSsize_t((Py_ssize_t)(hash & (Py_hash_t)mask));
+        if (index == NULL) goto fail;
+        bucket = PyDict_GetItemWithError(buckets, index);
+        if (bucket == NULL) {
+            if (PyErr_Occurred() || (bucket = PyList_New(0)) == NULL) { Py_DECREF(index); goto fail; }
+            status = PyDict_SetItem(buckets, index, bucket);
+            Py_DECREF(bucket); /* the dict holds it */
+            if (status < 0) { Py_DECREF(index); goto fail; }
+        }
+        Py_DECREF(index);
+        pair = PyTuple_Pack(2, PyList_GetItem(lines, i), key);
+        if (pair == NULL) goto fail;
+        status = PyList_Append(bucket, pair);
+        Py_DECREF(pair);
+        if (status < 0) goto fail;
+    }
+    return buckets;
+fail:
+    Py_DECREF(buckets);
+    return NULL;
+}
+
 static PyMethodDef methods[] = {
+    {"partition", partition, METH_VARARGS,
+     "partition(lines, keys, mask) -> {hash(key) & mask: [(line, key), ...]}, in the given order."},
     {"repeats", repeats, METH_VARARGS,
      "repeats(keys, seen) -> positions of the keys already in `seen` (or earlier in `keys`); adds the rest."},
     {"text_rows", text_rows, METH_VARARGS,

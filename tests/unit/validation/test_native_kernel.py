@@ -172,3 +172,15 @@ def test_repeats_agree(keys: list[Any], earlier: set[Any], shuffle: Any) -> None
             expected.append(i)
         first_seen.add(keys[i])
     assert found == sorted(expected)
+
+
+@settings(max_examples=200, deadline=None)
+@given(keys=st.lists(st.one_of(st.text(max_size=5), st.integers(-(2**70), 2**70)), max_size=40))
+def test_partition_groups_as_python_does(keys: list[Any]) -> None:
+    kernel = native.kernel()
+    assert kernel is not None
+    lines = list(range(2, len(keys) + 2))
+    expected: dict[int, list[tuple[int, Any]]] = {}
+    for line, key in zip(lines, keys, strict=True):
+        expected.setdefault(hash(key) & 7, []).append((line, key))
+    assert kernel.partition(lines, keys, 7) == expected

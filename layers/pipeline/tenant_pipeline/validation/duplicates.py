@@ -25,6 +25,7 @@ import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from decimal import Decimal
 from itertools import compress
+from operator import not_
 from typing import IO, Any
 
 import orjson
@@ -120,17 +121,22 @@ class KeyTracker:
 
     def _check_spilling(self, lines: Sequence[int], keys: Sequence[Any]) -> list[int]:
         seen = self._seen
-        if seen.isdisjoint(keys):
-            repeats: list[int] = []
-            pending: Iterable[tuple[int, Any]] = zip(lines, keys, strict=True)
-        else:
+        lines, keys = list(lines), list(keys)
+        repeats: list[int] = []
+        if not seen.isdisjoint(keys):
             known = list(map(seen.__contains__, keys))
-            repeats = [i for i, hit in enumerate(known) if hit]
-            pending = ((line, key) for line, key, hit in zip(lines, keys, known, strict=True) if not hit)
+            repeats = list(compress(range(len(keys)), known))
+            fresh = list(map(not_, known))
+            lines, keys = list(compress(lines, fresh)), list(compress(keys, fresh))
         mask = self._partitions - 1
-        buckets: dict[int, list[tuple[int, Any]]] = {}
-        for line, key in pending:
-            buckets.setdefault(hash(key) & mask, []).append((line, key))
+        kernel = native.kernel()
+        buckets: dict[int, list[tuple[int, Any]]]
+        if kernel is not None:
+            buckets = kernel.partition(lines, keys, mask)
+        else:
+            buckets = {}
+            for line, key in zip(lines, keys, strict=True):
+                buckets.setdefault(hash(key) & mask, []).append((line, key))
         for index, pairs in buckets.items():
             pairs.sort()  # file order inside the partition (a batch's rows may come grouped)
             self._spill[index].write(orjson.dumps(pairs, default=_key_text) + b"\n")
