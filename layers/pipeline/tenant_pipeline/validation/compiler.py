@@ -105,7 +105,7 @@ class ColumnPlan:
             return None
         rows, bad = result
         errors = self._settle(rows, bad, text=True)
-        return self._conclude(list(range(first, first + len(lines))), rows, errors, [], keys)
+        return self._conclude(list(range(first, first + len(lines))), rows, errors, [], keys, ascending=True)
 
     def validate_json_lines(
         self,
@@ -120,7 +120,7 @@ class ColumnPlan:
         bad.sort()  # the kernel lists a row's values in the object's key order; reasons go in column order
         errors = self._settle(rows, bad, text=False)
         if not fallback:
-            return self._conclude(lines, rows, errors, [], keys)
+            return self._conclude(lines, rows, errors, [], keys, ascending=True)
         # The rest go the Python way, merged in before the duplicate check (which needs every row).
         kept = len(lines) - len(fallback)
         keep = [True] * len(lines)
@@ -212,10 +212,14 @@ class ColumnPlan:
         errors: dict[int, list[FieldError]],
         rejected: list[InvalidRow],
         keys: KeyTracker,
+        *,
+        ascending: bool | None = None,
     ) -> ValidatedBatch:
-        """Check the primary keys, then split the rows into valid and invalid."""
+        """Check the primary keys, then split the rows into valid and invalid (`ascending`: see
+        `KeyTracker.check`)."""
         if self._key_slot >= 0 and lines:
-            self._check_duplicates(lines, list(map(itemgetter(self._key_slot), rows)), errors, keys)
+            ids = list(map(itemgetter(self._key_slot), rows))
+            self._check_duplicates(lines, ids, errors, keys, ascending)
         if errors:
             keep = [True] * len(lines)
             for i in errors:
@@ -232,17 +236,22 @@ class ColumnPlan:
         return ValidatedBatch(lines, rows, invalid)
 
     def _check_duplicates(
-        self, lines: list[int], ids: list[Any], errors: dict[int, list[FieldError]], keys: KeyTracker
+        self,
+        lines: list[int],
+        ids: list[Any],
+        errors: dict[int, list[FieldError]],
+        keys: KeyTracker,
+        ascending: bool | None,
     ) -> None:
         if errors:
             keep = [True] * len(ids)
             for i in errors:
                 keep[i] = False
             candidates = list(compress(range(len(ids)), keep))
-            found = keys.check(list(compress(lines, keep)), list(compress(ids, keep)))
+            found = keys.check(list(compress(lines, keep)), list(compress(ids, keep)), ascending=ascending)
             found = list(map(candidates.__getitem__, found))
         else:
-            found = keys.check(lines, ids)
+            found = keys.check(lines, ids, ascending=ascending)
         for i in found:
             errors[i] = [FieldError(self._key, excerpt(ids[i]), DUPLICATE_REASON)]
 

@@ -85,8 +85,10 @@ class KeyTracker:
         self._positions += len(keys)
         return self.check(range(start, start + len(keys)), keys)
 
-    def check(self, lines: Sequence[int], keys: Sequence[Any]) -> list[int]:
-        """Positions in `keys` of repeats known now (first occurrence in line order stands)."""
+    def check(self, lines: Sequence[int], keys: Sequence[Any], *, ascending: bool | None = None) -> list[int]:
+        """Positions in `keys` of repeats known now (first occurrence in line order stands).
+
+        `ascending=True` tells that `lines` are in increasing order (None: find out)."""
         seen = self._seen
         if self._spill:
             return self._check_spilling(lines, keys)
@@ -108,7 +110,7 @@ class KeyTracker:
                     self._start_spilling()
                 return []
             return _repeats_in_order(lines, keys, set())
-        repeats = _repeats_in_order(lines, keys, seen)
+        repeats = _repeats_in_order(lines, keys, seen, ascending)
         if len(seen) >= self._max_keys:
             self._start_spilling()
         return repeats
@@ -226,7 +228,9 @@ def _pairs(file: IO[bytes]) -> Iterator[tuple[int, Any]]:
         yield from orjson.loads(chunk)
 
 
-def _repeats_in_order(lines: Sequence[int], keys: Sequence[Any], seen: set[Any]) -> list[int]:
+def _repeats_in_order(
+    lines: Sequence[int], keys: Sequence[Any], seen: set[Any], ascending: bool | None = None
+) -> list[int]:
     """Positions of repeats, visiting the keys in line order; adds the new keys to `seen`.
 
     With the C kernel, one pass of set lookups and inserts. Without it, C-level operations: a dict from
@@ -234,7 +238,8 @@ def _repeats_in_order(lines: Sequence[int], keys: Sequence[Any], seen: set[Any])
     intersection the keys seen in earlier batches.
     """
     count = len(keys)
-    ascending = all(map(int.__lt__, lines, lines[1:]))
+    if ascending is None:
+        ascending = all(map(int.__lt__, lines, lines[1:]))
     order = range(count) if ascending else sorted(range(count), key=lines.__getitem__)
     ordered = keys if ascending else list(map(keys.__getitem__, order))
     kernel = native.kernel()
