@@ -5,9 +5,8 @@ from __future__ import annotations
 import argparse
 import signal
 import sys
-import threading
+import time
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 from tenant_pipeline.topology import Resource
@@ -61,12 +60,7 @@ def register(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
     info.set_defaults(handler=_info)
 
 
-class _Stop(Exception):
-    """SIGTERM arrived: stop like Ctrl-C."""
-
-
-def _raise_stop(signum: int, frame: FrameType | None) -> None:
-    raise _Stop
+_STOP_POLL_S = 0.2
 
 
 def _up(args: argparse.Namespace) -> int:
@@ -80,15 +74,19 @@ def _up(args: argparse.Namespace) -> int:
         pump=PumpSettings(retry_visibility_timeout_s=max(0, args.retry_after)),
     )
     aws = LocalAws(options)
-    previous = signal.signal(signal.SIGTERM, _raise_stop)
+    # SIGTERM only raises a flag: an exception raised from a signal handler can land anywhere in the main
+    # thread (inside a print holding the stdout lock, say) and leave the stop to hang.
+    stop_requested: list[int] = []
+    previous = signal.signal(signal.SIGTERM, lambda signum, frame: stop_requested.append(signum))
     try:
         endpoint = aws.start()
         if args.json:
             print_json({"ready": endpoint, "spans_file": str(aws.spans_file) if aws.spans_file else None})
         else:
             print(f"ready: {endpoint}", flush=True)
-        threading.Event().wait()
-    except (KeyboardInterrupt, _Stop):
+        while not stop_requested:
+            time.sleep(_STOP_POLL_S)
+    except KeyboardInterrupt:
         pass
     finally:
         signal.signal(signal.SIGTERM, previous)
