@@ -109,7 +109,7 @@ class KeyTracker:
                 if len(seen) >= self._max_keys:
                     self._start_spilling()
                 return []
-            return _repeats_in_order(lines, keys, set())
+            return _repeats_in_order(lines, keys, set(), ascending)
         repeats = _repeats_in_order(lines, keys, seen, ascending)
         if len(seen) >= self._max_keys:
             self._start_spilling()

@@ -63,18 +63,18 @@ def validate_batches(
             raise EmptyFileError("file has a header but no data rows")
         return
     plan = compiled.all_columns()
+    batches: Iterator[ValidatedBatch]
     if kernel is not None and fmt.kind is Kind.JSONL:
         lines_reader = JsonLinesReader(chunks, limits)
-        for lines, raw in lines_reader.raw_batches():
-            batch = plan.validate_json_lines(kernel, lines, raw, lines_reader.decode, keys)
-            rows += batch.total
-            yield batch
+        batches = (
+            plan.validate_json_lines(kernel, lines, raw, lines_reader.decode, keys)
+            for lines, raw in lines_reader.raw_batches()
+        )
     else:
-        validate_json = plan.validate_json
-        for decoded in json_batches(chunks, fmt, limits):
-            batch = validate_json(decoded, keys)
-            rows += batch.total
-            yield batch
+        batches = (plan.validate_json(decoded, keys) for decoded in json_batches(chunks, fmt, limits))
+    for batch in batches:
+        rows += batch.total
+        yield batch
     if not rows:
         raise EmptyFileError("file holds no records")
 
