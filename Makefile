@@ -7,9 +7,6 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .PHONY: demo test lint typecheck bench synth clean
 
-# The validator's C kernel (optional at run time: without it the pure-Python path runs).
-KERNEL := layers/pipeline/tenant_pipeline/validation/_fastrows.abi3.so
-
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
@@ -22,14 +19,11 @@ $(VENV)/.dev: pyproject.toml $(VENV)/.runtime
 	$(BIN)/pip install --quiet -e '.[dev,bench]'
 	touch $@
 
-$(KERNEL): layers/pipeline/native/fastrows.c layers/pipeline/native/build.py | $(BIN)/python
-	$(BIN)/python layers/pipeline/native/build.py
-
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-demo: $(VENV)/.runtime $(KERNEL)
+demo: $(VENV)/.runtime
 	$(BIN)/tenantctl demo
 
 lint: $(VENV)/.dev
@@ -39,17 +33,17 @@ lint: $(VENV)/.dev
 typecheck: $(VENV)/.dev
 	$(BIN)/mypy layers/telemetry/tenant_telemetry layers/pipeline/tenant_pipeline functions tenantctl infra
 
-test: $(VENV)/.dev $(KERNEL) node_modules/.installed
+test: $(VENV)/.dev node_modules/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy layers/telemetry/tenant_telemetry layers/pipeline/tenant_pipeline functions tenantctl infra
 	$(BIN)/pytest
 
-bench: $(VENV)/.dev $(KERNEL)
+bench: $(VENV)/.dev
 	$(BIN)/python -m bench
 
 synth: $(VENV)/.dev node_modules/.installed
 	npx cdk synth --quiet
 
 clean:
-	rm -rf $(VENV) $(KERNEL) node_modules cdk.out .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) node_modules cdk.out .pytest_cache .mypy_cache .ruff_cache

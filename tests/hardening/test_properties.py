@@ -17,8 +17,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tenant_pipeline.export.format import ExportFormat
-from tenant_pipeline.export.formula import unescape_formula
 from tenant_pipeline.export.serialisers import serialiser_for
+from tenant_pipeline.formula import unescape_formula
 from tenant_pipeline.store.keys import data_pk, record_pk, shard_of
 
 RECORD_IDS = st.text(alphabet=st.characters(codec="utf-8"), min_size=1, max_size=64)

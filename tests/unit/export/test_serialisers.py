@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 
 from tenant_pipeline.export.format import ExportFormat
-from tenant_pipeline.export.formula import unescape_formula
 from tenant_pipeline.export.serialisers import CHUNK_BYTES, serialiser_for
 from tenant_pipeline.export.serialisers.base import UnserialisableValueError
 from tenant_pipeline.export.serialisers.csv import csv_cell
+from tenant_pipeline.formula import unescape_formula
 
 COLUMNS = ("id", "name", "email", "amount", "active", "tags")
 

@@ -6,7 +6,8 @@ import csv
 import io
 from typing import IO
 
-from tenant_pipeline.imports.report import HEADER, ErrorReport, excerpt
+from tenant_pipeline.formula import unescape_formula
+from tenant_pipeline.imports.report import HEADER, ErrorReport, report_cell
 
 
 class _CapturingObjects:
@@ -45,7 +46,13 @@ def test_report_lines_hold_line_field_excerpt_and_reason() -> None:
 
 
 def test_excerpts_are_short_and_cannot_become_spreadsheet_formulas() -> None:
-    assert excerpt('=HYPERLINK("http://x")') == '\'=HYPERLINK("http://x")'
-    assert excerpt("-1") == "'-1"
-    assert len(excerpt("x" * 10_000)) == 80
-    assert excerpt(None) == ""
+    assert report_cell('=HYPERLINK("http://x")') == '\'=HYPERLINK("http://x")'
+    assert report_cell("-1") == "'-1"
+    assert len(report_cell("x" * 10_000)) == 80
+    assert report_cell(None) == ""
+
+
+def test_the_escape_is_the_exports_reversible_one() -> None:
+    # A value that already starts with an apostrophe and a trigger gains one more, so one comes off
+    for value in ("'=1", "''+x", "@home", "plain", "'quoted"):
+        assert unescape_formula(report_cell(value)) == value

@@ -18,7 +18,6 @@ from tenant_pipeline.export.errors import (
     UploadFailedError,
 )
 from tenant_pipeline.export.format import ExportFormat
-from tenant_pipeline.export.formula import escape_formula, unescape_formula
 from tenant_pipeline.export.job_record import ExportJobs
 from tenant_pipeline.export.keys import MANIFEST_FILE_NAME, export_key, export_prefix, manifest_key
 from tenant_pipeline.export.manifest import ExportManifest, ManifestFile
@@ -27,6 +26,7 @@ from tenant_pipeline.export.request import CONTINUE_FIELD, ExportRequest, new_jo
 from tenant_pipeline.export.runner import DEFAULT_RESERVE_MS, ROOT_SPAN, ExportOutcome, ExportRunner
 from tenant_pipeline.export.serialisers import serialiser_for
 from tenant_pipeline.export.upload import StreamingUpload, UploadResult
+from tenant_pipeline.formula import escape_formula, unescape_formula
 
 __all__ = [
     "CONTINUE_FIELD",

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import codecs
 import json
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -23,7 +24,7 @@ from tenant_pipeline.formats.errors import (
 )
 from tenant_pipeline.formats.limits import ReadLimits
 
-_WHITESPACE = " \t\r\n"
+_NOT_WHITESPACE = re.compile(r"[^ \t\r\n]")
 _decode = json.JSONDecoder().raw_decode
 
 
@@ -76,10 +77,11 @@ class JsonArrayReader:
     def _skip_ws(self) -> str:
         """Next non-whitespace character ('' at the end of the file), without consuming it."""
         while True:
-            while self._pos < len(self._buf) and self._buf[self._pos] in _WHITESPACE:
-                self._pos += 1
-            if self._pos < len(self._buf):
+            found = _NOT_WHITESPACE.search(self._buf, self._pos)
+            if found is not None:
+                self._pos = found.start()
                 return self._buf[self._pos]
+            self._pos = len(self._buf)
             if not self._more():
                 return ""
 

@@ -13,11 +13,10 @@ from typing import Any
 
 import orjson
 
-from tenant_pipeline.formats.batch import RowBatch, RowProblem, excerpt
+from tenant_pipeline.formats.batch import ROW, RowBatch, RowProblem, excerpt
 from tenant_pipeline.formats.errors import EncodingError
 from tenant_pipeline.formats.limits import ReadLimits
 
-ROW = "(row)"
 _BOM = b"\xef\xbb\xbf"
 
 

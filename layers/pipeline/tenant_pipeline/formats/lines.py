@@ -1,10 +1,11 @@
-"""Physical text lines from UTF-8 byte chunks, with the line-length cap applied.
+"""Physical text lines from UTF-8 byte chunks, split where `io.StringIO(text, newline="")` splits them.
 
-Lines keep their terminators (the csv module needs them to keep newlines inside quoted fields)
-and break exactly where Python's universal newlines break them (`\\n`, `\\r\\n`, `\\r`), so line
-numbers match what an editor shows. A line longer than the cap is replaced by a bare `\\n` and
-recorded in `too_long`, so the CSV parser resynchronises at the next line and the validator can
-report the row; memory never holds more than one chunk plus one capped line.
+Lines keep their terminators (the csv module needs them to keep newlines inside quoted fields) and
+break at `\\n`, `\\r\\n` and a bare `\\r`, exactly as a file opened with `newline=""` (the csv
+module's documented way) breaks them, so line numbers match what `csv.reader` counts. A line longer
+than the cap is never buffered: it is replaced by a bare `\\n` and described in `too_long` (its length,
+and whether it holds a quote character, which decides whether it can be skipped as one record).
+Memory never holds more than one chunk plus one capped line.
 """
 
 from __future__ import annotations
@@ -12,93 +13,96 @@ from __future__ import annotations
 import codecs
 import re
 from collections.abc import Iterator
-from itertools import chain
+from typing import NamedTuple
 
 from tenant_pipeline.formats.errors import EncodingError
 from tenant_pipeline.formats.limits import ReadLimits
 
-# str.splitlines also breaks on these; CSV must not.
+# str.splitlines also breaks on these; a file read with newline="" does not.
 _ODD_BREAKS = ("\x0b", "\x0c", "\x1c", "\x1d", "\x1e")
 _ODD_BREAKS_UNICODE = ("\x85", "\u2028", "\u2029")
 _NEWLINE_SPLIT = re.compile(r"(?<=\n)|(?<=\r)(?!\n)")
+_LINE_END = re.compile(r"\r\n?|\n")
+
+
+class OverLongLine(NamedTuple):
+    """A line that exceeded the cap: its length in characters and whether it holds a quote."""
+
+    length: int
+    quoted: bool
 
 
 class TextLines:
-    """Iterator over decoded lines; `count` is the number of lines produced so far."""
+    """Decoded lines in blocks (one list per chunk); `count` is the number of lines produced so far."""
 
     def __init__(self, chunks: Iterator[bytes], limits: ReadLimits) -> None:
         self._chunks = chunks
         self._cap = limits.max_line_bytes
-        self.too_long: dict[int, int] = {}
-        """Physical line number -> its length, for lines replaced because they exceed the cap."""
+        self.too_long: dict[int, OverLongLine] = {}
+        """Physical line number -> what it held, for lines replaced because they exceed the cap."""
         self.count = 0
 
-    def __iter__(self) -> Iterator[str]:
-        return chain.from_iterable(self.blocks())
-
     def blocks(self) -> Iterator[list[str]]:
-        """The lines in lists (one per decoded chunk), so callers can work on many at a time."""
+        """The lines in lists (one per decoded chunk), so callers can consume many at a time."""
         decoder = codecs.getincrementaldecoder("utf-8-sig")("strict")
         newlines_before = 0
         pending = ""
-        skipping = 0  # > 0 while discarding the rest of an over-long line (its length so far)
+        skipping: OverLongLine | None = None  # the over-long line being discarded, until its end
+        drop_lf = False  # a discarded line ended with "\r" at a chunk's end: a "\n" next belongs to it
         for chunk in self._chunks:
             try:
                 text = decoder.decode(chunk)
             except UnicodeDecodeError as exc:
                 raise self._encoding_error(exc, newlines_before) from None
             newlines_before += chunk.count(b"\n")
-            if skipping:
-                text, skipping = self._skip_rest(text, skipping)
-                if skipping:
+            if drop_lf and text:
+                text, drop_lf = text.removeprefix("\n"), False
+            if skipping is not None:
+                end = _LINE_END.search(text)
+                cut = len(text) if end is None else end.start()
+                skipping = OverLongLine(skipping.length + cut, skipping.quoted or '"' in text[:cut])
+                if end is None:
                     continue
-            text = pending + text
-            parts = self._split(text)
+                yield self._over_long(skipping)
+                skipping, text = None, text[end.end() :]
+                drop_lf = end.group() == "\r" and not text
+            parts = self._split(pending + text)
             # A trailing "\r" may be the first half of "\r\n": keep it for the next chunk.
             pending = parts.pop() if parts and not parts[-1].endswith("\n") else ""
             if parts:
-                if max(map(len, parts)) > self._cap:
-                    parts = self._cap_lines(parts)
-                self.count += len(parts)
-                yield parts
-            if len(pending) > self._cap:
-                self.count += 1
-                skipping = len(pending)
-                self.too_long[self.count] = skipping
+                yield self._capped(parts)
+            if len(pending) - pending.endswith("\r") > self._cap:
+                skipping = OverLongLine(len(pending), '"' in pending)
                 pending = ""
-                yield ["\n"]
         try:
             tail = decoder.decode(b"", final=True)
         except UnicodeDecodeError as exc:
             raise self._encoding_error(exc, newlines_before) from None
-        if skipping:
-            self.too_long[self.count] += len(tail)
+        if skipping is not None:
+            yield self._over_long(skipping._replace(length=skipping.length + len(tail)))
             return
         pending += tail
         if pending:
-            parts = self._cap_lines(self._split(pending))
-            self.count += len(parts)
-            yield parts
+            yield self._capped(self._split(pending))
 
-    def _skip_rest(self, text: str, skipped: int) -> tuple[str, int]:
-        """Drop text up to and including the next line break; returns (rest, still skipping)."""
-        cut = min((i for i in (text.find("\n"), text.find("\r")) if i >= 0), default=-1)
-        if cut < 0:
-            self.too_long[self.count] = skipped + len(text)
-            return "", skipped + len(text)
-        self.too_long[self.count] = skipped + cut
-        end = cut + 1
-        if text.startswith("\r\n", cut):
-            end += 1
-        return text[end:], 0
+    def _over_long(self, line: OverLongLine) -> list[str]:
+        """The stand-in for a discarded line, once its end is known."""
+        self.count += 1
+        self.too_long[self.count] = line
+        return ["\n"]
 
-    def _cap_lines(self, parts: list[str]) -> list[str]:
-        cap = self._cap
+    def _capped(self, parts: list[str]) -> list[str]:
+        """Count the lines; replace those over the cap by a bare line break."""
+        first = self.count + 1
+        self.count += len(parts)
+        if max(map(len, parts), default=0) <= self._cap:
+            return parts
         out = []
-        for offset, line in enumerate(parts, start=self.count + 1):
-            if len(line) > cap:
-                self.too_long[offset] = len(line)
-            out.append("\n" if len(line) > cap else line)
+        for number, line in enumerate(parts, start=first):
+            length = len(line.rstrip("\r\n"))
+            if length > self._cap:
+                self.too_long[number] = OverLongLine(length, '"' in line)
+            out.append("\n" if length > self._cap else line)
         return out
 
     @staticmethod

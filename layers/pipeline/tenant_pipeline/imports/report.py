@@ -11,20 +11,18 @@ import io
 import tempfile
 from typing import TYPE_CHECKING, Any
 
+from tenant_pipeline.formats.batch import excerpt
+from tenant_pipeline.formula import escape_formula
+
 if TYPE_CHECKING:
     from tenant_pipeline.store.objects import ObjectStore
 
 HEADER = ("line", "field", "value", "reason")
-VALUE_EXCERPT_CHARS = 80
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
-def excerpt(value: object) -> str:
-    """A short, spreadsheet-safe excerpt of an offending value."""
-    text = "" if value is None else str(value)
-    if len(text) > VALUE_EXCERPT_CHARS:
-        text = text[: VALUE_EXCERPT_CHARS - 1] + "…"
-    return "'" + text if text.startswith(_FORMULA_STARTS) else text
+def report_cell(value: object) -> str:
+    """An offending value as the report shows it: a short excerpt, escaped as CSV exports escape cells."""
+    return escape_formula("" if value is None else excerpt(value))
 
 
 class ErrorReport:
@@ -38,12 +36,14 @@ class ErrorReport:
         self.lines = 0
 
     def add(self, line: int | str, field: str, value: object, reason: str) -> None:
-        self._writer.writerow((line, field, excerpt(value), reason))
+        self._writer.writerow((line, field, report_cell(value), reason))
         self.lines += 1
 
     def add_row_errors(self, line: int, errors: Any) -> None:
         """All field errors of one invalid row (`FieldError`s with field, value, reason)."""
-        self._writer.writerows((line, error.field, excerpt(error.value), error.reason) for error in errors)
+        self._writer.writerows(
+            (line, error.field, report_cell(error.value), error.reason) for error in errors
+        )
         self.lines += len(errors)
 
     def upload(self, objects: ObjectStore, bucket: str, key: str) -> str:

@@ -2,22 +2,23 @@
 
 `validate_batches` is the entry point (bulk outcomes: valid rows as tuples, invalid rows with
 reasons); `validate_stream` gives the same per row. See `columns` for the type, format and
-normalisation rules, `sweeps` for the whole-column checks, `duplicates` for primary-key
-tracking and its memory bound.
+normalisation rules, `duplicates` for primary-key tracking and its memory bound.
 """
 
 from __future__ import annotations
 
 from tenant_pipeline.formats.errors import FileRejectedError
-from tenant_pipeline.validation.columns import MISSING, FieldProblem, SchemaCompileError, render_utc
+from tenant_pipeline.validation.columns import ColumnRule, render_utc
 from tenant_pipeline.validation.compiler import DUPLICATE_REASON, CompiledEntity, compile_entity
 from tenant_pipeline.validation.duplicates import KeyTracker
 from tenant_pipeline.validation.outcomes import FieldError, InvalidRow, ValidatedBatch, ValidRow
+from tenant_pipeline.validation.problems import MISSING, FieldProblem, SchemaCompileError
 from tenant_pipeline.validation.stream import validate_batches, validate_stream
 
 __all__ = [
     "DUPLICATE_REASON",
     "MISSING",
+    "ColumnRule",
     "CompiledEntity",
     "FieldError",
     "FieldProblem",

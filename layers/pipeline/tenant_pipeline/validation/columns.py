@@ -1,28 +1,25 @@
-"""Compiling one JSON Schema property into a column check.
+"""One JSON Schema property compiled into the one rule for its column.
 
-Each `ColumnCheck` carries closures specialised for the property's keywords:
+A `ColumnRule` checks a whole batch column at once: `text(cells)` for CSV cells, `json(values)` for
+JSON values. Each returns the normalised values (None where a value is missing or bad) and
+`(position, reason)` for every bad value. Each keyword is implemented once, as a step over the
+column's live values; a step settles the common case (every value fine) with C-level operations
+(`map`, `min`/`max`, set inclusion, one regex over the joined column) and looks at values one by one
+only to name the reasons. `check_text(cell)` and `check_json(value)` apply the same rule to one value.
 
-* `text(cell)` for a CSV cell (a string: trimmed, then coerced by the schema type) and
-  `json(value)` for a JSON value, each returning the normalised value or `MISSING`, or raising
-  `FieldProblem` with the reason;
-* `text_batch(cells)` / `json_batch(values)`: a fast path over a whole batch column built from
-  C-level operations (`map`, `join`, set algebra). It returns the normalised column when every
-  value is certainly valid, else `None`, and then the caller re-checks value by value to name
-  the reasons. The fast paths accept a subset of what `text`/`json` accept, never more.
+Type rules. CSV cells are text, trimmed, then coerced by the schema type; an empty (or blank) cell is
+a missing value. JSON values are not coerced: a JSON string "42" for an integer field is a wrong
+type, and so is a number for a string field; `null` and "" (after trimming) are missing values; an
+integral float (5.0) counts as an integer, as JSON Schema says.
 
-Type rules. CSV cells are text, coerced by the schema type; an empty (or blank) cell is a
-missing value. JSON values are not coerced: a JSON string "42" for an integer field is a wrong
-type, and so is a number for a string field; `null` and "" are missing values; an integral
-float (5.0) counts as an integer, as JSON Schema says.
+Normalisation. Strings are trimmed; emails are lower-cased; date-times become RFC 3339 in UTC with
+`Z`, seconds precision plus `.mmm` or `.uuuuuu` only when non-zero (digits past microseconds are
+truncated); numbers with `multipleOf` become `Decimal` quantised to it (`12.5` -> `Decimal("12.50")`),
+other numbers `Decimal`; integers `int`.
 
-Normalisation. Strings are trimmed; emails are lower-cased; date-times become RFC 3339 in UTC
-with `Z`, seconds precision plus `.mmm` or `.uuuuuu` only when non-zero (digits past
-microseconds are truncated); numbers with `multipleOf` become `Decimal` quantised to it
-(`12.5` -> `Decimal("12.50")`), other numbers `Decimal`; integers `int`.
-
-Formats: `email` (one `@`, non-empty local part, a dotted domain without empty labels, no
-whitespace or control characters), `date-time` (RFC 3339 with a time zone; calendar-checked,
-so 2021-02-30 fails; leap seconds are refused), `iso3166-alpha2`, `iso4217-alpha3`.
+Formats: `email` (one `@`, something before it, a dotted domain without empty labels, no whitespace
+or control characters), `date-time` (RFC 3339 with a time zone; calendar-checked, so 2021-02-30
+fails; leap seconds are refused), `iso3166-alpha2`, `iso4217-alpha3`.
 """
 
 from __future__ import annotations
@@ -33,69 +30,224 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
+from itertools import compress, repeat
+from operator import and_, is_not, ne, not_
 from typing import Any
 
 from tenant_pipeline.validation.codes import ISO3166_ALPHA2, ISO4217_ALPHA3
-from tenant_pipeline.validation.native import Spec, column_spec
 from tenant_pipeline.validation.problems import MISSING, FieldProblem, SchemaCompileError
-from tenant_pipeline.validation.sweeps import (
-    JsonSweep,
-    Normalise,
-    TextSweep,
-    certainty_for,
-    json_sweep,
-    text_sweep,
-)
 
-TextCheck = Callable[[str], Any]
-JsonCheck = Callable[[Any], Any]
+Problems = list[tuple[int, str]]
+Step = Callable[[list[Any]], tuple[list[Any], Problems]]
+"""A keyword's check over a column's live values: new values (same positions) and the bad ones."""
 
 _SUPPORTED = {
     "type", "minLength", "maxLength", "pattern", "format", "enum", "minimum", "maximum",
     "exclusiveMinimum", "exclusiveMaximum", "multipleOf", "description", "title", "examples",
 }  # fmt: skip
 _MAX_DIGITS = 38  # DynamoDB numbers keep at most 38 significant digits.
+_MAX_INT_CHARS = 40
 
 
 @dataclass(frozen=True, slots=True)
-class ColumnCheck:
-    """The compiled rule for one property."""
+class ColumnRule:
+    """The compiled rule of one property."""
 
     name: str
     required: bool
-    text: TextCheck
-    json: JsonCheck
-    text_sweep: TextSweep
-    json_sweep: JsonSweep
-    native: Spec  # the C kernel's spec for this column (see `native`)
+    text_steps: tuple[Step, ...]
+    json_steps: tuple[Step, ...]
+    json_strings: bool  # JSON strings are trimmed, and blank ones are missing
 
-    def text_batch(self, cells: Sequence[str]) -> list[Any] | None:
-        """The normalised column (`MISSING` where empty) when every cell is valid, else None."""
-        values, problems = self.text_sweep(list(cells))
-        return None if problems else [MISSING if v is None else v for v in values]
+    def text(self, cells: Sequence[str]) -> tuple[list[Any], Problems]:
+        """CSV cells: trimmed; empty is missing; then the type's steps."""
+        values = list(map(str.strip, cells))
+        return self._run(self.text_steps, values, _EMPTY if "" in values else ())
 
-    def json_batch(self, values: Sequence[Any]) -> list[Any] | None:
-        """As `text_batch`, for JSON values."""
-        out, problems = self.json_sweep(list(values))
-        return None if problems else [MISSING if v is None else v for v in out]
+    def json(self, values: Sequence[Any]) -> tuple[list[Any], Problems]:
+        """JSON values: `null` (and, for strings, "" after trimming) is missing; no coercion."""
+        if self.json_strings:
+            if _STR_OR_NONE.issuperset(map(type, values)):
+                values = list(map(_strip_str, values)) if None in values else list(map(str.strip, values))
+            else:
+                values = [v.strip() if type(v) is str else v for v in values]
+            return self._run(
+                self.json_steps, values, _NULL_OR_EMPTY if None in values or "" in values else ()
+            )
+        return self._run(self.json_steps, list(values), _NULL if None in values else ())
+
+    def check_text(self, cell: str) -> Any:
+        """One CSV cell: its normalised value, or `MISSING`; raises `FieldProblem` with the reason."""
+        return _one(self.text([cell]))
+
+    def check_json(self, value: Any) -> Any:
+        """One JSON value, as `check_text`."""
+        return _one(self.json([value]))
+
+    def _run(
+        self, steps: tuple[Step, ...], values: list[Any], missing: tuple[Any, ...]
+    ) -> tuple[list[Any], Problems]:
+        count = len(values)
+        positions: Sequence[int] = range(count)
+        problems: Problems = []
+        if missing:
+            present = list(map(is_not, values, repeat(None)))
+            if "" in missing:
+                present = list(map(and_, present, map(ne, values, repeat(""))))
+            if self.required:
+                problems = [(i, "missing required value") for i in compress(positions, map(not_, present))]
+            positions, values = list(compress(positions, present)), list(compress(values, present))
+        for step in steps:
+            if not values:
+                break
+            values, bad = step(values)
+            if bad:
+                problems += [(positions[p], reason) for p, reason in bad]
+                keep = [True] * len(values)
+                for p, _ in bad:
+                    keep[p] = False
+                positions, values = list(compress(positions, keep)), list(compress(values, keep))
+        if len(positions) == count:
+            return values, problems
+        out: list[Any] = [None] * count
+        for position, value in zip(positions, values, strict=True):
+            out[position] = value
+        problems.sort()
+        return out, problems
+
+
+_STR_OR_NONE = frozenset({str, type(None)})
+_EMPTY = ("",)
+_NULL = (None,)
+_NULL_OR_EMPTY = (None, "")
+
+
+def _strip_str(value: str | None) -> str | None:
+    return value if value is None else value.strip()
+
+
+def _is_none(value: object) -> bool:
+    return value is None
+
+
+def _one(result: tuple[list[Any], Problems]) -> Any:
+    (value,), problems = result
+    if problems:
+        raise FieldProblem(problems[0][1])
+    return MISSING if value is None else value
+
+
+def _each(check: Callable[[Any], Any], values: list[Any]) -> tuple[list[Any], Problems]:
+    """`check` on every value; a `FieldProblem` it raises names that value's reason."""
+    out: list[Any] = []
+    bad: Problems = []
+    for i, value in enumerate(values):
+        try:
+            out.append(check(value))
+        except FieldProblem as problem:
+            out.append(None)
+            bad.append((i, str(problem)))
+    return out, bad
+
+
+def _resumed_map(convert: Callable[[Any], Any], values: list[Any]) -> tuple[list[Any], list[int]]:
+    """`map(convert, values)` at C speed, resumed past each value it raises `ValueError` for.
+
+    Returns the converted values (None where it raised) and the positions where it raised."""
+    out: list[Any] = []
+    failed: list[int] = []
+    remaining = iter(values)
+    while True:
+        try:
+            out.extend(map(convert, remaining))  # keeps what it converted before a failure
+        except ValueError:
+            failed.append(len(out))
+            out.append(None)
+            continue
+        return out, failed
+
+
+class _Joined:
+    """A regex that every value of a column must match in full, tried once over the joined column."""
+
+    def __init__(self, pattern: str, flags: int = 0) -> None:
+        self.one = re.compile(pattern, flags)
+        self._column = re.compile(f"(?:{pattern})(?:\n(?:{pattern}))*", flags)
+
+    def all_match(self, values: list[str]) -> bool:
+        joined = "\n".join(values)
+        return joined.count("\n") == len(values) - 1 and self._column.fullmatch(joined) is not None
 
 
 # ----------------------------------------------------------------------------------------------
-# Formats: per-value check + batch fast path. Both receive trimmed, non-empty strings.
+# String keywords (values are trimmed, non-empty strings)
 
 
-def _email(v: str) -> str:
-    local, at, domain = v.partition("@")
-    if not at or not local:
-        raise FieldProblem("bad format: email needs a non-empty local part before '@'")
+def _no_nul(values: list[str]) -> tuple[list[Any], Problems]:
+    if "\x00" not in "".join(values):
+        return values, []
+    return values, [(i, "bad value: contains a NUL character") for i, v in enumerate(values) if "\x00" in v]
+
+
+def _lengths(lo: int, hi: int) -> Step:
+    def step(values: list[str]) -> tuple[list[Any], Problems]:
+        lengths = list(map(len, values))
+        if min(lengths) >= lo and max(lengths) <= hi:
+            return values, []
+        bad = [(i, f"too long: {n} characters (at most {hi})") for i, n in enumerate(lengths) if n > hi]
+        bad += [(i, f"too short: {n} characters (at least {lo})") for i, n in enumerate(lengths) if n < lo]
+        return values, sorted(bad)
+
+    return step
+
+
+def _pattern(source: str) -> Step:
+    search = re.compile(source).search
+    reason = f"bad format: does not match {source}"
+
+    def step(values: list[str]) -> tuple[list[Any], Problems]:
+        found = list(map(search, values))
+        if None not in found:
+            return values, []
+        return values, [(i, reason) for i, m in enumerate(found) if m is None]
+
+    return step
+
+
+def _members(allowed: frozenset[str], reason: str) -> Step:
+    def step(values: list[str]) -> tuple[list[Any], Problems]:
+        if allowed.issuperset(values):
+            return values, []
+        return values, [(i, reason) for i, v in enumerate(values) if v not in allowed]
+
+    return step
+
+
+_EMAIL_PATTERN = re.compile(r"[^@\s]+@(?:[^@\s.]+\.)+[^@\s.]+")
+
+
+def _email_reason(value: str) -> str:
+    """Why `value` is not an email address, as specifically as the value shows."""
+    local, at, domain = value.partition("@")
+    if not at:
+        return "bad format: email has no '@' (expected name@example.com)"
+    if not local:
+        return "bad format: email has nothing before the '@'"
     if "@" in domain:
-        raise FieldProblem("bad format: email has more than one '@'")
-    if not v.isprintable() or " " in v:
-        raise FieldProblem("bad format: email contains whitespace or control characters")
-    labels = domain.split(".")
-    if len(labels) < 2 or "" in labels:
-        raise FieldProblem("bad format: email domain must be dotted (e.g. example.com) without empty labels")
-    return v.lower()
+        return "bad format: email has more than one '@'"
+    if not value.isprintable() or any(c.isspace() for c in value):
+        return "bad format: email contains whitespace or control characters"
+    return "bad format: email domain must be dotted (e.g. example.com) without empty labels"
+
+
+def _email(values: list[str]) -> tuple[list[Any], Problems]:
+    matches = list(map(_EMAIL_PATTERN.fullmatch, values))
+    lowered = list(map(str.lower, values))
+    if None not in matches and "".join(values).isprintable():
+        return lowered, []
+    failed = list(compress(range(len(values)), map(_is_none, matches)))
+    failed += [i for i in compress(range(len(values)), matches) if not values[i].isprintable()]
+    return lowered, sorted((i, _email_reason(values[i])) for i in failed)
 
 
 _RFC3339 = re.compile(
@@ -103,6 +255,7 @@ _RFC3339 = re.compile(
     re.ASCII,
 )
 _NO_ZONE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}([Tt ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?)?", re.ASCII)
+_CANONICAL_UTC = _Joined(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]Z", re.ASCII)
 
 
 def render_utc(dt: datetime) -> str:
@@ -117,10 +270,10 @@ def render_utc(dt: datetime) -> str:
     return dt.replace(tzinfo=None).isoformat(timespec=spec) + "Z"
 
 
-def _date_time(v: str) -> str:
-    m = _RFC3339.fullmatch(v)
+def _date_time(value: str) -> str:
+    m = _RFC3339.fullmatch(value)
     if m is None:
-        if _NO_ZONE.fullmatch(v):
+        if _NO_ZONE.fullmatch(value):
             raise FieldProblem("bad format: date-time needs a time and a time zone (Z or ±hh:mm)")
         raise FieldProblem("bad format: not an RFC 3339 date-time (YYYY-MM-DDThh:mm:ssZ)")
     year, month, day, hour, minute, second, frac, zone = m.groups()
@@ -143,18 +296,28 @@ def _date_time(v: str) -> str:
         raise FieldProblem("out of range: date-time outside years 1-9999 in UTC") from None
 
 
-def _code_set(codes: frozenset[str], label: str) -> TextCheck:
-    def check(v: str) -> str:
-        if v not in codes:
-            raise FieldProblem(f"bad format: not an {label} code")
-        return v
+def _date_times(values: list[str]) -> tuple[list[Any], Problems]:
+    if not _CANONICAL_UTC.all_match(values):
+        return _each(_date_time, values)
+    # Values in the canonical form (UTC, whole seconds, clock fields in range) are their own normal form
+    # once the calendar accepts their date, which datetime's C parser tells for the whole column.
+    _, failed = _resumed_map(datetime.fromisoformat, values)
+    if not failed:
+        return values, []
+    out, bad = _each(_date_time, [values[i] for i in failed])
+    normalised = list(values)
+    for i, value in zip(failed, out, strict=True):
+        normalised[i] = value
+    return normalised, [(failed[p], reason) for p, reason in bad]
 
-    return check
+
+def _code_set(codes: frozenset[str], label: str) -> Step:
+    return _members(codes, f"bad format: not an {label} code")
 
 
-_FORMATS: dict[str, TextCheck] = {
+_FORMATS: dict[str, Step] = {
     "email": _email,
-    "date-time": _date_time,
+    "date-time": _date_times,
     "iso3166-alpha2": _code_set(ISO3166_ALPHA2, "ISO 3166-1 alpha-2 country"),
     "iso4217-alpha3": _code_set(ISO4217_ALPHA3, "ISO 4217 currency"),
 }
@@ -164,87 +327,145 @@ _FORMAT_VALUES: dict[str, frozenset[str]] = {
 }
 
 
+def _string_steps(name: str, prop: dict[str, Any]) -> list[Step]:
+    fmt = prop.get("format")
+    if fmt is not None and fmt not in _FORMATS:
+        raise SchemaCompileError(f"property {name!r}: unsupported format {fmt!r}")
+    steps: list[Step] = [_no_nul]
+    if "minLength" in prop or "maxLength" in prop:
+        steps.append(_lengths(int(prop.get("minLength", 0)), int(prop.get("maxLength", 1 << 62))))
+    enum = frozenset(prop["enum"]) if "enum" in prop else None
+    # A closed value set that satisfies the pattern makes the pattern redundant.
+    closed = enum if enum is not None else _FORMAT_VALUES.get(fmt or "")
+    pattern = prop.get("pattern")
+    if pattern is not None and not (closed is not None and all(re.search(pattern, v) for v in closed)):
+        steps.append(_pattern(pattern))
+    if enum is not None:
+        steps.append(_members(enum, f"not allowed: must be one of {', '.join(sorted(enum))}"))
+    if fmt is not None:
+        steps.append(_FORMATS[fmt])
+    return steps
+
+
 # ----------------------------------------------------------------------------------------------
-# Column compilers per JSON type.
+# Numbers
 
 
-@dataclass(frozen=True, slots=True)
-class _Rules:
-    """The type-specific pieces a column check is assembled from."""
+def _bounds(prop: dict[str, Any], convert: Callable[[Any], Any]) -> Step | None:
+    limits = {
+        k: convert(prop[k])
+        for k in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum")
+        if k in prop
+    }
+    if not limits:
+        return None
+    lo, hi = limits.get("minimum"), limits.get("maximum")
+    xlo, xhi = limits.get("exclusiveMinimum"), limits.get("exclusiveMaximum")
 
-    kind: str
-    text: TextCheck  # trimmed, non-empty text -> normalised value
-    sweep: tuple[Any, Normalise]  # certainty test and bulk normaliser (see `sweeps`)
-    json_types: tuple[type, ...]
-    json_value: JsonCheck  # JSON value of an accepted type -> normalised value
-    bounds: Callable[[Any], None]
+    def reason(v: Any) -> str | None:
+        if lo is not None and v < lo:
+            return f"out of range: {v} is below the minimum {prop['minimum']}"
+        if hi is not None and v > hi:
+            return f"out of range: {v} is above the maximum {prop['maximum']}"
+        if xlo is not None and v <= xlo:
+            return f"out of range: {v} must be greater than {prop['exclusiveMinimum']}"
+        if xhi is not None and v >= xhi:
+            return f"out of range: {v} must be less than {prop['exclusiveMaximum']}"
+        return None
 
+    def step(values: list[Any]) -> tuple[list[Any], Problems]:
+        if reason(min(values)) is None and reason(max(values)) is None:
+            return values, []
+        found = [(i, reason(v)) for i, v in enumerate(values)]
+        return values, [(i, r) for i, r in found if r is not None]
 
-def compile_column(name: str, prop: dict[str, Any], required: bool) -> ColumnCheck:
-    """Specialise the checks for one property; raises `SchemaCompileError` on anything unknown."""
-    unknown = set(prop) - _SUPPORTED
-    if unknown:
-        raise SchemaCompileError(f"property {name!r}: unsupported keywords {sorted(unknown)}")
-    kind = prop.get("type")
-    if kind == "string":
-        text, sweep = _string_checks(name, prop)
-        rules = _Rules(kind, text, sweep, (str,), text, _no_bounds)
-    elif kind == "integer":
-        text, sweep = _integer_checks(prop)
-        rules = _Rules(kind, text, sweep, (int, float), _integer_json(prop), _bounds(prop, Decimal))
-    elif kind == "number":
-        text, sweep = _number_checks(prop)
-        rules = _Rules(kind, text, sweep, (int, float), _number_json(prop), _no_bounds)
-    else:
-        raise SchemaCompileError(f"property {name!r}: unsupported type {kind!r}")
-    text_check = _text_check(rules.text, required)
-    json_check = _json_check(rules, required)
-    certainty, normalise = rules.sweep
-    column_sweep = text_sweep(certainty.compiled(required), normalise, text_check, required)
-    return ColumnCheck(
-        name,
-        required,
-        text_check,
-        json_check,
-        column_sweep,
-        json_sweep(kind, column_sweep, json_check, rules.bounds, required),
-        column_spec(prop, required, certainty),
-    )
+    return step
 
 
-def _no_bounds(value: Any) -> None:
-    return None
+_INTEGER = _Joined(r"[+-]?[0-9]{1,40}", re.ASCII)
 
 
-def _missing(required: bool) -> Any:
-    if required:
-        raise FieldProblem("missing required value")
-    return MISSING
+def _integer_text(values: list[str]) -> tuple[list[Any], Problems]:
+    if _INTEGER.all_match(values):
+        return list(map(int, values)), []
+
+    def one(v: str) -> int:
+        if len(v) > _MAX_INT_CHARS:
+            raise FieldProblem(f"out of range: integer with {len(v)} characters")
+        if _INTEGER.one.fullmatch(v) is None:
+            raise FieldProblem("wrong type: not an integer")
+        return int(v)
+
+    return _each(one, values)
 
 
-def _text_check(text: TextCheck, required: bool) -> TextCheck:
-    def check(cell: str) -> Any:
-        v = cell.strip()
-        return text(v) if v else _missing(required)
+def _integer_json(values: list[Any]) -> tuple[list[Any], Problems]:
+    def one(v: Any) -> int:
+        if isinstance(v, float):
+            if not v.is_integer():
+                raise FieldProblem(f"wrong type: {v!r} is not an integer")
+            v = int(v)
+        if abs(v) >= 10**_MAX_DIGITS:
+            raise FieldProblem("out of range: integer too large")
+        return int(v)
 
-    return check
+    if set(map(type, values)) == {int} and min(values) > -(10**_MAX_DIGITS) and max(values) < 10**_MAX_DIGITS:
+        return values, []
+    return _each(one, values)
 
 
-def _json_check(rules: _Rules, required: bool) -> JsonCheck:
-    json_types, json_value, kind = rules.json_types, rules.json_value, rules.kind
+_DECIMAL_TEXT = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)", re.ASCII)
 
-    def check(value: Any) -> Any:
-        if value is None:
-            return _missing(required)
-        if isinstance(value, bool) or not isinstance(value, json_types):
-            raise FieldProblem(f"wrong type: expected {kind}, got {_json_type_name(value)}")
-        if isinstance(value, str):
-            value = value.strip()
-            if not value:
-                return _missing(required)
-        return json_value(value)
 
-    return check
+def _decimal_text(values: list[str]) -> tuple[list[Any], Problems]:
+    def one(v: str) -> Decimal:
+        if len(v) > 2 * _MAX_DIGITS or _DECIMAL_TEXT.fullmatch(v) is None:
+            raise FieldProblem("wrong type: not a decimal number")
+        return Decimal(v)
+
+    return _each(one, values)
+
+
+def _decimal_json(values: list[Any]) -> tuple[list[Any], Problems]:
+    def one(v: Any) -> Decimal:
+        if isinstance(v, float):
+            if not math.isfinite(v):
+                raise FieldProblem("out of range: not a finite number")
+            return Decimal(repr(v))  # the shortest text that round-trips: what the file said
+        return Decimal(v)
+
+    return _each(one, values)
+
+
+def _decimal_rules(prop: dict[str, Any]) -> Step:
+    """Digits, range and `multipleOf` (quantised to it) of `Decimal` values."""
+    in_range = _bounds(prop, lambda x: Decimal(str(x)))
+    step = Decimal(str(prop["multipleOf"])) if "multipleOf" in prop else None
+    places = f"{-int(step.as_tuple().exponent)} fraction digits" if step is not None else ""
+
+    def one(d: Decimal) -> Decimal:
+        if not d.is_finite():
+            raise FieldProblem("out of range: not a finite number")
+        if len(d.as_tuple().digits) > _MAX_DIGITS or d.adjusted() > 125:
+            raise FieldProblem(f"out of range: more than {_MAX_DIGITS} significant digits")
+        if in_range is not None:
+            _, bad = in_range([d])
+            if bad:
+                raise FieldProblem(bad[0][1])
+        if step is not None:
+            try:
+                if d % step != 0:
+                    raise FieldProblem(f"bad format: at most {places} (a multiple of {step})")
+                d = d.quantize(step)
+            except InvalidOperation:
+                raise FieldProblem("out of range: too many digits") from None
+        return d
+
+    return lambda values: _each(one, values)
+
+
+# ----------------------------------------------------------------------------------------------
+# JSON types
 
 
 def _json_type_name(value: Any) -> str:
@@ -259,168 +480,40 @@ def _json_type_name(value: Any) -> str:
     return "object" if isinstance(value, dict) else type(value).__name__
 
 
-def _string_checks(name: str, prop: dict[str, Any]) -> tuple[TextCheck, tuple[Any, Normalise]]:
-    min_len = int(prop.get("minLength", 0))
-    max_len = int(prop.get("maxLength", 1 << 62))
-    fmt = prop.get("format")
-    if fmt is not None and fmt not in _FORMATS:
-        raise SchemaCompileError(f"property {name!r}: unsupported format {fmt!r}")
-    fmt_check = _FORMATS[fmt] if fmt else None
-    enum = frozenset(prop["enum"]) if "enum" in prop else None
-    pattern = re.compile(prop["pattern"]) if "pattern" in prop else None
-    # A closed value set that satisfies the pattern makes the pattern redundant at run time.
-    closed = enum if enum is not None else _FORMAT_VALUES.get(fmt or "")
-    if pattern is not None and closed is not None and all(pattern.search(v) for v in closed):
-        pattern = None
-    search = pattern.search if pattern is not None else None
-    char_class = _char_class(prop["pattern"]) if search is not None else None
-    enum_text = ", ".join(sorted(enum)) if enum else ""
+def _json_types(kind: str, accepted: frozenset[type]) -> Step:
+    def step(values: list[Any]) -> tuple[list[Any], Problems]:
+        if accepted.issuperset(map(type, values)):
+            return values, []
+        bad = [
+            (i, f"wrong type: expected {kind}, got {_json_type_name(v)}")
+            for i, v in enumerate(values)
+            if type(v) not in accepted
+        ]
+        return values, bad
 
-    def text(v: str) -> Any:
-        if "\x00" in v:
-            raise FieldProblem("bad value: contains a NUL character")
-        if len(v) > max_len:
-            raise FieldProblem(f"too long: {len(v)} characters (at most {max_len})")
-        if len(v) < min_len:
-            raise FieldProblem(f"too short: {len(v)} characters (at least {min_len})")
-        if search is not None and search(v) is None:
-            raise FieldProblem(f"bad format: does not match {prop['pattern']}")
-        if enum is not None and v not in enum:
-            raise FieldProblem(f"not allowed: must be one of {enum_text}")
-        return fmt_check(v) if fmt_check is not None else v
-
-    return text, certainty_for(prop, text, closed, char_class, _no_bounds)
+    return step
 
 
-_CLASS_PATTERN = re.compile(
-    r"\^\[((?:[A-Za-z0-9_]-[A-Za-z0-9_]|[A-Za-z0-9_.@]|\\?-)+)\](?:\{(\d+),(\d+)\}|(\+))\$"
-)
+# ----------------------------------------------------------------------------------------------
 
 
-def _char_class(pattern: str) -> tuple[str, int, int] | None:
-    """`^[A-Za-z0-9_-]{1,64}$`-style patterns as (allowed characters, min, max), else None.
-
-    Such a pattern is then checked on a whole column by one regex over the joined values (see
-    `sweeps`), instead of one regex call per value.
-    """
-    m = _CLASS_PATTERN.fullmatch(pattern)
-    if m is None:
-        return None
-    body, lo, hi, plus = m.groups()
-    chars: set[str] = set()
-    for item in re.findall(r"[A-Za-z0-9_]-[A-Za-z0-9_]|\\?.", body):
-        if len(item) == 3 and item[1] == "-":
-            if item[0] > item[2]:
-                return None
-            chars.update(chr(c) for c in range(ord(item[0]), ord(item[2]) + 1))
-        else:
-            chars.add(item[-1])
-    return "".join(sorted(chars)), (1 if plus else int(lo)), (1 << 62 if plus else int(hi))
-
-
-def _bounds(prop: dict[str, Any], convert: Callable[[Any], Any]) -> Callable[[Any], None]:
-    lo, hi = prop.get("minimum"), prop.get("maximum")
-    xlo, xhi = prop.get("exclusiveMinimum"), prop.get("exclusiveMaximum")
-    lo_c = None if lo is None else convert(lo)
-    hi_c = None if hi is None else convert(hi)
-    xlo_c = None if xlo is None else convert(xlo)
-    xhi_c = None if xhi is None else convert(xhi)
-
-    def check(v: Any) -> None:
-        if lo_c is not None and v < lo_c:
-            raise FieldProblem(f"out of range: {v} is below the minimum {lo}")
-        if hi_c is not None and v > hi_c:
-            raise FieldProblem(f"out of range: {v} is above the maximum {hi}")
-        if xlo_c is not None and v <= xlo_c:
-            raise FieldProblem(f"out of range: {v} must be greater than {xlo}")
-        if xhi_c is not None and v >= xhi_c:
-            raise FieldProblem(f"out of range: {v} must be less than {xhi}")
-
-    return check
-
-
-_INT_TEXT = re.compile(r"[+-]?[0-9]+", re.ASCII)
-_MAX_INT_CHARS = 40
-
-
-def _integer_checks(prop: dict[str, Any]) -> tuple[TextCheck, tuple[Any, Normalise]]:
-    in_range = _bounds(prop, Decimal)
-
-    def text(v: str) -> int:
-        if len(v) > _MAX_INT_CHARS:
-            raise FieldProblem(f"out of range: integer with {len(v)} characters")
-        if _INT_TEXT.fullmatch(v) is None:
-            raise FieldProblem("wrong type: not an integer")
-        n = int(v)
-        in_range(n)
-        return n
-
-    return text, certainty_for(prop, text, None, None, in_range)
-
-
-def _integer_json(prop: dict[str, Any]) -> Callable[[Any], int]:
-    in_range = _bounds(prop, Decimal)
-
-    def check(v: Any) -> int:
-        if isinstance(v, float):
-            if not v.is_integer():
-                raise FieldProblem(f"wrong type: {v!r} is not an integer")
-            v = int(v)
-        if abs(v) >= 10**_MAX_DIGITS:
-            raise FieldProblem("out of range: integer too large")
-        in_range(v)
-        return int(v)
-
-    return check
-
-
-_DECIMAL_TEXT = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)", re.ASCII)
-
-
-def _number_checks(prop: dict[str, Any]) -> tuple[TextCheck, tuple[Any, Normalise]]:
-    finish = _decimal_rules(prop)
-
-    def text(v: str) -> Decimal:
-        if len(v) > 2 * _MAX_DIGITS or _DECIMAL_TEXT.fullmatch(v) is None:
-            raise FieldProblem("wrong type: not a decimal number")
-        return finish(Decimal(v))
-
-    return text, certainty_for(prop, text, None, None, _bounds(prop, lambda x: Decimal(str(x))))
-
-
-def _number_json(prop: dict[str, Any]) -> Callable[[Any], Decimal]:
-    finish = _decimal_rules(prop)
-
-    def check(v: Any) -> Decimal:
-        if isinstance(v, float):
-            if not math.isfinite(v):
-                raise FieldProblem("out of range: not a finite number")
-            # repr is the shortest text that round-trips, i.e. what the file said (12.5 -> "12.5").
-            return finish(Decimal(repr(v)))
-        return finish(Decimal(v))
-
-    return check
-
-
-def _decimal_rules(prop: dict[str, Any]) -> Callable[[Decimal], Decimal]:
-    in_range = _bounds(prop, lambda x: Decimal(str(x)))
-    step = Decimal(str(prop["multipleOf"])) if "multipleOf" in prop else None
-    places = f"{-int(step.as_tuple().exponent)} fraction digits" if step is not None else ""
-
-    def finish(d: Decimal) -> Decimal:
-        if not d.is_finite():
-            raise FieldProblem("out of range: not a finite number")
-        digits = d.as_tuple().digits
-        if len(digits) > _MAX_DIGITS or d.adjusted() > 125:
-            raise FieldProblem(f"out of range: more than {_MAX_DIGITS} significant digits")
-        in_range(d)
-        if step is not None:
-            try:
-                if d % step != 0:
-                    raise FieldProblem(f"bad format: at most {places} (a multiple of {step})")
-                d = d.quantize(step)
-            except InvalidOperation:
-                raise FieldProblem("out of range: too many digits") from None
-        return d
-
-    return finish
+def compile_column(name: str, prop: dict[str, Any], required: bool) -> ColumnRule:
+    """The rule of one property; raises `SchemaCompileError` on anything unsupported."""
+    unknown = set(prop) - _SUPPORTED
+    if unknown:
+        raise SchemaCompileError(f"property {name!r}: unsupported keywords {sorted(unknown)}")
+    kind = prop.get("type")
+    if kind == "string":
+        text_steps = _string_steps(name, prop)
+        json_steps = [_json_types(kind, frozenset({str})), *text_steps]
+    elif kind == "integer":
+        in_range = [s for s in [_bounds(prop, Decimal)] if s is not None]
+        text_steps = [_integer_text, *in_range]
+        json_steps = [_json_types(kind, frozenset({int, float})), _integer_json, *in_range]
+    elif kind == "number":
+        finish = _decimal_rules(prop)
+        text_steps = [_decimal_text, finish]
+        json_steps = [_json_types(kind, frozenset({int, float})), _decimal_json, finish]
+    else:
+        raise SchemaCompileError(f"property {name!r}: unsupported type {kind!r}")
+    return ColumnRule(name, required, tuple(text_steps), tuple(json_steps), json_strings=kind == "string")

@@ -30,8 +30,6 @@ from typing import IO, Any
 
 import orjson
 
-from tenant_pipeline.validation import native
-
 DEFAULT_MAX_KEYS = 1 << 18
 DEFAULT_PARTITIONS = 64
 _WRITE_PAIRS = 4096
@@ -85,10 +83,8 @@ class KeyTracker:
         self._positions += len(keys)
         return self.check(range(start, start + len(keys)), keys)
 
-    def check(self, lines: Sequence[int], keys: Sequence[Any], *, ascending: bool | None = None) -> list[int]:
-        """Positions in `keys` of repeats known now (first occurrence in line order stands).
-
-        `ascending=True` tells that `lines` are in increasing order (None: find out)."""
+    def check(self, lines: Sequence[int], keys: Sequence[Any]) -> list[int]:
+        """Positions in `keys` of repeats known now (first occurrence in line order stands)."""
         seen = self._seen
         if self._spill:
             return self._check_spilling(lines, keys)
@@ -102,15 +98,15 @@ class KeyTracker:
                 self._start_spilling()
             tail_repeats = self._check_spilling([lines[i] for i in tail], [keys[i] for i in tail])
             return sorted(repeats + [tail[p] for p in tail_repeats])
-        if native.kernel() is None and seen.isdisjoint(keys):
+        if seen.isdisjoint(keys):
             before = len(seen)
             seen.update(keys)
             if len(seen) - before == len(keys):
                 if len(seen) >= self._max_keys:
                     self._start_spilling()
                 return []
-            return _repeats_in_order(lines, keys, set(), ascending)
-        repeats = _repeats_in_order(lines, keys, seen, ascending)
+            return _repeats_in_order(lines, keys, set())
+        repeats = _repeats_in_order(lines, keys, seen)
         if len(seen) >= self._max_keys:
             self._start_spilling()
         return repeats
@@ -131,14 +127,9 @@ class KeyTracker:
             fresh = list(map(not_, known))
             lines, keys = list(compress(lines, fresh)), list(compress(keys, fresh))
         mask = self._partitions - 1
-        kernel = native.kernel()
-        buckets: dict[int, list[tuple[int, Any]]]
-        if kernel is not None:
-            buckets = kernel.partition(lines, keys, mask)
-        else:
-            buckets = {}
-            for line, key in zip(lines, keys, strict=True):
-                buckets.setdefault(hash(key) & mask, []).append((line, key))
+        buckets: dict[int, list[tuple[int, Any]]] = {}
+        for line, key in zip(lines, keys, strict=True):
+            buckets.setdefault(hash(key) & mask, []).append((line, key))
         for index, pairs in buckets.items():
             pairs.sort()  # file order inside the partition (a batch's rows may come grouped)
             self._spill[index].write(orjson.dumps(pairs, default=_key_text) + b"\n")
@@ -228,24 +219,16 @@ def _pairs(file: IO[bytes]) -> Iterator[tuple[int, Any]]:
         yield from orjson.loads(chunk)
 
 
-def _repeats_in_order(
-    lines: Sequence[int], keys: Sequence[Any], seen: set[Any], ascending: bool | None = None
-) -> list[int]:
+def _repeats_in_order(lines: Sequence[int], keys: Sequence[Any], seen: set[Any]) -> list[int]:
     """Positions of repeats, visiting the keys in line order; adds the new keys to `seen`.
 
-    With the C kernel, one pass of set lookups and inserts. Without it, C-level operations: a dict from
-    each key to its first position (in line order) names the repeats inside the batch, and one set
-    intersection the keys seen in earlier batches.
+    C-level operations: a dict from each key to its first position (in line order) names the repeats
+    inside the batch, and one set intersection the keys seen in earlier batches.
     """
     count = len(keys)
-    if ascending is None:
-        ascending = all(map(int.__lt__, lines, lines[1:]))
+    ascending = all(map(int.__lt__, lines, lines[1:]))
     order = range(count) if ascending else sorted(range(count), key=lines.__getitem__)
     ordered = keys if ascending else list(map(keys.__getitem__, order))
-    kernel = native.kernel()
-    if kernel is not None:  # one C pass: set lookups and inserts in line order
-        found: list[int] = kernel.repeats(list(ordered), seen)
-        return found if ascending else sorted(map(order.__getitem__, found))
     first = dict(zip(reversed(ordered), range(count - 1, -1, -1), strict=True))
     later = list(map(first.__getitem__, ordered))
     repeats = list(compress(order, map(int.__ne__, later, range(count))))

@@ -42,9 +42,8 @@ class ValidatedBatch:
     """The outcome of one batch of consecutive rows, in bulk.
 
     `rows[i]` is the valid row at line `lines[i]`: its values in the entity's schema column order,
-    None where a value is missing. Within a batch the valid rows need not be in file order (the CSV
-    reader groups rows it parses the same way); `lines` says where each one is. `invalid` is in file
-    order. Every row read is in exactly one of the two.
+    None where a value is missing. `lines` and `invalid` are in file order. Every record read is in
+    exactly one of the two.
     """
 
     lines: list[int]

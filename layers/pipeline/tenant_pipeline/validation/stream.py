@@ -5,7 +5,6 @@ from __future__ import annotations
 import pickle
 import tempfile
 from collections.abc import Iterator
-from functools import partial
 from itertools import compress, repeat
 from operator import is_, not_
 from typing import IO, Any, BinaryIO
@@ -21,8 +20,6 @@ from tenant_pipeline.formats import (
     json_batches,
 )
 from tenant_pipeline.formats.batch import excerpt
-from tenant_pipeline.formats.jsonl import JsonLinesReader
-from tenant_pipeline.validation import native
 from tenant_pipeline.validation.compiler import DUPLICATE_REASON, Outcome, compile_entity
 from tenant_pipeline.validation.duplicates import KeyTracker
 from tenant_pipeline.validation.outcomes import FieldError, InvalidRow, ValidatedBatch, make_valid
@@ -36,7 +33,7 @@ def validate_batches(
     *,
     keys: KeyTracker,
 ) -> Iterator[ValidatedBatch]:
-    """Yield a `ValidatedBatch` for every batch of rows of the file, in file order.
+    """Yield a `ValidatedBatch` for every batch of records of the file, in file order.
 
     Reads `stream` in chunks (memory stays flat), decompressing when needed. `keys` remembers
     the primary keys seen, so a later duplicate is invalid; once it has spilled
@@ -48,35 +45,21 @@ def validate_batches(
     limits = limits or ReadLimits()
     compiled = compile_entity(entity)
     chunks = iter_chunks(stream, fmt.gzip, limits)
-    kernel = native.kernel()
-    rows = 0
     if fmt.kind is Kind.CSV:
         reader = CsvReader(chunks, limits)
         plan = compiled.for_header(reader.header)
-        validate = plan.validate_columns
-        lines_first = partial(plan.validate_lines, kernel, keys=keys) if kernel is not None else None
-        for item in reader.column_batches_or(lines_first):
-            batch = item if isinstance(item, ValidatedBatch) else validate(item, keys)
-            rows += batch.total
-            yield batch
-        if not rows:
-            raise EmptyFileError("file has a header but no data rows")
-        return
-    plan = compiled.all_columns()
-    batches: Iterator[ValidatedBatch]
-    if kernel is not None and fmt.kind is Kind.JSONL:
-        lines_reader = JsonLinesReader(chunks, limits)
-        batches = (
-            plan.validate_json_lines(kernel, lines, raw, lines_reader.decode, keys)
-            for lines, raw in lines_reader.raw_batches()
-        )
+        batches = (plan.validate_csv(batch, keys) for batch in reader.batches())
+        nothing = "file has a header but no data rows"
     else:
-        batches = (plan.validate_json(decoded, keys) for decoded in json_batches(chunks, fmt, limits))
+        plan = compiled.all_columns()
+        batches = (plan.validate_json(batch, keys) for batch in json_batches(chunks, fmt, limits))
+        nothing = "file holds no records"
+    rows = 0
     for batch in batches:
         rows += batch.total
         yield batch
     if not rows:
-        raise EmptyFileError("file holds no records")
+        raise EmptyFileError(nothing)
 
 
 def validate_stream(
@@ -153,14 +136,8 @@ def _outcomes(batch: ValidatedBatch, names: tuple[str, ...]) -> list[Outcome]:
     if batch.invalid:
         outcomes += batch.invalid
         outcomes.sort(key=_line)
-    elif not _ascending(batch.lines):
-        outcomes.sort(key=_line)
     return outcomes
 
 
 def _line(outcome: Outcome) -> int:
     return outcome.line
-
-
-def _ascending(lines: list[int]) -> bool:
-    return all(map(int.__lt__, lines, lines[1:]))

@@ -12,8 +12,8 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
-from tenant_pipeline.export.formula import escape_formula
 from tenant_pipeline.export.serialisers.base import CHUNK_BYTES, dump_json
+from tenant_pipeline.formula import escape_formula
 
 
 def csv_cell(value: object) -> str:

@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tenant_pipeline.export.formula import FORMULA_TRIGGERS, escape_formula, unescape_formula
+from tenant_pipeline.formula import FORMULA_TRIGGERS, escape_formula, unescape_formula
 
 
 @pytest.mark.parametrize(
