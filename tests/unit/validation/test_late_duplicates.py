@@ -19,8 +19,6 @@ from tenant_pipeline.validation import (
     validate_stream,
 )
 
-pytestmark = pytest.mark.usefixtures("both_paths")
-
 CONTACTS = load_entity("contacts")
 HEADER = "id,email,name,age,created_at,country,notes\n"
 

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from itertools import chain, compress, repeat
-from operator import attrgetter, itemgetter
+from operator import itemgetter
 from typing import Any
 
 from tenant_pipeline.entities import EntitySchema
@@ -24,7 +24,6 @@ from tenant_pipeline.validation.outcomes import FieldError, InvalidRow, Validate
 
 Outcome = ValidRow | InvalidRow
 DUPLICATE_REASON = "duplicate primary key (an earlier row has it)"
-_line_of = attrgetter("line")
 
 
 @dataclass(frozen=True)
@@ -78,7 +77,7 @@ class ColumnPlan:
 
     def validate_csv(self, batch: RowBatch, keys: KeyTracker) -> ValidatedBatch:
         """Validate CSV records (lists of cells in header order); reader problems become invalid rows."""
-        lines, rows, rejected = _without_problems(batch)
+        kept, lines, rows, rejected = _without_problems(batch)
         columns = list(zip(*rows, strict=True)) if rows else [()] * len(self.rules)
         errors: dict[int, list[FieldError]] = {}
         values = []
@@ -87,13 +86,13 @@ class ColumnPlan:
             for i, reason in problems:
                 errors.setdefault(i, []).append(FieldError(rule.name, excerpt(cells[i]), reason))
             values.append(column)
-        return self._conclude(lines, self._rows(values, len(lines)), errors, rejected, keys)
+        return self._conclude(kept, lines, self._rows(values, len(lines)), errors, rejected, keys=keys)
 
     def validate_json(self, batch: RowBatch, keys: KeyTracker) -> ValidatedBatch:
         """Validate decoded JSON values; each must be an object whose keys the entity knows."""
         if set(map(type, batch.rows)) - {dict}:
             batch = _reject_non_objects(batch)
-        lines, rows, rejected = _without_problems(batch)
+        kept, lines, rows, rejected = _without_problems(batch)
         errors: dict[int, list[FieldError]] = {}
         if not self._known.issuperset(chain.from_iterable(rows)):
             for i, row in enumerate(rows):
@@ -112,7 +111,7 @@ class ColumnPlan:
                     FieldError(rule.name, "" if value is None else excerpt(value), reason)
                 )
             values.append(column)
-        return self._conclude(lines, self._rows(values, len(lines)), errors, rejected, keys)
+        return self._conclude(kept, lines, self._rows(values, len(lines)), errors, rejected, keys=keys)
 
     def _rows(self, values: list[list[Any]], count: int) -> list[tuple[Any, ...]]:
         """Row tuples in schema column order from columns in plan order (None for absent columns)."""
@@ -121,13 +120,17 @@ class ColumnPlan:
 
     def _conclude(
         self,
+        kept: Sequence[int],
         lines: list[int],
         rows: list[tuple[Any, ...]],
         errors: dict[int, list[FieldError]],
-        rejected: list[InvalidRow],
+        rejected: list[tuple[int, InvalidRow]],
+        *,
         keys: KeyTracker,
     ) -> ValidatedBatch:
-        """Check the primary keys of the otherwise valid rows, then split valid from invalid."""
+        """Check the primary keys of the otherwise valid rows, then split valid from invalid.
+
+        `kept[i]` is the batch position of row `i` (the reader's rejections, at their positions, aside)."""
         if self._key_slot >= 0 and lines:
             self._check_keys(lines, rows, errors, keys)
         invalid = rejected
@@ -135,12 +138,12 @@ class ColumnPlan:
             keep = [True] * len(lines)
             for i in errors:
                 keep[i] = False
-            invalid = invalid + [InvalidRow(lines[i], tuple(found)) for i, found in errors.items()]
+            invalid = invalid + [(kept[i], InvalidRow(lines[i], tuple(found))) for i, found in errors.items()]
             rows = list(compress(rows, keep))
             lines = list(compress(lines, keep))
         if len(invalid) > 1:
-            invalid.sort(key=_line_of)
-        return ValidatedBatch(lines, rows, invalid)
+            invalid.sort(key=itemgetter(0))
+        return ValidatedBatch(lines, rows, [row for _, row in invalid], [at for at, _ in invalid])
 
     def _check_keys(
         self,
@@ -161,13 +164,16 @@ class ColumnPlan:
             errors[i] = [FieldError(self._key, excerpt(key_of(rows[i])), DUPLICATE_REASON)]
 
 
-def _without_problems(batch: RowBatch) -> tuple[list[int], list[Any], list[InvalidRow]]:
-    """The batch's lines and rows less those the reader rejected, which become invalid rows."""
+def _without_problems(
+    batch: RowBatch,
+) -> tuple[Sequence[int], list[int], list[Any], list[tuple[int, InvalidRow]]]:
+    """The positions, lines and rows the reader accepted, and its rejections as (position, invalid row)."""
     if not batch.problems:
-        return batch.lines, batch.rows, []
-    rejected = [InvalidRow(batch.lines[i], (FieldError(*p),)) for i, p in sorted(batch.problems.items())]
+        return range(len(batch.rows)), batch.lines, batch.rows, []
+    rejected = [(i, InvalidRow(batch.lines[i], (FieldError(*p),))) for i, p in sorted(batch.problems.items())]
     keep = [i not in batch.problems for i in range(len(batch.rows))]
-    return list(compress(batch.lines, keep)), list(compress(batch.rows, keep)), rejected
+    kept = list(compress(range(len(batch.rows)), keep))
+    return kept, list(compress(batch.lines, keep)), list(compress(batch.rows, keep)), rejected
 
 
 def _reject_non_objects(batch: RowBatch) -> RowBatch:

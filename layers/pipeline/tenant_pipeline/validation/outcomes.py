@@ -6,7 +6,7 @@ C-level `tuple.__new__`, which keeps per-row overhead out of the hot loop.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, NamedTuple
 
@@ -42,13 +42,15 @@ class ValidatedBatch:
     """The outcome of one batch of consecutive rows, in bulk.
 
     `rows[i]` is the valid row at line `lines[i]`: its values in the entity's schema column order,
-    None where a value is missing. `lines` and `invalid` are in file order. Every record read is in
-    exactly one of the two.
+    None where a value is missing. `lines` and `invalid` are in file order, and `invalid_at[k]` is
+    the position of `invalid[k]` among the batch's records (several records can share a line in a
+    JSON array). Every record read is in exactly one of the two.
     """
 
     lines: list[int]
     rows: list[tuple[Any, ...]]
     invalid: list[InvalidRow]
+    invalid_at: list[int] = field(default_factory=list)
 
     @property
     def total(self) -> int:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pickle
 import tempfile
 from collections.abc import Iterator
-from itertools import compress, repeat
-from operator import is_, not_
+from itertools import compress, islice, repeat
+from operator import is_, itemgetter
 from typing import IO, Any, BinaryIO
 
 from tenant_pipeline.entities import EntitySchema
@@ -114,14 +114,29 @@ def _replay(held: IO[bytes], keys: KeyTracker, key: str, names: tuple[str, ...])
             found[pending[0]] = pending[1]
             pending = next(late, None)
         if found:
-            keep = [line not in found for line in batch.lines]
-            batch.invalid += [
-                InvalidRow(line, (FieldError(key, excerpt(found[line]), DUPLICATE_REASON),))
-                for line in compress(batch.lines, map(not_, keep))
-            ]
-            batch.lines = list(compress(batch.lines, keep))
-            batch.rows = list(compress(batch.rows, keep))
+            _move_late_duplicates(batch, found, key)
         yield from _outcomes(batch, names)
+
+
+def _move_late_duplicates(batch: ValidatedBatch, found: dict[int, Any], key: str) -> None:
+    """Turn the valid rows at the lines of `found` into invalid ones, keeping every row's position."""
+    taken = set(batch.invalid_at)
+    valid_at = [at for at in range(batch.total) if at not in taken]
+    moved = [i for i, line in enumerate(batch.lines) if line in found]
+    invalid = list(zip(batch.invalid_at, batch.invalid, strict=True))
+    invalid += [
+        (
+            valid_at[i],
+            InvalidRow(batch.lines[i], (FieldError(key, excerpt(found[batch.lines[i]]), DUPLICATE_REASON),)),
+        )
+        for i in moved
+    ]
+    invalid.sort(key=itemgetter(0))
+    keep = [line not in found for line in batch.lines]
+    batch.lines = list(compress(batch.lines, keep))
+    batch.rows = list(compress(batch.rows, keep))
+    batch.invalid = [row for _, row in invalid]
+    batch.invalid_at = [at for at, _ in invalid]
 
 
 def _outcomes(batch: ValidatedBatch, names: tuple[str, ...]) -> list[Outcome]:
@@ -132,12 +147,13 @@ def _outcomes(batch: ValidatedBatch, names: tuple[str, ...]) -> list[Outcome]:
             if None in column:
                 for record in compress(records, map(is_, column, repeat(None))):
                     del record[name]
-    outcomes: list[Outcome] = list(map(make_valid, zip(batch.lines, records, strict=True)))
-    if batch.invalid:
-        outcomes += batch.invalid
-        outcomes.sort(key=_line)
+    valid: list[Outcome] = list(map(make_valid, zip(batch.lines, records, strict=True)))
+    if not batch.invalid:
+        return valid
+    outcomes: list[Outcome] = []
+    rest = iter(valid)
+    for at, invalid in zip(batch.invalid_at, batch.invalid, strict=True):
+        outcomes.extend(islice(rest, at - len(outcomes)))
+        outcomes.append(invalid)
+    outcomes.extend(rest)
     return outcomes
-
-
-def _line(outcome: Outcome) -> int:
-    return outcome.line
