@@ -43,6 +43,10 @@ class UnknownJobError(TenantctlError):
     """No job has this id."""
 
 
+class UploadRejectedError(TenantctlError):
+    """The upload was recorded as one that cannot become a job."""
+
+
 class JobTimeoutError(TenantctlError):
     """Waiting for a job gave up before the job finished."""
 
