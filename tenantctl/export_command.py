@@ -114,13 +114,21 @@ def register(subparsers: Any, parents: list[argparse.ArgumentParser] | None = No
         help="comma-separated entity types (default: every entity type)",
     )
     parser.add_argument(
-        "--format", dest="export_format", choices=[fmt.value for fmt in ExportFormat], default="csv"
+        "--format",
+        dest="export_format",
+        choices=[fmt.value for fmt in ExportFormat],
+        default="csv",
+        help="file format (default: csv)",
     )
     parser.add_argument("--out", type=Path, required=True, metavar="DIR", help="folder to download into")
     parser.add_argument("--gzip", action="store_true", help="gzip-compress each file")
     parser.add_argument("--wait", action="store_true", help="follow a long export until it finishes")
     parser.add_argument(
-        "--timeout", type=float, default=DEFAULT_WAIT_S, metavar="SECONDS", help="how long --wait waits"
+        "--timeout",
+        type=float,
+        default=DEFAULT_WAIT_S,
+        metavar="SECONDS",
+        help=f"how long --wait waits (default: {DEFAULT_WAIT_S:.0f})",
     )
     parser.add_argument(
         "--job", dest="job_id", metavar="JOB_ID", help="download the files of an earlier export"

@@ -58,7 +58,8 @@ def register(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
         metavar="SECONDS",
         help=(
             "local setting: visibility timeout of each receive, i.e. how soon a failed message is retried "
-            "(the queues keep topology's timeout; AWS would wait that long)"
+            "(the queues keep topology's timeout; AWS would wait that long) "
+            f"(default: {DEFAULT_RETRY_AFTER_S})"
         ),
     )
     up.set_defaults(handler=_up)

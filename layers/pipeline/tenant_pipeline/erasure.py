@@ -218,9 +218,10 @@ class TenantEraser:
         return finished or ledger.get(job.job_id)
 
     def _bury(self, tenant_id: str, job_id: str) -> None:
+        deleted_at = now_iso()  # one moment for every region's tombstone
         for stores in self._regions:
             try:
-                stores.directory.bury(tenant_id, job_id=job_id)
+                stores.directory.bury(tenant_id, job_id=job_id, deleted_at=deleted_at)
             except UnknownTenantError:
                 continue  # no entry in this region (or buried before)
             except TenantStatusConflictError as exc:
