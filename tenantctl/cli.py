@@ -11,12 +11,24 @@ import sys
 from collections.abc import Sequence
 
 from tenantctl import export_command, migrate_command
-from tenantctl.commands import demo, imports, jobs, local, redrive, tenants, trace
+from tenantctl.commands import demo, entities, imports, jobs, local, redrive, rejects, tenants, trace
 from tenantctl.failures import describe_failure
 from tenantctl.options import global_options
 from tenantctl.target import Target
 
-_GROUPS = (local, tenants, imports, export_command, migrate_command, jobs, trace, redrive, demo)
+_GROUPS = (
+    local,
+    tenants,
+    entities,
+    imports,
+    rejects,
+    export_command,
+    migrate_command,
+    jobs,
+    trace,
+    redrive,
+    demo,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

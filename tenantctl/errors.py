@@ -17,6 +17,10 @@ class PortInUseError(TenantctlError):
     """The local AWS cannot listen on the requested address."""
 
 
+class LocalAwsNotRunningError(TenantctlError):
+    """No `tenantctl local up` runs from the given state folder, or it would not stop."""
+
+
 class ServerNotStartedError(TenantctlError):
     """The local AWS was asked for its address before it started."""
 
@@ -41,6 +45,10 @@ class InputFileError(TenantctlError):
 
 class UnknownJobError(TenantctlError):
     """No job has this id."""
+
+
+class UploadRejectedError(TenantctlError):
+    """The upload was recorded as one that cannot become a job."""
 
 
 class JobTimeoutError(TenantctlError):

@@ -13,7 +13,9 @@ import argparse
 import hashlib
 import json
 import os
+import re
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,7 +27,6 @@ from tenant_pipeline.export import (
     ExportManifest,
     ManifestFile,
     export_prefix,
-    new_job_id,
 )
 from tenant_pipeline.export.keys import MANIFEST_FILE_NAME, manifest_key
 from tenant_pipeline.store.jobs import Job, JobKind, JobStatus
@@ -39,11 +40,16 @@ if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
 DEFAULT_WAIT_S = 3600.0
+_PLAIN_FILE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,254}$")
 _READ_BYTES = 1024 * 1024
 
 
 class ExportInvokeError(TenantctlError):
     """The export function refused the request or failed; `str()` is its reason."""
+
+
+class UnsafeManifestError(TenantctlError):
+    """An export's manifest names a file that must not be written (a path, or the manifest itself)."""
 
 
 class ExportNotFinishedError(TenantctlError):
@@ -108,13 +114,21 @@ def register(subparsers: Any, parents: list[argparse.ArgumentParser] | None = No
         help="comma-separated entity types (default: every entity type)",
     )
     parser.add_argument(
-        "--format", dest="export_format", choices=[fmt.value for fmt in ExportFormat], default="csv"
+        "--format",
+        dest="export_format",
+        choices=[fmt.value for fmt in ExportFormat],
+        default="csv",
+        help="file format (default: csv)",
     )
     parser.add_argument("--out", type=Path, required=True, metavar="DIR", help="folder to download into")
     parser.add_argument("--gzip", action="store_true", help="gzip-compress each file")
     parser.add_argument("--wait", action="store_true", help="follow a long export until it finishes")
     parser.add_argument(
-        "--timeout", type=float, default=DEFAULT_WAIT_S, metavar="SECONDS", help="how long --wait waits"
+        "--timeout",
+        type=float,
+        default=DEFAULT_WAIT_S,
+        metavar="SECONDS",
+        help=f"how long --wait waits (default: {DEFAULT_WAIT_S:.0f})",
     )
     parser.add_argument(
         "--job", dest="job_id", metavar="JOB_ID", help="download the files of an earlier export"
@@ -195,17 +209,17 @@ def run_export(
 ) -> ExportResult:
     """Start the export in the tenant's home region, wait if asked, then download and verify its files."""
     region = target.find_tenant(tenant_id).home_region
-    job_id = new_job_id()
     trace_id = secrets.token_hex(16)
     payload = {
         "tenant_id": tenant_id,
         "entities": entities,
         "format": fmt.value,
         "gzip": gzip,
-        "job_id": job_id,
+        "request_id": secrets.token_hex(16),
         "trace": {"traceparent": f"00-{trace_id}-{secrets.token_hex(8)}-01"},
     }
     outcome = invoke_export(target, region, payload)
+    job_id = str(outcome["job_id"])
     status = JobStatus(outcome["status"])
     if status is JobStatus.RUNNING and wait:
         job = follow_job(target.ledger(region), job_id, timeout_s=timeout_s)
@@ -256,6 +270,7 @@ def download_job(
     manifest = ExportManifest.from_json(manifest_raw)
     if manifest.tenant_id != tenant_id or manifest.job_id != job_id:
         raise ChecksumMismatchError(f"the manifest of {job_id} names another export")
+    check_file_names(manifest.files)
     out_dir.mkdir(parents=True, exist_ok=True)
     files = tuple(
         download_file(s3, bucket, entry, out_dir, prefix=export_prefix(tenant_id, job_id))
@@ -272,8 +287,9 @@ def download_file(
     """Stream one file to `out_dir/<file_name>`, hashing as it goes; a mismatch leaves no file behind."""
     # The manifest is data from the bucket: never let it name a path outside the output folder or a key
     # outside this export.
-    if Path(entry.file_name).name != entry.file_name or not entry.key.startswith(prefix):
-        raise ChecksumMismatchError(f"the manifest names an unexpected file {entry.file_name!r}")
+    check_file_names([entry])
+    if not entry.key.startswith(prefix):
+        raise UnsafeManifestError(f"the manifest names a file outside this export: {entry.key[:200]!r}")
     path = out_dir / entry.file_name
     partial = path.with_name(path.name + ".part")
     digest = hashlib.sha256()
@@ -294,6 +310,25 @@ def download_file(
     finally:
         partial.unlink(missing_ok=True)
     return DownloadedFile(entry, path)
+
+
+def check_file_names(entries: Sequence[ManifestFile]) -> None:
+    """Every file the manifest names is a plain, distinct file name, and none is the manifest itself."""
+    seen: set[str] = set()
+    for entry in entries:
+        name = entry.file_name
+        if not isinstance(name, str) or not _PLAIN_FILE_NAME.fullmatch(name) or name in (".", ".."):
+            raise UnsafeManifestError(
+                f"the manifest names {str(name)[:200]!r}, which is not a plain file name; nothing downloaded"
+            )
+        if name == MANIFEST_FILE_NAME:
+            raise UnsafeManifestError(
+                f"the manifest names a data file {name!r}, which would overwrite the manifest; "
+                "nothing downloaded"
+            )
+        if name in seen:
+            raise UnsafeManifestError(f"the manifest names {name!r} twice; nothing downloaded")
+        seen.add(name)
 
 
 def _bucket_of(target: Target, job: Job, region: str) -> str:

@@ -1,4 +1,4 @@
-"""Finding the job an upload started, and following it until it finishes."""
+"""Following a job until it finishes."""
 
 from __future__ import annotations
 
@@ -11,21 +11,8 @@ from tenantctl.errors import JobTimeoutError
 
 POLL_INTERVAL_S = 0.5
 DEFAULT_WAIT_S = 300.0
-
-
-def find_job(ledger: JobsLedger, tenant_id: str, *, trace_id: str, source_uri: str, timeout_s: float) -> Job:
-    """The tenant's job that joined the uploader's trace (or, failing that, read this object)."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        for job in ledger.list_for_tenant(tenant_id, limit=50):
-            if job.trace_id == trace_id or (job.trace_id is None and job.source_uri == source_uri):
-                return job
-        if time.monotonic() >= deadline:
-            raise JobTimeoutError(
-                f"no job started for {source_uri} within {timeout_s:.0f}s "
-                "(is the import pipeline running at this endpoint?)"
-            )
-        time.sleep(POLL_INTERVAL_S)
+DEFAULT_FIND_S = 30.0
+"""How long an uploader waits for its upload's job to appear (the job exists once validation starts)."""
 
 
 def follow_job(

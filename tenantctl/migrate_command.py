@@ -88,9 +88,19 @@ def register(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
     migrate.add_argument("tenant_id", metavar="TENANT")
     migrate.add_argument("--to", dest="to_region", required=True, metavar="REGION", help="target region")
     migrate.add_argument("--wait", action="store_true", help="follow the migration phase by phase")
-    migrate.add_argument("--timeout", type=float, default=DEFAULT_WAIT_S, metavar="SECONDS")
     migrate.add_argument(
-        "--chunk-items", type=int, default=DEFAULT_CHUNK_ITEMS, metavar="N", help="items per snapshot chunk"
+        "--timeout",
+        type=float,
+        default=DEFAULT_WAIT_S,
+        metavar="SECONDS",
+        help=f"how long --wait waits (default: {DEFAULT_WAIT_S:.0f})",
+    )
+    migrate.add_argument(
+        "--chunk-items",
+        type=int,
+        default=DEFAULT_CHUNK_ITEMS,
+        metavar="N",
+        help=f"items per snapshot chunk (default: {DEFAULT_CHUNK_ITEMS})",
     )
     migrate.set_defaults(handler=_migrate)
 

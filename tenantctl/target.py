@@ -108,8 +108,18 @@ class Target:
             except UnknownTenantError:
                 continue
         if not found:
-            raise UnknownTenantError(f"unknown tenant {tenant_id!r}")
+            raise UnknownTenantError(self._unknown_tenant_reason(tenant_id))
         return entry_of_record(found)
+
+    def _unknown_tenant_reason(self, tenant_id: str) -> str:
+        for region in self.served_regions():
+            tombstone = self.directory(region).tombstone(tenant_id)
+            if tombstone is not None:
+                return (
+                    f"tenant {tenant_id!r} was deleted at {tombstone.deleted_at} "
+                    f"(`tenantctl job {tombstone.job_id}` shows what was removed)"
+                )
+        return f"unknown tenant {tenant_id!r}"
 
     def all_tenants(self) -> list[Tenant]:
         """Every tenant of every region served, each once (as its home region records it)."""

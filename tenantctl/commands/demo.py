@@ -11,6 +11,7 @@ is then read from there. Exits 0 only when every step did what it should.
 from __future__ import annotations
 
 import argparse
+import sys
 import tempfile
 import time
 from collections import defaultdict
@@ -67,6 +68,8 @@ SAMPLES = (
         "globex", "contacts", "contacts.jsonl", total_rows=12, invalid=0, status=JobStatus.SUCCEEDED
     ),
 )
+DEFAULT_EXPORT_DIR = Path("demo-export")
+REPORT_LINES_SHOWN = 3
 TRACE_SHOWN = 1
 """Index of the sample whose trace the demo draws (the one with invalid rows)."""
 MOVED = TENANTS[0]
@@ -80,6 +83,13 @@ def register(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
         help="run the import, export and migration pipelines end to end on a private local AWS",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=DEFAULT_EXPORT_DIR,
+        metavar="DIR",
+        help=f"folder the demo's export is left in, to open afterwards (default: ./{DEFAULT_EXPORT_DIR})",
     )
     parser.set_defaults(handler=_demo)
 
@@ -102,7 +112,7 @@ def _demo(args: argparse.Namespace) -> int:
             _say(quiet, f"local AWS ready at {endpoint} (regions {', '.join(aws.options.regions)})")
             target = Target(endpoint_url=endpoint, region=aws.primary_region)
             summary = _run(target, aws, quiet)
-            summary.update(_export_and_migrate(target, aws, summary["jobs"], Path(state_dir), quiet))
+            summary.update(_export_and_migrate(target, aws, summary["jobs"], args.out, quiet))
         finally:
             aws.stop()
     summary["duration_s"] = round(time.monotonic() - began, 1)
@@ -110,7 +120,38 @@ def _demo(args: argparse.Namespace) -> int:
         print_json(summary)
     else:
         print(f"\ndemo: every step did what it should ({summary['duration_s']:.1f}s)")
+        print_lines(next_steps(args.out))
     return 0
+
+
+def next_steps(export_dir: Path) -> list[str]:
+    """What a newcomer can try after the demo, on a local AWS of their own."""
+    lines = ["", f"the export is in {export_dir}/ (CSV files and manifest.json): open it", "", "try next:"]
+    steps = [
+        ("tenantctl local up &", "a local AWS that keeps running"),
+        ('eval "$(tenantctl local env)"', "any AWS client (and tenantctl) now talks to it"),
+        ("tenantctl tenants create acme", ""),
+        ("tenantctl entities show contacts", "the columns a contacts file needs"),
+        (f"tenantctl import acme contacts {_shown_path(sample_path('contacts.csv'))} --wait", ""),
+        ("tenantctl jobs acme", "then `tenantctl report JOB_ID`, `tenantctl trace JOB_ID`"),
+        ("tenantctl rejects --since 1h", "uploads that could not become a job"),
+        ("tenantctl local down", ""),
+    ]
+    if sys.prefix != sys.base_prefix:
+        steps.insert(
+            0, (f"source {_shown_path(Path(sys.prefix) / 'bin' / 'activate')}", "tenantctl on your PATH")
+        )
+    width = max(len(command) for command, note in steps if note)
+    lines += [f"  {command.ljust(width)}  # {note}" if note else f"  {command}" for command, note in steps]
+    return lines
+
+
+def _shown_path(path: Path) -> str:
+    """A path relative to the working folder when it is under it (shorter to copy)."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
 
 
 def _say(quiet: bool, *lines: str) -> None:
@@ -128,7 +169,7 @@ def _run(target: Target, aws: LocalAws, quiet: bool) -> dict[str, Any]:
         _say(quiet, f"  uploaded {sample.file_name} to {sent.source_uri}")
         job = wait_for_import(target, sent, JOB_TIMEOUT_S, show_progress=not quiet)
         _check_job(target, sample, job, sent.region)
-        jobs.append(job.to_dict())
+        jobs.append({**job.to_dict(), "region": sent.region})
         _say(
             quiet,
             f"✓ {sample.tenant_id}/{sample.entity_type}: {job.status.value}, {job.stored} stored, "
@@ -137,6 +178,7 @@ def _run(target: Target, aws: LocalAws, quiet: bool) -> dict[str, Any]:
     _say(quiet, "", *table(jobs, _JOB_COLUMNS))
     shown = jobs[TRACE_SHOWN]
     _say(quiet, "", *describe_job(shown))
+    _say(quiet, *_report_excerpt(target, shown))
     if aws.spans_file is None:
         _say(quiet, "", "(spans go to the OTLP endpoint: look the trace ids up there)")
         return {"jobs": jobs, "spans": {}}
@@ -153,7 +195,7 @@ def _run(target: Target, aws: LocalAws, quiet: bool) -> dict[str, Any]:
 
 
 def _export_and_migrate(
-    target: Target, aws: LocalAws, jobs: list[dict[str, Any]], state_dir: Path, quiet: bool
+    target: Target, aws: LocalAws, jobs: list[dict[str, Any]], export_dir: Path, quiet: bool
 ) -> dict[str, Any]:
     tenant_id, home = MOVED
     stored: dict[str, int] = defaultdict(int)
@@ -165,7 +207,7 @@ def _export_and_migrate(
         target,
         tenant_id,
         stored,
-        out_dir=state_dir / "export",
+        out_dir=export_dir,
         spans_file=aws.spans_file,
         timeout_s=JOB_TIMEOUT_S,
         say=say,
@@ -192,6 +234,22 @@ _JOB_COLUMNS = (
     ("total_rows", "TOTAL"),
     ("invalid", "INVALID"),
 )
+
+
+def _report_excerpt(target: Target, job: dict[str, Any]) -> list[str]:
+    """The first lines of the job's error report, as `tenantctl report` shows them."""
+    region = str(job["region"])
+    rows = read_report(target, target.ledger(region).get(str(job["job_id"])), region)
+    if not rows:
+        return []
+    shown = rows[:REPORT_LINES_SHOWN]
+    columns = [(name, name.upper()) for name in shown[0]]
+    return [
+        "",
+        f"error report of job {job['job_id']} (first {len(shown)} of {len(rows)} rows; "
+        f"`tenantctl report {job['job_id']}` shows them all)",
+        *table(shown, columns),
+    ]
 
 
 def _check_job(target: Target, sample: SampleImport, job: Job, region: str) -> None:

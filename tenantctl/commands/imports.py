@@ -8,19 +8,32 @@ from __future__ import annotations
 
 import argparse
 import secrets
+import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from tenant_pipeline import topology
+from tenant_pipeline.errors import UnknownJobError
+from tenant_pipeline.imports.keys import job_id_for
+from tenant_pipeline.imports.object_version import object_version
 from tenant_pipeline.store.jobs import Job, JobStatus
+from tenant_pipeline.store.tenants import now_iso
 from tenant_pipeline.topology import Resource
 from tenantctl.commands.jobs import describe_job
-from tenantctl.errors import InputFileError, InvalidArgumentError, JobFailedError
-from tenantctl.job_wait import DEFAULT_WAIT_S, find_job, follow_job
+from tenantctl.commands.rejects import rejects_log
+from tenantctl.errors import (
+    InputFileError,
+    InvalidArgumentError,
+    JobFailedError,
+    JobTimeoutError,
+    UploadRejectedError,
+)
+from tenantctl.job_wait import DEFAULT_FIND_S, DEFAULT_WAIT_S, POLL_INTERVAL_S, follow_job
 from tenantctl.output import print_json, print_lines
 from tenantctl.progress import ProgressLine, bar
 from tenantctl.target import Target
+from tenantctl.upload_diagnosis import why_no_job
 
 FAILED_STATUSES = frozenset({JobStatus.FAILED, JobStatus.FAILED_VALIDATION})
 
@@ -35,10 +48,18 @@ class Upload:
     bucket: str
     key: str
     trace_id: str
+    version_id: str | None
+    etag: str
+    uploaded_at: str
 
     @property
     def source_uri(self) -> str:
         return f"s3://{self.bucket}/{self.key}"
+
+    @property
+    def job_id(self) -> str:
+        """The job the pipeline makes of this very object version (as `ImportValidator` names it)."""
+        return job_id_for(self.bucket, self.key, object_version(self.version_id, None) or self.etag)
 
 
 def register(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
@@ -57,7 +78,19 @@ def register(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
     )
     parser.add_argument("--wait", action="store_true", help="follow the job until it finishes")
     parser.add_argument(
-        "--timeout", type=float, default=DEFAULT_WAIT_S, metavar="SECONDS", help="how long --wait waits"
+        "--timeout",
+        type=float,
+        default=DEFAULT_WAIT_S,
+        metavar="SECONDS",
+        help=f"how long --wait follows the job (default: {DEFAULT_WAIT_S:.0f})",
+    )
+    parser.add_argument(
+        "--find-timeout",
+        type=float,
+        default=DEFAULT_FIND_S,
+        metavar="SECONDS",
+        help="how long --wait waits for the upload's job to appear before it says why there is none "
+        f"(default: {DEFAULT_FIND_S:.0f})",
     )
     parser.set_defaults(handler=_import)
 
@@ -91,23 +124,63 @@ def upload(target: Target, tenant_id: str, entity_type: str, path: Path) -> Uplo
     bucket = target.name(Resource.INGEST_BUCKET, region)
     key = f"{topology.IMPORT_KEY_PREFIX}{tenant_id}/imports/{entity_type}/{path.name}"
     traceparent, trace_id = new_traceparent()
+    uploaded_at = now_iso()
+    s3 = target.clients(region).s3
     try:
-        target.clients(region).s3.upload_file(
-            str(path), bucket, key, ExtraArgs={"Metadata": {"traceparent": traceparent}}
-        )
+        s3.upload_file(str(path), bucket, key, ExtraArgs={"Metadata": {"traceparent": traceparent}})
     except OSError as exc:
         raise InputFileError(f"{path}: {exc.strerror or exc}") from None
-    return Upload(tenant_id, entity_type, region, bucket, key, trace_id)
+    head = s3.head_object(Bucket=bucket, Key=key)
+    return Upload(
+        tenant_id,
+        entity_type,
+        region,
+        bucket,
+        key,
+        trace_id,
+        version_id=head.get("VersionId"),
+        etag=str(head.get("ETag", "")).strip('"'),
+        uploaded_at=uploaded_at,
+    )
 
 
-def wait_for_import(target: Target, sent: Upload, timeout_s: float, *, show_progress: bool = True) -> Job:
+def find_import_job(target: Target, sent: Upload, find_timeout_s: float) -> Job:
+    """The job of this upload's object version; or one line saying why there is none."""
+    ledger = target.ledger(sent.region)
+    rejects = rejects_log(target, sent.region)
+    versions = {sent.version_id, sent.etag} - {None}
+    deadline = time.monotonic() + find_timeout_s
+    while True:
+        try:
+            return ledger.get(sent.job_id)
+        except UnknownJobError:
+            pass
+        for rejected in rejects.list(since=sent.uploaded_at):
+            if rejected.key == sent.key and rejected.version in versions:
+                raise UploadRejectedError(
+                    f"no job for {sent.source_uri}: the upload was rejected: {rejected.reason}"
+                )
+        if time.monotonic() >= deadline:
+            reason = why_no_job(target, sent.region, sent.bucket, sent.key)
+            raise JobTimeoutError(f"no job for {sent.source_uri} after {find_timeout_s:.0f}s: {reason}")
+        time.sleep(POLL_INTERVAL_S)
+
+
+def wait_for_import(
+    target: Target,
+    sent: Upload,
+    timeout_s: float,
+    *,
+    find_timeout_s: float = DEFAULT_FIND_S,
+    show_progress: bool = True,
+) -> Job:
     """Find the upload's job, show rows stored / total while it runs, return it finished."""
     ledger = target.ledger(sent.region)
     line = ProgressLine() if show_progress else None
     try:
-        job = find_job(
-            ledger, sent.tenant_id, trace_id=sent.trace_id, source_uri=sent.source_uri, timeout_s=timeout_s
-        )
+        job = find_import_job(target, sent, min(find_timeout_s, timeout_s))
+        if line is not None:
+            line.show(f"{job.job_id}  {job.status.value}")
 
         def progress(current: Job) -> None:
             if line is not None:
@@ -126,11 +199,11 @@ def _import(args: argparse.Namespace) -> int:
     sent = upload(target, args.tenant_id, args.entity_type, args.file)
     if not args.wait:
         if args.json:
-            print_json({**asdict(sent), "source_uri": sent.source_uri})
+            print_json({**asdict(sent), "source_uri": sent.source_uri, "job_id": sent.job_id})
         else:
-            print(f"uploaded {sent.source_uri} (trace {sent.trace_id})")
+            print(f"uploaded {sent.source_uri} (job {sent.job_id}, trace {sent.trace_id})")
         return 0
-    job = wait_for_import(target, sent, args.timeout)
+    job = wait_for_import(target, sent, args.timeout, find_timeout_s=args.find_timeout)
     if args.json:
         print_json(job.to_dict())
     else:

@@ -1,8 +1,9 @@
-"""`tenantctl tenants create|list|show`: the tenant directory."""
+"""`tenantctl tenants create|list|show|delete`: the tenant directory, and erasing a tenant."""
 
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import Any
 
 from tenant_pipeline import topology
@@ -10,6 +11,7 @@ from tenantctl.errors import InvalidArgumentError
 from tenantctl.options import global_options
 from tenantctl.output import key_values, print_json, print_lines, table
 from tenantctl.target import Target
+from tenantctl.tenant_erasure import erase_tenant
 
 _COLUMNS = (
     ("tenant_id", "TENANT"),
@@ -51,6 +53,19 @@ def register(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
     show.add_argument("tenant_id", metavar="ID")
     show.set_defaults(handler=_show)
 
+    delete = commands.add_parser(
+        "delete",
+        parents=parents,
+        help="erase a tenant's data everywhere and leave a tombstone",
+        description="Erase the tenant's records in every region's store and its uploads, error reports, "
+        "exports and snapshots, as one job with one trace; the directory keeps a tombstone so a late upload "
+        "is rejected with the reason. Refused while the tenant migrates or has an import or export running. "
+        "Asks for the tenant id unless --yes.",
+    )
+    delete.add_argument("tenant_id", metavar="ID")
+    delete.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    delete.set_defaults(handler=_delete)
+
 
 def create_tenant(
     target: Target, tenant_id: str, home_region: str | None, max_invalid_ratio: float
@@ -88,4 +103,31 @@ def _show(args: argparse.Namespace) -> int:
         print_json(tenant)
     else:
         print_lines(key_values(tenant))
+    return 0
+
+
+def confirmed(tenant_id: str) -> bool:
+    """Ask on the terminal; without one, only --yes deletes."""
+    if not sys.stdin.isatty():
+        raise InvalidArgumentError(f"deleting {tenant_id} erases its data: confirm with --yes")
+    sys.stderr.write(f"This erases every record and file of tenant {tenant_id}. Type its id to confirm: ")
+    sys.stderr.flush()
+    return sys.stdin.readline().strip() == tenant_id
+
+
+def _delete(args: argparse.Namespace) -> int:
+    if not args.yes and not confirmed(args.tenant_id):
+        raise InvalidArgumentError("not confirmed; nothing was deleted")
+    job = erase_tenant(args.target, args.tenant_id)
+    if args.json:
+        print_json(job.to_dict())
+        return 0
+    totals = job.details.get("totals", {})
+    print(
+        f"deleted tenant {job.tenant_id} (job {job.job_id}, trace {job.trace_id}): removed "
+        + ", ".join(f"{count} {what.replace('_', ' ')}" for what, count in totals.items())
+    )
+    rows = [{"region": region, **counts} for region, counts in job.details.get("removed", {}).items()]
+    columns = [("region", "REGION"), *((what, what.replace("_", " ").upper()) for what in totals)]
+    print_lines(table(rows, columns))
     return 0

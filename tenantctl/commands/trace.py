@@ -33,7 +33,7 @@ def register(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
         "tracing backend.",
     )
     parser.add_argument("job_id", metavar="JOB_ID")
-    parser.add_argument("--spans-file", type=Path, help="JSON-lines span file to read")
+    parser.add_argument("--spans-file", type=Path, help="JSON-lines span file to read (default: see above)")
     parser.set_defaults(handler=_trace)
 
 

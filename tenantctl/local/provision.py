@@ -134,6 +134,8 @@ def _create_buckets(s3: Any, region: str, created: RegionResources) -> None:
             s3.create_bucket(Bucket=name)
         else:
             s3.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": region})
+        # Versioned as the stack declares them: a re-upload is a new version, hence a new import job.
+        s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
         created.published[bucket] = name
 
 

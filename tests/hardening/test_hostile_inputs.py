@@ -526,7 +526,8 @@ def test_an_unattributable_key_is_counted_and_makes_no_job(
     shared_pipeline: Pipeline, telemetry: InMemoryTelemetry, key: str
 ) -> None:
     # The tenant cannot be named from such a key, so there is no tenant to give a job to: the
-    # validator logs and counts it (data.import.errors, unattributable_key) and loads nothing.
+    # validator records it for the operator, counts it (data.import.errors, rejected_upload) and loads
+    # nothing.
     pipeline = shared_pipeline
     pipeline.put(key, GOOD)
     pipeline.run()
@@ -534,4 +535,4 @@ def test_an_unattributable_key_is_counted_and_makes_no_job(
     assert pipeline.jobs.list_for_tenant("acme") == []
     assert pipeline.data.count_entity("acme", "contacts") == 0
     errors = point_values(telemetry.metrics()["data.import.errors"])
-    assert sum(value for attrs, value in errors if attrs["import.error_type"] == "unattributable_key") == 1
+    assert sum(value for attrs, value in errors if attrs["import.error_type"] == "rejected_upload") == 1

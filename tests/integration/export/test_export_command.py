@@ -13,9 +13,10 @@ from pathlib import Path
 import pytest
 
 from tenant_pipeline.export import ChecksumMismatchError, ExportManifest, export_prefix
+from tenant_pipeline.export.keys import manifest_key
 from tenant_pipeline.topology import Resource
 from tenantctl.cli import main
-from tenantctl.export_command import download_file
+from tenantctl.export_command import UnsafeManifestError, download_file
 from tenantctl.local.stack import LocalAws, LocalAwsOptions
 from tenantctl.target import Target
 from tests.integration.export.conftest import SHARDS, contact, order
@@ -178,8 +179,102 @@ def test_a_tampered_file_is_refused_and_not_left_behind(local: Target, tmp_path:
         download_file(s3, bucket, entry, tmp_path, prefix=export_prefix("acme", manifest.job_id))
     assert list(tmp_path.glob("orders.csv*")) == []
     escaping = ManifestFile(**{**entry.__dict__, "file_name": "../evil.csv"})
-    with pytest.raises(ChecksumMismatchError, match="unexpected file"):
+    with pytest.raises(UnsafeManifestError, match="not a plain file name"):
         download_file(s3, bucket, escaping, tmp_path, prefix=export_prefix("acme", manifest.job_id))
+
+
+@pytest.mark.parametrize(
+    ("file_name", "message"),
+    [
+        ("..", "not a plain file name"),
+        ("../orders.csv", "not a plain file name"),
+        ("manifest.json", "would overwrite the manifest"),
+    ],
+)
+def test_download_refuses_a_manifest_naming_anything_but_plain_file_names(
+    local: Target, tmp_path: Path, capsys: pytest.CaptureFixture[str], file_name: str, message: str
+) -> None:
+    # Given a finished export whose manifest was then altered in the bucket
+    assert cli(local, "export", "acme", "--entities", "orders", "--out", str(tmp_path / "ok"), "--json") == 0
+    job_id = json.loads(capsys.readouterr().out)["job_id"]
+    s3, bucket = local.clients().s3, local.name(Resource.EXPORT_BUCKET)
+    key = manifest_key("acme", job_id)
+    document = json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+    document["files"][0]["file_name"] = file_name
+    s3.put_object(Bucket=bucket, Key=key, Body=json.dumps(document).encode())
+    # When it is downloaded
+    out = tmp_path / "out"
+    code = cli(local, "export", "acme", "--job", job_id, "--out", str(out))
+    # Then the command refuses in one line and writes nothing
+    err = capsys.readouterr().err
+    assert code == 1
+    assert message in err and err.count("\n") == 1 and "Traceback" not in err
+    assert not out.exists() or list(out.iterdir()) == []
+
+
+def invoke_export_function(local: Target, payload: bytes) -> dict[str, object]:
+    reply = local.clients().lambda_.invoke(
+        FunctionName=local.name(Resource.EXPORT_FUNCTION), InvocationType="RequestResponse", Payload=payload
+    )
+    assert reply.get("FunctionError")
+    body = json.loads(reply["Payload"].read())
+    assert isinstance(body, dict)
+    return body
+
+
+@pytest.mark.parametrize(
+    ("payload", "message"),
+    [
+        (b"[1, 2]", "must be a JSON object, got list"),
+        (b'"x"', "must be a JSON object, got str"),
+        (
+            b'{"tenant_id": "acme", "entities": ["orders"], "owner": "me"}',
+            "unknown field(s) in the export request: owner",
+        ),
+        (
+            b'{"tenant_id": "acme", "entities": ["orders"], "job_id": "imp-0123456789abcdef0123456789ab"}',
+            "unknown field(s) in the export request: job_id",
+        ),
+        (
+            b'{"tenant_id": "acme", "job_id": "imp-0123456789abcdef0123456789ab", "continue": true}',
+            "is not an export job id",
+        ),
+    ],
+)
+def test_the_export_function_refuses_hostile_payloads_plainly(
+    local: Target, payload: bytes, message: str
+) -> None:
+    body = invoke_export_function(local, payload)
+    assert message in str(body["errorMessage"])
+    assert body.get("errorType") not in ("AttributeError", "TypeError", "KeyError")
+
+
+def test_export_job_ids_are_namespaced_and_a_request_id_maps_to_one_job(local: Target) -> None:
+    request = {"tenant_id": "acme", "entities": ["orders"], "request_id": "retry-token-1"}
+    replies = [
+        json.loads(
+            local.clients()
+            .lambda_.invoke(
+                FunctionName=local.name(Resource.EXPORT_FUNCTION), Payload=json.dumps(request).encode()
+            )["Payload"]
+            .read()
+        )
+        for _ in range(2)
+    ]
+    assert replies[0]["job_id"] == replies[1]["job_id"]
+    assert replies[0]["job_id"].startswith("export-")
+    assert "retry-token-1" not in replies[0]["job_id"]
+
+
+def test_an_export_outside_the_tenants_home_region_is_refused(local: Target) -> None:
+    # Given a tenant that moved to eu-west-1 and whose old region still lists it
+    directory = local.directory()
+    directory.create("moved", "us-east-1")
+    directory.set_status("moved", "active", home_region="eu-west-1")
+    # When its export is asked of the old region's function
+    body = invoke_export_function(local, b'{"tenant_id": "moved", "entities": ["orders"]}')
+    # Then it is refused with the region to ask instead
+    assert "lives in eu-west-1, not us-east-1" in str(body["errorMessage"])
 
 
 def test_an_export_that_continues_itself_finishes_on_the_local_aws(

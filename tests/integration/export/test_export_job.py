@@ -155,7 +155,12 @@ def test_an_empty_entity_exports_an_empty_file(world: ExportWorld) -> None:
         ({"entities": []}, InvalidExportRequestError, "at least one entity"),
         ({"tenant_id": "../globex"}, InvalidTenantIdError, "does not match"),
         ({"gzip": "yes"}, InvalidExportRequestError, "gzip must be true or false"),
-        ({"job_id": "A/B"}, InvalidExportRequestError, "job id"),
+        (
+            {"job_id": "imp-0123456789abcdef"},
+            InvalidExportRequestError,
+            "unknown field.s. in the export request: job_id",
+        ),
+        ({"request_id": "A/B"}, InvalidExportRequestError, "request id"),
     ],
 )
 def test_bad_requests_fail_clearly_before_any_job_exists(
@@ -169,8 +174,9 @@ def test_bad_requests_fail_clearly_before_any_job_exists(
 
 def test_the_job_is_in_the_ledger_as_an_export(world: ExportWorld) -> None:
     world.store_records("acme", "contacts", [contact(i) for i in range(5)])
-    outcome = export(world, entities=["contacts"], job_id="export-fixed-id-1")
-    job = world.jobs.get("export-fixed-id-1")
+    outcome = export(world, entities=["contacts"], request_id="fixed-request-1")
+    job = world.jobs.get(outcome["job_id"])
+    assert job.job_id.startswith("export-")
     assert job.kind is JobKind.EXPORT
     assert job.status is JobStatus.SUCCEEDED
     assert job.total_rows == job.stored == 5
@@ -180,14 +186,15 @@ def test_the_job_is_in_the_ledger_as_an_export(world: ExportWorld) -> None:
     assert job.details["manifest_key"] == outcome["manifest_key"]
     assert [entry["record_count"] for entry in job.details["files"]] == [5]
     assert job.finished_at is not None
-    assert [listed.job_id for listed in world.jobs.ledger.list_for_tenant("acme")] == ["export-fixed-id-1"]
+    assert [listed.job_id for listed in world.jobs.ledger.list_for_tenant("acme")] == [job.job_id]
 
 
-def test_a_repeated_request_with_the_same_job_id_is_the_same_job(world: ExportWorld) -> None:
+def test_a_repeated_request_with_the_same_request_id_is_the_same_job(world: ExportWorld) -> None:
     world.store_records("acme", "contacts", [contact(i) for i in range(5)])
-    first = export(world, entities=["contacts"], job_id="export-repeat-01")
+    first = export(world, entities=["contacts"], request_id="export-repeat-01")
     world.store_records("acme", "contacts", [contact(i) for i in range(5, 9)])
-    second = export(world, entities=["contacts"], job_id="export-repeat-01")
+    second = export(world, entities=["contacts"], request_id="export-repeat-01")
+    assert second["job_id"] == first["job_id"]
     assert second["status"] == "SUCCEEDED"
     assert second["files"] == first["files"]  # the finished job is reported, not redone
 

@@ -20,6 +20,7 @@ from tenant_pipeline.aws import AwsClients
 from tenant_pipeline.imports.load import BatchLoader
 from tenant_pipeline.settings import PipelineSettings
 from tenant_pipeline.store.jobs import Job, JobsLedger
+from tenant_pipeline.store.rejects import RejectsLog
 from tenant_pipeline.store.tenant_data import TenantDataStore
 from tenant_pipeline.store.tenants import TenantDirectory
 from tenant_pipeline.topology import Resource
@@ -78,6 +79,16 @@ class Pipeline:
             self.stack.settings.name(Resource.TENANT_DATA_TABLE),
             self.stack.clients.dynamodb,
             self.stack.settings.shard_count,
+        )
+
+    @property
+    def rejects(self) -> RejectsLog:
+        return RejectsLog(self.stack.settings.name(Resource.JOBS_TABLE), self.stack.clients.dynamodb)
+
+    def redeliver(self, key: str) -> None:
+        """S3 delivers the notification of the object's current version again."""
+        self.stack.clients.sqs.send_message(
+            QueueUrl=self.stack.url(Resource.INGEST_QUEUE), MessageBody=notification_of(self, key)
         )
 
     def put(self, key: str, body: bytes, metadata: dict[str, str] | None = None) -> None:

@@ -124,6 +124,24 @@ def test_a_duplicate_notification_makes_no_second_job_and_no_second_load(pipelin
     assert_accounted(pipeline, first, 60)
 
 
+def test_a_reupload_of_identical_bytes_is_a_new_job_in_a_versioned_bucket(pipeline: Pipeline) -> None:
+    # Given the ingest bucket versioned, as the stack declares it
+    pipeline.stack.clients.s3.put_bucket_versioning(
+        Bucket=pipeline.stack.bucket, VersioningConfiguration={"Status": "Enabled"}
+    )
+    body = contacts_csv(contact_row(n) for n in range(5))
+    pipeline.put(KEY, body)
+    pipeline.run()
+    # When the user uploads the very same bytes again, and S3 repeats that notification
+    pipeline.put(KEY, body)
+    pipeline.redeliver(KEY)
+    pipeline.run()
+    # Then the re-upload is a job of its own, and the duplicate notification made no third one
+    jobs = pipeline.jobs.list_for_tenant("acme")
+    assert len(jobs) == 2
+    assert {pipeline.jobs.get(job.job_id).status for job in jobs} == {JobStatus.SUCCEEDED}
+
+
 def test_large_batches_travel_behind_a_claim_check(
     pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -94,12 +94,40 @@ def test_a_tenant_that_is_not_active_gets_no_import(
     assert pipeline.report_lines(job)[1][1] == "tenant"
 
 
-def test_an_unknown_tenant_gets_a_failed_job_and_no_data(pipeline: Pipeline) -> None:
+def test_an_unknown_tenant_gets_no_job_but_a_reject_record(pipeline: Pipeline) -> None:
     pipeline.put("tenants/ghost/imports/contacts/a.csv", GOOD)
     pipeline.run()
-    job = pipeline.only_job("ghost")
-    assert job.status is JobStatus.FAILED and job.error == "unknown tenant 'ghost'"
+    assert pipeline.jobs.list_for_tenant("ghost") == []
     assert pipeline.data.count_entity("ghost", "contacts") == 0
+    (rejected,) = pipeline.rejects.list()
+    assert rejected.key == "tenants/ghost/imports/contacts/a.csv"
+    assert rejected.reason == "unknown tenant 'ghost'" and rejected.claimed_tenant == "ghost"
+
+
+def test_a_wrong_folder_is_recorded_with_a_hint(pipeline: Pipeline) -> None:
+    pipeline.put("tenants/acme/import/contacts/a.csv", GOOD)
+    pipeline.run()
+    assert pipeline.jobs.list_for_tenant("acme") == []
+    (rejected,) = pipeline.rejects.list()
+    assert "folder 'import' is not 'imports' (did you mean 'imports'?)" in rejected.reason
+
+
+def test_a_duplicate_notification_of_a_rejected_upload_is_recorded_once(pipeline: Pipeline) -> None:
+    pipeline.put("tenants/ghost/imports/contacts/a.csv", GOOD)
+    pipeline.redeliver("tenants/ghost/imports/contacts/a.csv")
+    pipeline.run()
+    assert len(pipeline.rejects.list()) == 1
+
+
+def test_rejects_are_not_among_any_tenants_jobs(pipeline: Pipeline) -> None:
+    # Given a stray upload naming tenant acme's neighbour, and one in acme's own wrong folder
+    pipeline.put("tenants/ghost/imports/contacts/a.csv", GOOD)
+    pipeline.put("tenants/acme/import/contacts/a.csv", GOOD)
+    pipeline.run()
+    # Then the operator's log has both, and no tenant's job list shows either
+    assert len(pipeline.rejects.list()) == 2
+    assert pipeline.jobs.list_for_tenant("acme") == []
+    assert pipeline.jobs.list_for_tenant("ghost") == []
 
 
 @pytest.mark.parametrize(
@@ -117,4 +145,6 @@ def test_an_unattributable_key_is_counted_not_crashed(
     assert pipeline.ingest.crashed == 0 and pipeline.ingest.failures == 0
     assert pipeline.jobs.list_for_tenant("acme") == []
     errors = point_values(telemetry.metrics()["data.import.errors"])
-    assert sum(value for attrs, value in errors if attrs["import.error_type"] == "unattributable_key") == 1
+    assert sum(value for attrs, value in errors if attrs["import.error_type"] == "rejected_upload") == 1
+    (rejected,) = pipeline.rejects.list()
+    assert "is not a tenant id" in rejected.reason

@@ -27,14 +27,18 @@ from tenant_pipeline.errors import PipelineError, UnknownJobError
 from tenant_pipeline.export.continuation import Continuation
 from tenant_pipeline.export.errors import ExportError, InvalidExportRequestError
 from tenant_pipeline.export.format import ExportFormat
+from tenant_pipeline.export.home_region import refuse_outside_home_region
 from tenant_pipeline.export.job_record import ExportJobs, export_details
 from tenant_pipeline.export.keys import MANIFEST_FILE_NAME, export_key, manifest_key
 from tenant_pipeline.export.manifest import ExportManifest, ManifestFile
 from tenant_pipeline.export.presign import DEFAULT_URL_TTL_S, presigned_url
 from tenant_pipeline.export.request import (
     CONTINUE_FIELD,
+    CONTINUE_FIELDS,
+    REQUEST_FIELDS,
     ExportRequest,
     check_job_id,
+    check_payload,
     new_job_id,
 )
 from tenant_pipeline.export.serialisers import serialiser_for
@@ -164,21 +168,26 @@ class ExportRunner:
         self._url_ttl_s = url_ttl_s
 
     # -- entry points --------------------------------------------------------------------------
-    def handle(self, payload: Mapping[str, Any], time_left_ms: Callable[[], int]) -> ExportOutcome:
-        """A direct-invoke payload: a new export request, or the continuation of a running job."""
-        if payload.get(CONTINUE_FIELD) is True:
-            tenant_id = check_tenant_id(payload.get("tenant_id"))  # type: ignore[arg-type]
-            job = self.load(tenant_id, check_job_id(payload.get("job_id")))
+    def handle(self, payload: object, time_left_ms: Callable[[], int]) -> ExportOutcome:
+        """A direct-invoke payload: a new export request, or the continuation of a running job.
+
+        The payload is the caller's: anything but an object of known fields is refused with the reason."""
+        fields = check_payload(payload, REQUEST_FIELDS | CONTINUE_FIELDS)
+        if fields.get(CONTINUE_FIELD) is True:
+            check_payload(fields, CONTINUE_FIELDS)
+            tenant_id = check_tenant_id(fields.get("tenant_id"))  # type: ignore[arg-type]
+            job = self.load(tenant_id, check_job_id(fields.get("job_id")))
         else:
-            request = ExportRequest.from_payload(payload)
+            request = ExportRequest.from_payload(fields)
             # No `trace` field is normal for a direct invoke: the job then starts its own trace.
-            parent = payload_context(payload, source="export request") if TRACE_FIELD in payload else None
+            parent = payload_context(fields, source="export request") if TRACE_FIELD in fields else None
             job = self.start(request, parent=parent)
         return self.run(job, time_left_ms)
 
     def start(self, request: ExportRequest, *, parent: Context | None = None) -> Job:
         """Check the tenant and entity types, then record the job (or find the one with this id)."""
-        self._tenants.get(request.tenant_id)  # UnknownTenantError for a tenant not in the directory
+        tenant = self._tenants.get(request.tenant_id)  # UnknownTenantError for a tenant not in the directory
+        refuse_outside_home_region(tenant, self._tenants.region)
         request.schemas()  # UnknownEntityError for an entity type that does not exist
         job_id = request.job_id or new_job_id()
         trace = JobTrace.start(

@@ -14,11 +14,12 @@ is retried later rather than dropped, so the work is never lost with a crashed h
 whole validation again: same rows, same batch numbers, same messages. Batches that had already been
 sent are re-sent and counted once, thanks to the per-batch markers.
 
-Refusals. The tenant comes only from the key. A key that cannot be attributed to a tenant is logged
-and counted. Otherwise a refused import (bad key, unknown entity or format, unknown, suspended or
-migrating tenant, object too large, object gone or replaced) gets a job ending FAILED with the reason
-and a one-line error report. A migrating tenant's import is refused, not held: the tenant uploads
-again once the migration has moved its data, so the file lands in the tenant's new home region.
+Refusals. The tenant comes only from the key. An upload that cannot be attributed to a tenant of the
+directory (see `upload_gate`) is recorded in the operator's log of rejected uploads. Otherwise a refused
+import (bad key, unknown entity or format, suspended or migrating tenant, object too large, object gone
+or replaced) gets a job ending FAILED with the reason and a one-line error report. A migrating tenant's
+import is refused, not held: the tenant uploads again once the migration has moved its data, so the
+file lands in the tenant's new home region.
 A file refused as a whole by validation (encoding, header, gzip cap, ...) ends FAILED_VALIDATION.
 """
 
@@ -54,10 +55,13 @@ from tenant_pipeline.imports.keys import (
     parse_import_key,
     report_key,
 )
+from tenant_pipeline.imports.object_version import object_version
 from tenant_pipeline.imports.report import ErrorReport
+from tenant_pipeline.imports.upload_gate import UploadGate
 from tenant_pipeline.store.batch_queue import BatchQueue
 from tenant_pipeline.store.jobs import Job, JobKind, JobsLedger, JobStatus
 from tenant_pipeline.store.objects import ObjectStore, OpenedObject
+from tenant_pipeline.store.rejects import RejectsLog
 from tenant_pipeline.store.tenants import Tenant, TenantDirectory, TenantStatus, now_iso
 from tenant_pipeline.topology import Resource
 from tenant_pipeline.validation import DUPLICATE_REASON, KeyTracker, validate_batches
@@ -86,7 +90,9 @@ class ObjectCreated:
 
 class Outcome(StrEnum):
     IGNORED = "ignored"
-    """Not an import (the pipeline's own objects) or not attributable to a tenant."""
+    """Not an import: the pipeline's own objects."""
+    REJECTED = "rejected"
+    """Cannot become a job (no tenant of the directory, wrong folder): recorded by the upload gate."""
     DUPLICATE = "duplicate"
     REFUSED = "refused"
     FAILED_VALIDATION = "failed_validation"
@@ -149,6 +155,7 @@ class ImportValidator:
         tenants: TenantDirectory,
         queue: BatchQueue,
         completer: JobCompleter,
+        gate: UploadGate,
         batch_rows: int,
         max_object_bytes: int,
         read_limits: ReadLimits | None = None,
@@ -159,6 +166,7 @@ class ImportValidator:
         self._tenants = tenants
         self._queue = queue
         self._completer = completer
+        self._gate = gate
         self._batch_rows = batch_rows
         self._max_object_bytes = max_object_bytes
         self._limits = read_limits or ReadLimits()
@@ -167,10 +175,12 @@ class ImportValidator:
     @classmethod
     def from_settings(cls, settings: PipelineSettings, clients: AwsClients) -> ImportValidator:
         jobs = JobsLedger(settings.name(Resource.JOBS_TABLE), clients.dynamodb)
+        tenants = TenantDirectory(settings.name(Resource.TENANTS_TABLE), clients.dynamodb)
         return cls(
             objects=ObjectStore(clients.s3),
             jobs=jobs,
-            tenants=TenantDirectory(settings.name(Resource.TENANTS_TABLE), clients.dynamodb),
+            tenants=tenants,
+            gate=UploadGate(tenants, RejectsLog(settings.name(Resource.JOBS_TABLE), clients.dynamodb)),
             queue=BatchQueue(clients.sqs, settings.name(Resource.BATCHES_QUEUE)),
             completer=JobCompleter(jobs, max_receives=settings.batches_max_receive_count),
             batch_rows=settings.batch_rows,
@@ -188,11 +198,11 @@ class ImportValidator:
         ends the job FAILED with the reason, so the job explains itself instead of staying RUNNING."""
         if is_internal_key(event.key):
             return ValidationResult(Outcome.IGNORED)
+        rejected = self._gate.screen(event.bucket, event.key, event.version_id or event.etag)
         tenant_id = attributable_tenant(event.key)
-        if tenant_id is None:
-            logger.warning("object key not attributable to a tenant", extra={"key": event.key[:300]})
-            pipeline_metrics().record_import_errors(1, tenant_id="", error_type="unattributable_key")
-            return ValidationResult(Outcome.IGNORED, reason="key not attributable to a tenant")
+        if rejected is not None or tenant_id is None:
+            pipeline_metrics().record_import_errors(1, tenant_id="", error_type="rejected_upload")
+            return ValidationResult(Outcome.REJECTED, reason=rejected)
         source = self._open(event, tenant_id)
         try:
             return self._run(source, remaining_s)
@@ -247,7 +257,9 @@ class ImportValidator:
     def _open_job(self, source: _Source) -> Job:
         """Create the job (its trace continues the uploader's, if the object carries one), or find it."""
         event, opened = source.event, source.opened
-        version = event.version_id or event.etag or (opened.etag if opened is not None else "")
+        version = object_version(event.version_id, opened.version_id if opened is not None else None) or (
+            event.etag or (opened.etag if opened is not None else "")
+        )
         job_id = job_id_for(event.bucket, event.key, version)
         parent = object_context(opened.metadata) if opened is not None and opened.metadata else None
         parts = event.key.split("/")

@@ -39,6 +39,7 @@ class JobKind(StrEnum):
     IMPORT = "import"
     EXPORT = "export"
     MIGRATION = "migration"
+    DELETION = "deletion"
 
 
 @dataclass(frozen=True)

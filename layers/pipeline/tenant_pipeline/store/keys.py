@@ -1,6 +1,6 @@
 """Key layout of the three tables, in one place.
 
-- tenants:     pk=`TENANT#{tenant_id}`  sk=`TENANT`
+- tenants:     pk=`TENANT#{tenant_id}`  sk=`TENANT` (the entry) or `TOMBSTONE` (left when its data was erased)
 - jobs:        pk=`JOB#{job_id}`        sk=`JOB` (the job) or `BATCH#{n:06d}` (a finished batch's marker);
                only job items carry `tenant_id`/`started_key`, so markers stay out of `jobs-by-tenant`.
 - tenant-data: pk=`{tenant}#{entity}#{shard}` sk=`{record_id}`, shard = CRC-32 of the id modulo the
@@ -17,6 +17,7 @@ from tenant_pipeline.errors import InvalidTenantIdError
 TENANT_ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
 JOB_SK = "JOB"
 TENANT_SK = "TENANT"
+TOMBSTONE_SK = "TOMBSTONE"
 _BATCH_PREFIX = "BATCH#"
 
 

@@ -15,8 +15,8 @@ from tenant_pipeline.errors import (
     TenantStatusConflictError,
     UnknownTenantError,
 )
-from tenant_pipeline.store.client_errors import as_store_error, is_conditional_failure
-from tenant_pipeline.store.keys import TENANT_SK, check_tenant_id, tenant_pk
+from tenant_pipeline.store.client_errors import as_store_error, error_code, is_conditional_failure
+from tenant_pipeline.store.keys import TENANT_SK, TOMBSTONE_SK, check_tenant_id, tenant_pk
 from tenant_pipeline.store.pages import pages
 
 if TYPE_CHECKING:
@@ -27,6 +27,18 @@ class TenantStatus(StrEnum):
     ACTIVE = "active"
     MIGRATING = "migrating"
     SUSPENDED = "suspended"
+
+
+@dataclass(frozen=True)
+class Tombstone:
+    """What the directory keeps of a tenant whose data was erased: uploads for it are refused."""
+
+    tenant_id: str
+    deleted_at: str
+    job_id: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"tenant_id": self.tenant_id, "deleted_at": self.deleted_at, "job_id": self.job_id}
 
 
 @dataclass(frozen=True)
@@ -106,7 +118,70 @@ class TenantDirectory:
             if is_conditional_failure(exc):
                 raise TenantExistsError(f"tenant {tenant_id!r} already exists") from None
             raise as_store_error(exc, "create tenant") from exc
+        self._delete_tombstone(tenant_id)  # an erased tenant's id may be given out again
         return tenant
+
+    def tombstone(self, tenant_id: str) -> Tombstone | None:
+        """The tombstone of an erased tenant, or None."""
+        try:
+            reply = self._client.get_item(
+                TableName=self._table,
+                Key={"pk": {"S": tenant_pk(tenant_id)}, "sk": {"S": TOMBSTONE_SK}},
+                ConsistentRead=True,
+            )
+        except ClientError as exc:
+            raise as_store_error(exc, "get tombstone") from exc
+        item = reply.get("Item")
+        if item is None:
+            return None
+        return Tombstone(tenant_id, item["deleted_at"]["S"], item["job_id"]["S"])
+
+    def bury(self, tenant_id: str, *, job_id: str, deleted_at: str | None = None) -> Tombstone:
+        """Replace the entry by a tombstone, in one transaction; refused while the tenant migrates."""
+        tombstone = Tombstone(tenant_id, deleted_at or now_iso(), job_id)
+        key = {"pk": {"S": tenant_pk(tenant_id)}, "sk": {"S": TENANT_SK}}
+        try:
+            self._client.transact_write_items(
+                TransactItems=[
+                    {
+                        "Delete": {
+                            "TableName": self._table,
+                            "Key": key,
+                            "ConditionExpression": "attribute_exists(pk) AND #status <> :migrating",
+                            "ExpressionAttributeNames": {"#status": "status"},
+                            "ExpressionAttributeValues": {":migrating": {"S": TenantStatus.MIGRATING.value}},
+                        }
+                    },
+                    {
+                        "Put": {
+                            "TableName": self._table,
+                            "Item": {
+                                "pk": {"S": tenant_pk(tenant_id)},
+                                "sk": {"S": TOMBSTONE_SK},
+                                "tenant_id": {"S": tenant_id},
+                                "deleted_at": {"S": tombstone.deleted_at},
+                                "job_id": {"S": job_id},
+                            },
+                        }
+                    },
+                ]
+            )
+        except ClientError as exc:
+            if error_code(exc) == "TransactionCanceledException":
+                current = self.get(tenant_id)  # raises UnknownTenantError when the entry is gone
+                raise TenantStatusConflictError(
+                    f"tenant {tenant_id!r} is {current.status}; its data cannot be erased now"
+                ) from None
+            raise as_store_error(exc, "bury tenant") from exc
+        return tombstone
+
+    def _delete_tombstone(self, tenant_id: str) -> None:
+        try:
+            self._client.delete_item(
+                TableName=self._table, Key={"pk": {"S": tenant_pk(tenant_id)}, "sk": {"S": TOMBSTONE_SK}}
+            )
+        except ClientError as exc:
+            raise as_store_error(exc, "delete tombstone") from exc
 
     def get(self, tenant_id: str) -> Tenant:
         try:
