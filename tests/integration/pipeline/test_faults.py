@@ -152,3 +152,49 @@ def test_a_validator_dying_mid_fanout_is_retried_without_double_counting(
     job = pipeline.only_job("acme")
     assert job.fanout_complete
     assert_exact(pipeline, job)
+
+
+def test_a_job_whose_stored_rows_fall_short_ends_failed_not_succeeded(
+    pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a loader that writes a batch but counts one item fewer than it holds (a lost row)
+    real = JobsLedger.mark_batch_done
+
+    def short(self: JobsLedger, job_id: str, batch_number: int, stored: int) -> bool:
+        return real(self, job_id, batch_number, stored - 1 if batch_number == 5 else stored)
+
+    monkeypatch.setattr(JobsLedger, "mark_batch_done", short)
+    # When every batch is done
+    pipeline.run()
+    # Then the job does not look healthy: it ends FAILED and says the counts do not add up
+    job = pipeline.only_job("acme")
+    assert job.status is JobStatus.FAILED
+    assert (job.batches_done, job.stored) == (12, ROWS - len(INVALID) - 1)
+    assert job.error == "counts do not add up: 120 rows read, 117 stored and 2 invalid (+1 unaccounted)"
+
+
+def test_a_validation_pass_that_loses_a_record_loads_nothing(
+    pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a validation pass that drops one invalid record from its outcomes
+    from tenant_pipeline.imports import validate as validate_module
+
+    real = validate_module.validate_batches
+
+    def lossy(*args: Any, **kwargs: Any) -> Iterator[Any]:
+        for batch in real(*args, **kwargs):
+            if batch.invalid:
+                batch.invalid, batch.invalid_at = batch.invalid[1:], batch.invalid_at[1:]
+            yield batch
+
+    monkeypatch.setattr(validate_module, "validate_batches", lossy)
+    # When the file is validated
+    pipeline.run()
+    # Then the job ends FAILED before anything is loaded, with the counts in its reason
+    job = pipeline.only_job("acme")
+    assert job.status is JobStatus.FAILED
+    assert job.error == (
+        "counts do not add up: 120 records read, 119 validated, 118 valid rows queued and 1 invalid; "
+        "nothing was loaded"
+    )
+    assert pipeline.data.count_entity("acme", "contacts") == 0

@@ -32,6 +32,17 @@ def failed_batches_reason(batches: tuple[int, ...], max_receives: int) -> str:
     )
 
 
+def unaccounted_rows(job: Job) -> str | None:
+    """Why a job whose batches are all done cannot succeed: stored + invalid must be every row read."""
+    read, invalid = job.total_rows or 0, job.invalid or 0
+    if job.stored + invalid == read:
+        return None
+    return (
+        f"counts do not add up: {read} rows read, {job.stored} stored and {invalid} invalid "
+        f"({read - job.stored - invalid:+d} unaccounted)"
+    )
+
+
 class JobCompleter:
     """Moves import jobs to their final status and reports them."""
 
@@ -54,14 +65,16 @@ class JobCompleter:
             return None
         failed = len(job.failed_batches)
         if not failed and job.batches_done >= job.batches_total and job.status in _FINISHABLE:
+            missing = unaccounted_rows(job)
             status = JobStatus.PARTIAL if job.invalid else JobStatus.SUCCEEDED
             finished = self._jobs.finish(
                 job_id,
-                status,
+                JobStatus.FAILED if missing else status,
                 finished_at=now_iso(),
                 expect=_FINISHABLE,
                 batches_done=job.batches_done,
                 require_no_failed_batches=True,
+                error=missing,
             )
         elif failed and job.batches_done + failed >= job.batches_total and job.status is JobStatus.RUNNING:
             finished = self._jobs.finish(
@@ -134,4 +147,6 @@ _ERROR_STATUSES = frozenset({JobStatus.FAILED, JobStatus.FAILED_VALIDATION})
 def _error_type(job: Job) -> str:
     if job.status is JobStatus.FAILED_VALIDATION:
         return "validation_failed"
-    return "batch_failed" if job.failed_batches else "refused"
+    if job.failed_batches:
+        return "batch_failed"
+    return "rows_unaccounted" if job.batches_total and unaccounted_rows(job) else "refused"

@@ -116,7 +116,18 @@ class _Rows:
     max_invalid_ratio: float
     total: int = 0
     invalid: int = 0
+    read: int = 0
+    spooled: int = 0
     rejected: str | None = None
+
+    def unaccounted(self) -> str | None:
+        """Why the counts of a pass do not add up (every record read is valid or invalid), or None."""
+        if self.rejected is None and not self.read == self.total == self.spooled + self.invalid:
+            return (
+                f"counts do not add up: {self.read} records read, {self.total} validated, "
+                f"{self.spooled} valid rows queued and {self.invalid} invalid; nothing was loaded"
+            )
+        return None
 
     def failure(self) -> str | None:
         """Why the file fails as a whole, or None when its valid rows are to be loaded."""
@@ -351,6 +362,7 @@ class ImportValidator:
             try:
                 for batch in validate_batches(opened.body, rows.fmt, rows.entity, self._limits, keys=keys):
                     rows.total += batch.total
+                    rows.read += batch.read
                     if batch.invalid:
                         rows.invalid += len(batch.invalid)
                         for invalid in batch.invalid:
@@ -367,6 +379,7 @@ class ImportValidator:
                 rows.rejected = str(exc) or type(exc).__name__
                 report.add("", "file", "", rows.rejected)
             spool.finish()
+            rows.spooled = spool.rows
             uri = self._upload_report(job, report)
             span.set_attributes(
                 {
@@ -377,7 +390,8 @@ class ImportValidator:
                 }
             )
             self._count_invalid(job, rows)
-            failure = rows.failure()
+            unaccounted = rows.unaccounted()
+            failure = unaccounted or rows.failure()
             batches = 0 if failure else spool.batches
             self._jobs.record_validation(
                 job.job_id,
@@ -389,7 +403,8 @@ class ImportValidator:
             )
             if failure is not None:
                 span.set_status(Status(StatusCode.ERROR, failure))
-                self._completer.fail(job.job_id, JobStatus.FAILED_VALIDATION, failure)
+                status = JobStatus.FAILED if unaccounted else JobStatus.FAILED_VALIDATION
+                self._completer.fail(job.job_id, status, failure)
                 return ValidationResult(Outcome.FAILED_VALIDATION, job.job_id, failure)
             fanout = BatchFanout(
                 self._queue,

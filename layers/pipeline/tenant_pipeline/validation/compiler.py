@@ -143,7 +143,8 @@ class ColumnPlan:
             lines = list(compress(lines, keep))
         if len(invalid) > 1:
             invalid.sort(key=itemgetter(0))
-        return ValidatedBatch(lines, rows, [row for _, row in invalid], [at for at, _ in invalid])
+        read = len(kept) + len(rejected)
+        return ValidatedBatch(lines, rows, [row for _, row in invalid], [at for at, _ in invalid], read)
 
     def _check_keys(
         self,

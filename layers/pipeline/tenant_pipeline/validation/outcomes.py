@@ -44,13 +44,15 @@ class ValidatedBatch:
     `rows[i]` is the valid row at line `lines[i]`: its values in the entity's schema column order,
     None where a value is missing. `lines` and `invalid` are in file order, and `invalid_at[k]` is
     the position of `invalid[k]` among the batch's records (several records can share a line in a
-    JSON array). Every record read is in exactly one of the two.
+    JSON array). Every record read is in exactly one of the two: `read`, the count of records the
+    reader handed over, equals `total`.
     """
 
     lines: list[int]
     rows: list[tuple[Any, ...]]
     invalid: list[InvalidRow]
     invalid_at: list[int] = field(default_factory=list)
+    read: int = 0
 
     @property
     def total(self) -> int:
