@@ -41,6 +41,7 @@ class Sizes:
     load_tenants: int
     load_rows_per_tenant: int
     telemetry_batches: int
+    seed_memory_bytes: int = 150 * 2**20
 
 
 QUICK = Sizes(
@@ -131,9 +132,10 @@ def main() -> int:
         telemetry = run.section("telemetry_share", lambda: _telemetry_share(aws.get(), sizes))
         e2e = run.section("import_e2e", lambda: _import_e2e(aws.get(), sizes))
         run.section("load_test", lambda: _load_test(aws.get(), sizes))
+        seed_memory = run.section("seed_memory", lambda: _seed_memory(aws.get(), sizes))
 
     values: dict[str, Any] = {}
-    for source in (validation, memory, loader, telemetry, telemetry_import, e2e):
+    for source in (validation, memory, loader, telemetry, telemetry_import, e2e, seed_memory):
         values.update({goal.key: source[goal.key] for goal in GOALS if goal.key in source})
     goals = evaluate(values)
     results = {
@@ -204,6 +206,12 @@ def _import_e2e(aws: LocalAws, sizes: Sizes) -> dict[str, Any]:
     compared["ours_invocations"] = ours["invocations"]
     compared["cost_per_million_records_usd"] = cost.estimate(ours, sizes.e2e_rows).to_dict()
     return compared
+
+
+def _seed_memory(aws: LocalAws, sizes: Sizes) -> dict[str, Any]:
+    from bench.seed_memory import measure
+
+    return measure(aws, sizes.seed_memory_bytes)
 
 
 def _load_test(aws: LocalAws, sizes: Sizes) -> dict[str, Any]:

@@ -1,6 +1,6 @@
 """The importer a SaaS team starts from: the seed's sample code, kept naive on purpose.
 
-It is the baseline of `seed_importer_speedup` and `seed_importer_memory_ratio`: read the whole object
+It is the baseline of `seed_importer_speedup` and `seed_memory_ratio`: read the whole object
 into memory, `list()` the CSV reader, check each row by hand, `put_item` one row at a time through the
 boto3 resource layer, and call a counter once per row through the OpenTelemetry SDK (the sample code
 set up an SDK meter provider; `configure_metrics` does that here with an in-memory reader, so the
