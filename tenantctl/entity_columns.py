@@ -13,7 +13,6 @@ from typing import Any
 
 from tenant_pipeline.entities import EntitySchema
 
-ALIASES_KEYWORD = "x-aliases"
 _CONSTRAINTS = (
     "format",
     "minLength",
@@ -84,12 +83,6 @@ def type_name(spec: Mapping[str, Any]) -> str:
     return str(declared)
 
 
-def accepted_names(name: str, spec: Mapping[str, Any]) -> tuple[str, ...]:
-    aliases = spec.get(ALIASES_KEYWORD) or []
-    extra = [alias for alias in aliases if isinstance(alias, str) and alias != name]
-    return (name, *dict.fromkeys(extra))
-
-
 def columns(schema: EntitySchema) -> list[Column]:
     """The schema's columns in file order, with their rules."""
     properties: Mapping[str, Any] = schema.raw["properties"]
@@ -101,7 +94,7 @@ def columns(schema: EntitySchema) -> list[Column]:
             required=name in schema.required,
             primary_key=name == schema.primary_key,
             constraints={key: properties[name][key] for key in _CONSTRAINTS if key in properties[name]},
-            accepted_names=accepted_names(name, properties[name]),
+            accepted_names=(name, *schema.aliases(name)),
         )
         for position, name in enumerate(schema.columns, start=1)
     ]

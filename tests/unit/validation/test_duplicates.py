@@ -44,7 +44,7 @@ def test_past_the_cap_repeats_are_exact_once_the_spill_is_resolved(
             # When rows are checked (in reverse order inside the batch, as a grouped batch may come)
             repeats = tracker.check(lines[::-1], batch[::-1])
             found += [lines[::-1][pos] for pos in repeats]
-        found += [number for number, _ in tracker.later_duplicates()]
+        found += [late.line for late in tracker.later_duplicates()]
     # Then immediate and later repeats together are exactly the set's repeats: the first occurrence stands
     assert sorted(found) == expected
 

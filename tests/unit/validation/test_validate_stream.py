@@ -74,7 +74,8 @@ def test_later_duplicate_is_invalid_and_the_first_stands() -> None:
     ).encode()
     outcomes = _run(data, batch_rows=3)  # the repeats span two batches
     assert [type(o).__name__ for o in outcomes] == ["ValidRow", "ValidRow", "InvalidRow", "InvalidRow"]
-    assert _reasons(outcomes)[4] == ["id: duplicate primary key (an earlier row has it)"]
+    assert _reasons(outcomes)[4] == ["id: duplicate primary key: line 2 has it first"]
+    assert _reasons(outcomes)[5] == ["id: duplicate primary key: line 3 has it first"]
 
 
 def test_an_invalid_first_row_does_not_block_its_id() -> None:

@@ -1,8 +1,9 @@
 """Entity types, declared as data: one JSON Schema (draft 2020-12) file per entity in this folder.
 
 Adding an entity is adding `<name>.json` here with `x-primary-key` (the id field) and optionally
-`x-version`. The schema is read once per process; `tenant_pipeline.validation` compiles it into
-per-column checks.
+`x-version`. A property may list other names a CSV header may give it (`x-aliases`: "E-mail",
+"Email Address"); names match case- and space-insensitively. The schema is read once per process;
+`tenant_pipeline.validation` compiles it into per-column rules.
 """
 
 from __future__ import annotations
@@ -15,10 +16,24 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-__all__ = ["EntitySchema", "InvalidEntitySchemaError", "UnknownEntityError", "entity_names", "load_entity"]
+__all__ = [
+    "ALIASES_KEYWORD",
+    "EntitySchema",
+    "InvalidEntitySchemaError",
+    "UnknownEntityError",
+    "entity_names",
+    "load_entity",
+    "name_key",
+]
 
 _FOLDER = Path(__file__).resolve().parent
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+ALIASES_KEYWORD = "x-aliases"
+
+
+def name_key(name: str) -> str:
+    """How column names compare: case-insensitively, ignoring spaces ("E-Mail " matches "e-mail")."""
+    return "".join(name.split()).casefold()
 
 
 class UnknownEntityError(LookupError):
@@ -39,6 +54,14 @@ class EntitySchema:
     columns: tuple[str, ...]
     required: frozenset[str]
     raw: MappingProxyType[str, Any] = field(repr=False, compare=False)
+    accepted: MappingProxyType[str, str] = field(
+        repr=False, compare=False, default_factory=lambda: MappingProxyType({})
+    )
+    """`name_key` of every accepted header name (a column's own name and its aliases) -> the column."""
+
+    def aliases(self, column: str) -> tuple[str, ...]:
+        """The other names a CSV header may give `column`."""
+        return tuple(self.raw["properties"][column].get(ALIASES_KEYWORD, ()))
 
     @classmethod
     def from_dict(cls, name: str, raw: dict[str, Any]) -> EntitySchema:
@@ -59,7 +82,23 @@ class EntitySchema:
             columns=tuple(props),
             required=required,
             raw=MappingProxyType(raw),
+            accepted=MappingProxyType(_accepted_names(name, props)),
         )
+
+
+def _accepted_names(entity: str, props: dict[str, Any]) -> dict[str, str]:
+    accepted: dict[str, str] = {}
+    for column, spec in props.items():
+        aliases = spec.get(ALIASES_KEYWORD, [])
+        if not isinstance(aliases, list) or not all(isinstance(a, str) and a.strip() for a in aliases):
+            raise InvalidEntitySchemaError(f"entity {entity!r}: {column}.{ALIASES_KEYWORD} must list names")
+        for accepted_name in (column, *aliases):
+            other = accepted.setdefault(name_key(accepted_name), column)
+            if other != column:
+                raise InvalidEntitySchemaError(
+                    f"entity {entity!r}: {accepted_name!r} is accepted for both {other!r} and {column!r}"
+                )
+    return accepted
 
 
 def entity_names() -> list[str]:

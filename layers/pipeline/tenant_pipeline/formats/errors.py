@@ -23,6 +23,10 @@ class HeaderError(FileRejectedError):
     """The CSV header is unusable (blank, duplicate or empty column names, too many columns)."""
 
 
+class WrongDelimiterError(HeaderError):
+    """The CSV header looks separated by something other than commas (semicolons, tabs, pipes)."""
+
+
 class UnknownColumnError(FileRejectedError):
     """The CSV header names a column the entity schema does not know."""
 

@@ -20,6 +20,7 @@ from tenant_pipeline.imports.batch_message import BatchHeader, encode_rows
 from tenant_pipeline.imports.keys import claim_check_key
 from tenant_pipeline.store.batch_queue import MAX_ENTRIES, MAX_PAYLOAD_BYTES, BatchQueue
 from tenant_pipeline.store.objects import ObjectStore
+from tenant_pipeline.validation.duplicates import LateDuplicate
 
 ATTRIBUTES_ALLOWANCE = 4 * 1024
 """Bytes kept free in every message (and call) for its message attributes."""
@@ -79,8 +80,8 @@ class BatchSpool:
         for number, (count, _, rows_json) in enumerate(self._entries(), start=1):
             yield number, int(count), rows_json
 
-    def exclude(self, lines: Iterator[tuple[int, Any]], on_removed: Callable[[int, Any], None]) -> int:
-        """Drop the rows at `lines` (ascending `(line, key)` pairs, all spooled); returns how many.
+    def exclude(self, lines: Iterator[LateDuplicate], on_removed: Callable[[LateDuplicate], None]) -> int:
+        """Drop the rows at the lines of `lines` (ascending, all spooled); returns how many.
 
         The spool is rewritten once; batches left empty disappear, so batch numbers stay 1..N.
         Memory holds one batch plus the pairs of at most one validated batch at a time.
@@ -89,14 +90,14 @@ class BatchSpool:
         if pending_pair is None:
             return 0
         rewritten = tempfile.TemporaryFile()  # noqa: SIM115 - replaces the spool file
-        waiting: dict[int, Any] = {}
+        waiting: dict[int, LateDuplicate] = {}
         removed = 0
         self.batches = self.rows = 0
         for _, lines_json, rows_json in self._entries():
             numbers: list[int] = orjson.loads(lines_json)
             last = max(numbers)
-            while pending_pair is not None and pending_pair[0] <= last:
-                waiting[pending_pair[0]] = pending_pair[1]
+            while pending_pair is not None and pending_pair.line <= last:
+                waiting[pending_pair.line] = pending_pair
                 pending_pair = next(lines, None)
             if not waiting or waiting.keys().isdisjoint(numbers):
                 self._write(rewritten, numbers, rows_json)
@@ -104,7 +105,7 @@ class BatchSpool:
             kept_lines, kept_rows = [], []
             for number, row in zip(numbers, orjson.loads(rows_json), strict=True):
                 if number in waiting:
-                    on_removed(number, waiting.pop(number))
+                    on_removed(waiting.pop(number))
                     removed += 1
                 else:
                     kept_lines.append(number)

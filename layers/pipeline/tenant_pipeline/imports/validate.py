@@ -64,7 +64,7 @@ from tenant_pipeline.store.objects import ObjectStore, OpenedObject
 from tenant_pipeline.store.rejects import RejectsLog
 from tenant_pipeline.store.tenants import Tenant, TenantDirectory, TenantStatus, now_iso
 from tenant_pipeline.topology import Resource
-from tenant_pipeline.validation import DUPLICATE_REASON, KeyTracker, validate_batches
+from tenant_pipeline.validation import KeyTracker, duplicate_reason, validate_batches
 from tenant_telemetry import JobTrace, pipeline_metrics
 from tenant_telemetry.propagation import inject_message_attributes, object_context
 
@@ -373,7 +373,9 @@ class ImportValidator:
                 # spool and report them (first occurrence in file order stands).
                 rows.invalid += spool.exclude(
                     keys.later_duplicates(),
-                    lambda line, key: report.add(line, key_field, key, DUPLICATE_REASON),
+                    lambda late: report.add(
+                        late.line, key_field, late.key, duplicate_reason(late.first_line)
+                    ),
                 )
             except FileRejectedError as exc:
                 rows.rejected = str(exc) or type(exc).__name__

@@ -9,8 +9,13 @@ from __future__ import annotations
 
 from tenant_pipeline.formats.errors import FileRejectedError
 from tenant_pipeline.validation.columns import ColumnRule, render_utc
-from tenant_pipeline.validation.compiler import DUPLICATE_REASON, CompiledEntity, compile_entity
-from tenant_pipeline.validation.duplicates import KeyTracker
+from tenant_pipeline.validation.compiler import (
+    DUPLICATE_REASON,
+    CompiledEntity,
+    compile_entity,
+    duplicate_reason,
+)
+from tenant_pipeline.validation.duplicates import KeyTracker, LateDuplicate
 from tenant_pipeline.validation.outcomes import FieldError, InvalidRow, ValidatedBatch, ValidRow
 from tenant_pipeline.validation.problems import MISSING, FieldProblem, SchemaCompileError
 from tenant_pipeline.validation.stream import validate_batches, validate_stream
@@ -25,10 +30,12 @@ __all__ = [
     "FileRejectedError",
     "InvalidRow",
     "KeyTracker",
+    "LateDuplicate",
     "SchemaCompileError",
     "ValidRow",
     "ValidatedBatch",
     "compile_entity",
+    "duplicate_reason",
     "render_utc",
     "validate_batches",
     "validate_stream",

@@ -43,7 +43,7 @@ Step = Callable[[list[Any]], tuple[list[Any], Problems]]
 
 _SUPPORTED = {
     "type", "minLength", "maxLength", "pattern", "format", "enum", "minimum", "maximum",
-    "exclusiveMinimum", "exclusiveMaximum", "multipleOf", "description", "title", "examples",
+    "exclusiveMinimum", "exclusiveMaximum", "multipleOf", "description", "title", "examples", "x-aliases",
 }  # fmt: skip
 _MAX_DIGITS = 38  # DynamoDB numbers keep at most 38 significant digits.
 _MAX_INT_CHARS = 40

@@ -8,7 +8,7 @@ column order (`zip`), never as per-row dicts. A row that fails becomes an `Inval
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from itertools import chain, compress, repeat
@@ -17,13 +17,18 @@ from typing import Any
 
 from tenant_pipeline.entities import EntitySchema
 from tenant_pipeline.formats.batch import ROW, RowBatch, excerpt
-from tenant_pipeline.formats.errors import MissingColumnError, UnknownColumnError
 from tenant_pipeline.validation.columns import ColumnRule, compile_column
 from tenant_pipeline.validation.duplicates import KeyTracker
+from tenant_pipeline.validation.header import match_header
 from tenant_pipeline.validation.outcomes import FieldError, InvalidRow, ValidatedBatch, ValidRow
 
 Outcome = ValidRow | InvalidRow
-DUPLICATE_REASON = "duplicate primary key (an earlier row has it)"
+DUPLICATE_REASON = "duplicate primary key"
+
+
+def duplicate_reason(first_line: int | None) -> str:
+    """Why a repeat is invalid, naming the line that has the key first (the first occurrence stands)."""
+    return f"{DUPLICATE_REASON}: line {first_line} has it first" if first_line else DUPLICATE_REASON
 
 
 @dataclass(frozen=True)
@@ -36,20 +41,11 @@ class CompiledEntity:
     def rule(self, name: str) -> ColumnRule:
         return next(rule for rule in self.rules if rule.name == name)
 
-    def for_header(self, header: Sequence[str]) -> ColumnPlan:
-        """Rules in the order of a CSV header; rejects unknown columns and missing required ones."""
-        known = {rule.name: rule for rule in self.rules}
-        unknown = [h for h in header if h not in known]
-        if unknown:
-            names = ", ".join(map(repr, unknown))
-            raise UnknownColumnError(
-                f"header names column(s) the {self.entity.name} schema does not know: {names} "
-                f"(known: {', '.join(known)})"
-            )
-        missing = [c for c in self.entity.columns if c in self.entity.required and c not in header]
-        if missing:
-            raise MissingColumnError(f"header lacks required column(s): {', '.join(map(repr, missing))}")
-        return ColumnPlan(self.entity, tuple(known[h] for h in header))
+    def for_header(self, header: Sequence[str], mapping: Mapping[str, str] | None = None) -> ColumnPlan:
+        """Rules in the order of a CSV header (see `header.match_header` for the names it accepts)."""
+        matched = match_header(header, self.entity, mapping)
+        rules = {rule.name: rule for rule in self.rules}
+        return ColumnPlan(self.entity, tuple(rules[column] for column in matched.columns), matched.renamed)
 
     def all_columns(self) -> ColumnPlan:
         return ColumnPlan(self.entity, self.rules)
@@ -66,8 +62,12 @@ def compile_entity(entity: EntitySchema) -> CompiledEntity:
 class ColumnPlan:
     """Validates batches whose rows carry these columns (CSV cells in this order, or JSON objects)."""
 
-    def __init__(self, entity: EntitySchema, rules: tuple[ColumnRule, ...]) -> None:
+    def __init__(
+        self, entity: EntitySchema, rules: tuple[ColumnRule, ...], renamed: Mapping[str, str] | None = None
+    ) -> None:
         self.rules = rules
+        self.renamed = dict(renamed or {})
+        """Header names that differ from the column they fill (aliases and the tenant's mapping)."""
         self.names = tuple(rule.name for rule in rules)
         self._known = frozenset(entity.columns)
         self._key = entity.primary_key
@@ -162,7 +162,8 @@ class ColumnPlan:
         else:
             found = keys.check(lines, list(map(key_of, rows)))
         for i in found:
-            errors[i] = [FieldError(self._key, excerpt(key_of(rows[i])), DUPLICATE_REASON)]
+            key = key_of(rows[i])
+            errors[i] = [FieldError(self._key, excerpt(key), duplicate_reason(keys.first_line(key)))]
 
 
 def _without_problems(

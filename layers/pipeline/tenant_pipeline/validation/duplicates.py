@@ -1,11 +1,13 @@
 """Primary keys seen in one file: exact duplicate detection in bounded memory.
 
-`KeyTracker` keeps the first `max_keys` distinct keys in a Python `set`, so a batch is checked
-with C-level set operations (`isdisjoint`, `update`) and a repeat is known at once. Past that cap
+`KeyTracker` keeps the first `max_keys` distinct keys in a Python `dict` (key -> the line where it
+first appears, which a repeat's reason names), so a batch is checked with C-level operations
+(`isdisjoint`, `update`) and a repeat is known at once. Past that cap
 the set stops growing: a key already in it is still a duplicate at once, and every other key is
 spilled with its line number to one of `partitions` hash partitions in temporary files. After
 the pass, `later_duplicates()` reads one partition at a time and yields, in line order, the
-rows repeating a key first seen in a spilled row (the first occurrence in file order stands).
+rows repeating a key first seen in a spilled row (the first occurrence in file order stands), each
+with the line of that first occurrence.
 
 Memory bound. At most `max_keys` keys (default 262,144: ~25 MB for 10-20 character ids, the
 set's table plus the strings) during the pass, plus the file buffers of the partitions
@@ -26,7 +28,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from decimal import Decimal
 from itertools import compress
 from operator import not_
-from typing import IO, Any
+from typing import IO, Any, NamedTuple
 
 import orjson
 
@@ -34,6 +36,14 @@ DEFAULT_MAX_KEYS = 1 << 18
 DEFAULT_PARTITIONS = 64
 _WRITE_PAIRS = 4096
 _MAX_DEPTH = 16  # re-splits of one partition (each divides it by `partitions`)
+
+
+class LateDuplicate(NamedTuple):
+    """A row found to repeat a key only after the pass, and the line that has the key first."""
+
+    line: int
+    key: Any
+    first_line: int
 
 
 def _key_text(value: Any) -> str:
@@ -53,7 +63,7 @@ class KeyTracker:
     ) -> None:
         if max_keys <= 0 or partitions < 2 or partitions & (partitions - 1):
             raise ValueError("max_keys must be positive and partitions a power of two")
-        self._seen: set[Any] = set()
+        self._seen: dict[Any, int] = {}
         self._max_keys = max_keys
         self._partitions = partitions
         self._directory = directory
@@ -73,8 +83,12 @@ class KeyTracker:
 
     @property
     def memory_bytes(self) -> int:
-        """Bytes held in memory by the set and its keys (an estimate from `sys.getsizeof`)."""
+        """Bytes held in memory by the dict and its keys (an estimate from `sys.getsizeof`)."""
         return sys.getsizeof(self._seen) + sum(map(sys.getsizeof, self._seen))
+
+    def first_line(self, key: Any) -> int | None:
+        """The line where a key held in memory first appears (None for a key never seen or spilled)."""
+        return self._seen.get(key)
 
     def add_batch(self, keys: Iterable[Any]) -> list[int]:
         """Insert keys in order; return the positions of those already present (earlier or in the batch)."""
@@ -98,14 +112,13 @@ class KeyTracker:
                 self._start_spilling()
             tail_repeats = self._check_spilling([lines[i] for i in tail], [keys[i] for i in tail])
             return sorted(repeats + [tail[p] for p in tail_repeats])
-        if seen.isdisjoint(keys):
-            before = len(seen)
-            seen.update(keys)
-            if len(seen) - before == len(keys):
+        if seen.keys().isdisjoint(keys):
+            fresh = dict(zip(reversed(keys), reversed(lines), strict=True))  # each key's first line
+            if len(fresh) == len(keys):
+                seen.update(fresh)
                 if len(seen) >= self._max_keys:
                     self._start_spilling()
                 return []
-            return _repeats_in_order(lines, keys, set())
         repeats = _repeats_in_order(lines, keys, seen)
         if len(seen) >= self._max_keys:
             self._start_spilling()
@@ -121,7 +134,7 @@ class KeyTracker:
         seen = self._seen
         lines, keys = list(lines), list(keys)
         repeats: list[int] = []
-        if not seen.isdisjoint(keys):
+        if not seen.keys().isdisjoint(keys):
             known = list(map(seen.__contains__, keys))
             repeats = list(compress(range(len(keys)), known))
             fresh = list(map(not_, known))
@@ -136,8 +149,8 @@ class KeyTracker:
             self._spilled += len(pairs)
         return repeats
 
-    def later_duplicates(self) -> Iterator[tuple[int, Any]]:
-        """After the pass: (line, key) of each spilled row repeating an earlier spilled row, by line."""
+    def later_duplicates(self) -> Iterator[LateDuplicate]:
+        """After the pass: each spilled row repeating an earlier spilled row, by line."""
         results = []
         for part in self._spill:
             part.flush()
@@ -147,18 +160,17 @@ class KeyTracker:
             self._resolve(part, out, depth=1)
             out.seek(0)
             results.append(_pairs(out))
-        return heapq.merge(*results)
+        return (LateDuplicate(*found) for found in heapq.merge(*results))
 
     def _resolve(self, part: IO[bytes], out: IO[bytes], depth: int) -> None:
         """Write the later duplicates of one partition to `out`; split it if it holds too many keys."""
-        seen: set[Any] = set()
+        seen: dict[Any, int] = {}
         for chunk in part:
             found = []
             for line, key in orjson.loads(chunk):
-                if key in seen:
-                    found.append((line, key))
-                else:
-                    seen.add(key)
+                first = seen.setdefault(key, line)
+                if first != line:
+                    found.append((line, key, first))
             if found:
                 out.write(orjson.dumps(found) + b"\n")
             if len(seen) > self._max_keys and depth < _MAX_DEPTH:
@@ -189,7 +201,7 @@ class KeyTracker:
             sub.close()
             found.seek(0)
             found_files.append(found)
-        batch: list[tuple[int, Any]] = []
+        batch: list[list[Any]] = []
         for pair in heapq.merge(*map(_pairs, found_files)):
             batch.append(pair)
             if len(batch) >= _WRITE_PAIRS:
@@ -204,7 +216,7 @@ class KeyTracker:
         for part in (*self._spill, *self._results):
             part.close()
         self._spill, self._results = [], []
-        self._seen = set()
+        self._seen = {}
 
     def __enter__(self) -> KeyTracker:
         return self
@@ -213,14 +225,14 @@ class KeyTracker:
         self.close()
 
 
-def _pairs(file: IO[bytes]) -> Iterator[tuple[int, Any]]:
-    """The `[line, key]` pairs written to a results file, in order."""
+def _pairs(file: IO[bytes]) -> Iterator[list[Any]]:
+    """The `[line, key]` pairs (or `[line, key, first line]` results) written to a file, in order."""
     for chunk in file:
         yield from orjson.loads(chunk)
 
 
-def _repeats_in_order(lines: Sequence[int], keys: Sequence[Any], seen: set[Any]) -> list[int]:
-    """Positions of repeats, visiting the keys in line order; adds the new keys to `seen`.
+def _repeats_in_order(lines: Sequence[int], keys: Sequence[Any], seen: dict[Any, int]) -> list[int]:
+    """Positions of repeats, visiting the keys in line order; adds the new keys to `seen` with their line.
 
     C-level operations: a dict from each key to its first position (in line order) names the repeats
     inside the batch, and one set intersection the keys seen in earlier batches.
@@ -232,11 +244,13 @@ def _repeats_in_order(lines: Sequence[int], keys: Sequence[Any], seen: set[Any])
     first = dict(zip(reversed(ordered), range(count - 1, -1, -1), strict=True))
     later = list(map(first.__getitem__, ordered))
     repeats = list(compress(order, map(int.__ne__, later, range(count))))
-    earlier = seen.intersection(first)
+    earlier = seen.keys() & first.keys()
     if earlier:
         known = compress(order, map(earlier.__contains__, ordered))
         repeats = sorted(set(repeats).union(known))
+        for key in earlier:
+            del first[key]
     else:
         repeats.sort()
-    seen.update(first)
+    seen.update(zip(first, map(lines.__getitem__, map(order.__getitem__, first.values())), strict=True))
     return repeats

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pickle
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from itertools import compress, islice, repeat
 from operator import is_, itemgetter
-from typing import IO, Any, BinaryIO
+from typing import IO, BinaryIO
 
 from tenant_pipeline.entities import EntitySchema
 from tenant_pipeline.formats import (
@@ -20,8 +20,8 @@ from tenant_pipeline.formats import (
     json_batches,
 )
 from tenant_pipeline.formats.batch import excerpt
-from tenant_pipeline.validation.compiler import DUPLICATE_REASON, Outcome, compile_entity
-from tenant_pipeline.validation.duplicates import KeyTracker
+from tenant_pipeline.validation.compiler import Outcome, compile_entity, duplicate_reason
+from tenant_pipeline.validation.duplicates import KeyTracker, LateDuplicate
 from tenant_pipeline.validation.outcomes import FieldError, InvalidRow, ValidatedBatch, make_valid
 
 
@@ -32,8 +32,13 @@ def validate_batches(
     limits: ReadLimits | None = None,
     *,
     keys: KeyTracker,
+    mapping: Mapping[str, str] | None = None,
+    renamed: dict[str, str] | None = None,
 ) -> Iterator[ValidatedBatch]:
     """Yield a `ValidatedBatch` for every batch of records of the file, in file order.
+
+    A CSV header's names may be aliases or names the tenant maps (`mapping`, header name -> column);
+    `renamed`, when given, receives the header names that were matched to another column name.
 
     Reads `stream` in chunks (memory stays flat), decompressing when needed. `keys` remembers
     the primary keys seen, so a later duplicate is invalid; once it has spilled
@@ -47,7 +52,9 @@ def validate_batches(
     chunks = iter_chunks(stream, fmt.gzip, limits)
     if fmt.kind is Kind.CSV:
         reader = CsvReader(chunks, limits)
-        plan = compiled.for_header(reader.header)
+        plan = compiled.for_header(reader.header, mapping)
+        if renamed is not None:
+            renamed.update(plan.renamed)
         batches = (plan.validate_csv(batch, keys) for batch in reader.batches())
         nothing = "file has a header but no data rows"
     else:
@@ -109,16 +116,16 @@ def _replay(held: IO[bytes], keys: KeyTracker, key: str, names: tuple[str, ...])
         except EOFError:
             return
         last = max(batch.lines, default=0)
-        found: dict[int, Any] = {}
-        while pending is not None and pending[0] <= last:
-            found[pending[0]] = pending[1]
+        found: dict[int, LateDuplicate] = {}
+        while pending is not None and pending.line <= last:
+            found[pending.line] = pending
             pending = next(late, None)
         if found:
             _move_late_duplicates(batch, found, key)
         yield from _outcomes(batch, names)
 
 
-def _move_late_duplicates(batch: ValidatedBatch, found: dict[int, Any], key: str) -> None:
+def _move_late_duplicates(batch: ValidatedBatch, found: dict[int, LateDuplicate], key: str) -> None:
     """Turn the valid rows at the lines of `found` into invalid ones, keeping every row's position."""
     taken = set(batch.invalid_at)
     valid_at = [at for at in range(batch.total) if at not in taken]
@@ -127,7 +134,7 @@ def _move_late_duplicates(batch: ValidatedBatch, found: dict[int, Any], key: str
     invalid += [
         (
             valid_at[i],
-            InvalidRow(batch.lines[i], (FieldError(key, excerpt(found[batch.lines[i]]), DUPLICATE_REASON),)),
+            InvalidRow(batch.lines[i], (_late_error(key, found[batch.lines[i]]),)),
         )
         for i in moved
     ]
@@ -137,6 +144,10 @@ def _move_late_duplicates(batch: ValidatedBatch, found: dict[int, Any], key: str
     batch.rows = list(compress(batch.rows, keep))
     batch.invalid = [row for _, row in invalid]
     batch.invalid_at = [at for at, _ in invalid]
+
+
+def _late_error(key: str, late: LateDuplicate) -> FieldError:
+    return FieldError(key, excerpt(late.key), duplicate_reason(late.first_line))
 
 
 def _outcomes(batch: ValidatedBatch, names: tuple[str, ...]) -> list[Outcome]:
