@@ -19,10 +19,7 @@ BuildTelemetry = Callable[..., Telemetry]
 
 @pytest.fixture
 def exporting(monkeypatch: pytest.MonkeyPatch) -> Iterator[BuildTelemetry]:
-    """Telemetry built from exactly the given environment (plus what the process needs to run).
-
-    `REQUESTS_CA_BUNDLE` and `CURL_CA_BUNDLE` are cleared too: requests lets them override the CA file the
-    exporter gives its session (as they would for a function that sets them)."""
+    """Telemetry built from exactly the given environment (plus what the process needs to run)."""
     built: list[Telemetry] = []
     for name in list(os.environ):
         if name.startswith(("OTEL_", "TENANT_TELEMETRY_")) or name.lower() in (
@@ -30,8 +27,6 @@ def exporting(monkeypatch: pytest.MonkeyPatch) -> Iterator[BuildTelemetry]:
             "https_proxy",
             "no_proxy",
             "all_proxy",
-            "requests_ca_bundle",
-            "curl_ca_bundle",
         ):
             monkeypatch.delenv(name)
 
@@ -116,7 +111,26 @@ def test_http_proxy_is_honoured(receiver: OtlpReceiver, exporting: BuildTelemetr
     assert [span.name for span in receiver.spans()] == ["data.import.batch"]
 
 
-def test_tls_with_a_private_ca(tmp_path: Path, exporting: BuildTelemetry) -> None:
+def test_no_proxy_exempts_the_collector(receiver: OtlpReceiver, exporting: BuildTelemetry) -> None:
+    with ForwardProxy(receiver.address) as proxy:
+        telemetry = exporting(
+            OTEL_EXPORTER_OTLP_ENDPOINT=receiver.endpoint,
+            OTEL_METRICS_EXPORTER="none",
+            HTTP_PROXY=proxy.url,
+            NO_PROXY="127.0.0.1",
+        )
+        end_one_span(telemetry)
+        assert telemetry.flush(5_000)
+
+    assert proxy.requested == []
+    assert [span.name for span in receiver.spans()] == ["data.import.batch"]
+
+
+def test_tls_with_a_private_ca(
+    tmp_path: Path, exporting: BuildTelemetry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A CA bundle variable of requests does not override the exporter's certificate
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/certs/ca-certificates.crt")
     certificate = issue(tmp_path)
     with OtlpReceiver(tls=certificate.server_context()) as receiver:
         # Without the CA the collector's certificate is refused
