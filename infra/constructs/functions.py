@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from aws_cdk import Duration
+from aws_cdk import AssetHashType, Duration
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_secretsmanager as secretsmanager
@@ -99,6 +99,7 @@ class FunctionFactory(Construct):
                 bundling=bundling_options(
                     AssetPlan.function(REPO_ROOT / settings.code_dir), RUNTIME, ARCHITECTURE
                 ),
+                asset_hash_type=AssetHashType.OUTPUT,
                 exclude=["**/__pycache__", "*.pyc"],
             ),
             memory_size=settings.memory_mb,

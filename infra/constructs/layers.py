@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aws_cdk import RemovalPolicy
+from aws_cdk import AssetHashType, RemovalPolicy
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
@@ -28,6 +28,8 @@ class PythonPackageLayer(Construct):
             code=lambda_.Code.from_asset(
                 str(source),
                 bundling=bundling_options(AssetPlan.layer(source, package), RUNTIME, ARCHITECTURE),
+                # what was built (with bytecode or not, depending on the machine) names the asset
+                asset_hash_type=AssetHashType.OUTPUT,
                 exclude=["**/__pycache__", "*.pyc"],
             ),
             compatible_runtimes=[RUNTIME],

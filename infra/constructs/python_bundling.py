@@ -37,8 +37,8 @@ _HOST_BUILDS = ("__pycache__", "*.pyc", "*.pyo", "*.so")
 """Bytecode and extensions built for this host are useless, or wrong, on Lambda: never copied."""
 _IGNORED = shutil.ignore_patterns(*_HOST_BUILDS)
 
-COLD_START_COST_WITHOUT_BYTECODE = "about 370 ms of CPU per cold start"
-"""What shipping source only costs (measured with `make bench`: the loader's imports, compiled vs not)."""
+COLD_START_COST_WITHOUT_BYTECODE = "about 400-500 ms of CPU per cold start of a function with its layers"
+"""What shipping source only costs (`make bench`, `cold_start`: each handler's imports, compiled vs not)."""
 
 _CONTAINER_INPUT = PurePosixPath("/asset-input")
 _CONTAINER_OUTPUT = PurePosixPath("/asset-output")
