@@ -33,7 +33,10 @@ GOALS = (
     Goal("loader_cpu_per_item_vs_batch_writer", "loader CPU/item ÷ Table.batch_writer CPU/item", "<=", 0.5),
     Goal("telemetry_share_of_batch_cpu", "spans + metric calls CPU ÷ 500-record batch CPU", "<=", 0.03),
     Goal(
-        "telemetry_import_vs_auto_instrument", "our layer set-up ÷ opentelemetry-instrument path", "<=", 0.2
+        "telemetry_import_vs_auto_instrument",
+        "our layer set-up ÷ opentelemetry-instrument path, both compiled",
+        "<=",
+        0.3,
     ),
     Goal("seed_importer_speedup", "our end-to-end rows/s ÷ seed-style importer rows/s", ">=", 5),
     Goal(

@@ -1,8 +1,7 @@
 """Counts every AWS API call a process makes, by service and operation, with what it bills for.
 
 Patching `BaseClient._make_api_call` sees the calls of every client, whichever session made it, so
-the counts cover our handlers without touching them; the tenant store's `BatchWriteSender` (which
-sends BatchWriteItem without `_make_api_call`) is counted the same way. Clients registered as
+the counts cover our handlers without touching them. Clients registered as
 `event_source` (the local event source mapping's poller) are counted apart: on AWS, Lambda's pollers
 make those calls. Clients registered as observers (the benchmark watching the jobs ledger) are not
 counted: they are not part of the import.
@@ -19,9 +18,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from botocore.client import BaseClient
-
-from tenant_pipeline.store.batch_write import OPERATION as BATCH_WRITE
-from tenant_pipeline.store.batch_write import BatchWriteSender
 
 SQS_CHUNK_BYTES = 64 * 1024
 
@@ -109,18 +105,8 @@ def count_requests() -> Iterator[RequestTally]:
             source = "event_source" if id(self) in tally.event_source_clients else "function"
             tally.record(self.meta.service_model.service_name, operation_name, api_params, reply, source)
 
-    original_send = BatchWriteSender.send
-
-    def _counting_send(self: BatchWriteSender, table_name: str, requests: Any) -> list[dict[str, Any]]:
-        try:
-            return original_send(self, table_name, requests)
-        finally:
-            tally.record("dynamodb", BATCH_WRITE, {"RequestItems": {table_name: requests}}, None, "function")
-
     setattr(BaseClient, "_make_api_call", _counting)  # noqa: B010
-    BatchWriteSender.send = _counting_send  # type: ignore[method-assign]
     try:
         yield tally
     finally:
         setattr(BaseClient, "_make_api_call", original)  # noqa: B010
-        BatchWriteSender.send = original_send  # type: ignore[method-assign]

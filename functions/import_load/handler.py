@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from functools import cache
+from dataclasses import dataclass
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -11,6 +11,7 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from tenant_pipeline.aws import AwsClients
+from tenant_pipeline.cold_start import ColdStart
 from tenant_pipeline.imports.load import BatchLoader, monotonic_deadline
 from tenant_pipeline.settings import PipelineSettings
 from tenant_telemetry import instrument_handler
@@ -22,15 +23,22 @@ RESERVE_S = 5.0
 """Time kept back from write retries for marking the batch and flushing telemetry."""
 
 
-@cache
-def _loader() -> BatchLoader:
-    """Built once per cold start, at the first invocation (never at import)."""
-    return BatchLoader.from_settings(PipelineSettings.from_env(), AwsClients())
+@dataclass(frozen=True)
+class Dependencies:
+    loader: BatchLoader
+
+    @classmethod
+    def from_env(cls) -> Dependencies:
+        settings = PipelineSettings.from_env()
+        return cls(loader=BatchLoader.from_settings(settings, AwsClients(region=settings.region)))
+
+
+dependencies = ColdStart(Dependencies.from_env)
 
 
 @instrument_handler
 def lambda_handler(event: dict[str, Any], context: Any) -> Mapping[str, Any]:
-    loader = _loader()
+    loader = dependencies.get().loader
     remaining = getattr(context, "get_remaining_time_in_millis", None)
     deadline = monotonic_deadline(remaining(), RESERVE_S) if callable(remaining) else None
 
@@ -38,7 +46,7 @@ def lambda_handler(event: dict[str, Any], context: Any) -> Mapping[str, Any]:
         loader.load(
             record.body,
             receive_count=int(record.attributes.approximate_receive_count or 1),
-            parent=record_context(record.raw_event),
+            parent=record_context(record),
             deadline=deadline,
         )
 

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator, Mapping
-from functools import cache
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote_plus
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes import S3Event
+from aws_lambda_powertools.utilities.data_classes.s3_event import S3EventRecord
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from tenant_pipeline.aws import AwsClients
+from tenant_pipeline.cold_start import ColdStart
 from tenant_pipeline.imports.validate import ImportValidator, ObjectCreated, ValidationResult
 from tenant_pipeline.settings import PipelineSettings
 from tenant_pipeline.topology import INGEST_QUEUE
@@ -22,36 +24,50 @@ logger = Logger(service="import_validate")
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
 
-@cache
-def _validator() -> ImportValidator:
-    """Built once per cold start, at the first invocation (never at import)."""
-    return ImportValidator.from_settings(PipelineSettings.from_env(), AwsClients())
+@dataclass(frozen=True)
+class Dependencies:
+    validator: ImportValidator
+
+    @classmethod
+    def from_env(cls) -> Dependencies:
+        settings = PipelineSettings.from_env()
+        return cls(validator=ImportValidator.from_settings(settings, AwsClients(region=settings.region)))
 
 
-def object_created_events(notification: Mapping[str, Any]) -> Iterator[ObjectCreated]:
+dependencies = ColdStart(Dependencies.from_env)
+
+
+def object_created_events(notification: S3Event) -> Iterator[ObjectCreated]:
     """The `ObjectCreated` records of an S3 notification (test events and other kinds yield nothing)."""
-    records = notification.get("Records")
-    if not isinstance(records, list):
-        return
-    for record in records:
-        if not isinstance(record, Mapping) or record.get("eventSource") != "aws:s3":
-            continue
-        if not str(record.get("eventName", "")).startswith("ObjectCreated"):
-            continue
-        s3 = record.get("s3") or {}
-        obj = s3.get("object") or {}
-        bucket = (s3.get("bucket") or {}).get("name")
-        key = obj.get("key")
-        if not bucket or not isinstance(key, str):
-            logger.warning("S3 record without bucket or key", extra={"record": str(record)[:500]})
-            continue
-        yield ObjectCreated(
-            bucket=bucket,
-            key=unquote_plus(key),
-            version_id=obj.get("versionId") or None,
-            etag=obj.get("eTag") or None,
-            size=obj.get("size"),
-        )
+    if not isinstance(notification.get("Records"), list):
+        return  # `s3:TestEvent`, sent when the notification is configured
+    for record in notification.records:
+        created = _object_created(record)
+        if created is not None:
+            yield created
+
+
+def _object_created(record: S3EventRecord) -> ObjectCreated | None:
+    if record.get("eventSource") != "aws:s3" or not str(record.get("eventName", "")).startswith(
+        "ObjectCreated"
+    ):
+        return None
+    try:
+        bucket, obj = record.s3.bucket.name, record.s3.get_object
+        key = obj.key
+    except (KeyError, TypeError, AttributeError):
+        bucket, obj, key = "", None, None
+    if obj is None or not bucket or not key or not isinstance(key, str):
+        logger.warning("S3 record without bucket or key", extra={"record": str(record.raw_event)[:500]})
+        return None
+    size = obj.get("size")
+    return ObjectCreated(
+        bucket=bucket,
+        key=unquote_plus(key),
+        version_id=obj.version_id or None,
+        etag=obj.etag or None,
+        size=size if isinstance(size, int) else None,
+    )
 
 
 def _remaining_s(context: Any) -> float | None:
@@ -60,9 +76,9 @@ def _remaining_s(context: Any) -> float | None:
 
 
 def _validate_all(
-    notification: Mapping[str, Any], context: Any, *, final_attempt: bool = False
+    notification: S3Event, context: Any, *, final_attempt: bool = False
 ) -> list[ValidationResult]:
-    validator = _validator()
+    validator = dependencies.get().validator
     results = []
     for created in object_created_events(notification):
         result = validator.validate(created, remaining_s=_remaining_s(context), final_attempt=final_attempt)
@@ -79,25 +95,35 @@ def _validate_all(
     return results
 
 
+def _nested_notification(record: SQSRecord) -> S3Event | None:
+    """The S3 notification an ingest message carries, or None (with a warning) when its body is not one."""
+    try:
+        notification = record.decoded_nested_s3_event
+    except (TypeError, ValueError):
+        notification = None
+    if notification is None or not isinstance(notification.raw_event, Mapping):
+        logger.warning(
+            "ingest message is not an S3 notification; dropped", extra={"message_id": record.message_id}
+        )
+        return None
+    return notification
+
+
 @instrument_handler
 def lambda_handler(event: dict[str, Any], context: Any) -> Mapping[str, Any]:
     records = event.get("Records") or []
     if records and isinstance(records[0], Mapping) and records[0].get("eventSource") == "aws:sqs":
 
         def record_handler(record: SQSRecord) -> None:
-            try:
-                notification = json.loads(record.body)
-            except (TypeError, ValueError):
-                logger.warning("ingest message is not JSON; dropped", extra={"message_id": record.message_id})
-                return
-            if isinstance(notification, Mapping):
+            notification = _nested_notification(record)
+            if notification is not None:
                 receives = int(record.attributes.approximate_receive_count or 1)
                 _validate_all(notification, context, final_attempt=receives >= INGEST_QUEUE.max_receive_count)
 
         return process_partial_response(
             event=event, record_handler=record_handler, processor=processor, context=context
         )
-    results = _validate_all(event, context)
+    results = _validate_all(S3Event(event), context)
     return {
         "results": [{"outcome": r.outcome.value, "job_id": r.job_id, "reason": r.reason} for r in results]
     }

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from aws_cdk import Duration
+from aws_cdk import AssetHashType, Duration
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_secretsmanager as secretsmanager
@@ -15,6 +15,7 @@ from infra.config import REPO_ROOT, DeploymentConfig
 from infra.constructs.layers import ARCHITECTURE, RUNTIME
 from infra.constructs.nag import BASIC_EXECUTION_ROLE, BASIC_EXECUTION_ROLE_REASON, accept
 from infra.constructs.naming import pascal_id
+from infra.constructs.python_bundling import AssetPlan, bundling_options
 from tenant_pipeline import topology
 from tenant_telemetry.otlp_headers import PARAMETER_VAR as HEADERS_PARAMETER_ENV
 from tenant_telemetry.otlp_headers import SECRET_VAR as HEADERS_SECRET_ENV
@@ -94,7 +95,12 @@ class FunctionFactory(Construct):
             architecture=ARCHITECTURE,
             handler=settings.handler,
             code=lambda_.Code.from_asset(
-                str(REPO_ROOT / settings.code_dir), exclude=["**/__pycache__", "*.pyc"]
+                str(REPO_ROOT / settings.code_dir),
+                bundling=bundling_options(
+                    AssetPlan.function(REPO_ROOT / settings.code_dir), RUNTIME, ARCHITECTURE
+                ),
+                asset_hash_type=AssetHashType.OUTPUT,
+                exclude=["**/__pycache__", "*.pyc"],
             ),
             memory_size=settings.memory_mb,
             timeout=Duration.seconds(settings.timeout_s),

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from typing import cast
-
-from aws_cdk import BundlingOptions, ILocalBundling, RemovalPolicy
+from aws_cdk import AssetHashType, RemovalPolicy
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
 from infra.config import REPO_ROOT
-from infra.constructs.layer_bundling import PythonLayerBundling
+from infra.constructs.python_bundling import AssetPlan, bundling_options
 
 RUNTIME = lambda_.Runtime.PYTHON_3_13
 ARCHITECTURE = lambda_.Architecture.ARM_64
@@ -29,12 +27,9 @@ class PythonPackageLayer(Construct):
             "Layer",
             code=lambda_.Code.from_asset(
                 str(source),
-                bundling=BundlingOptions(
-                    # Never pulled: local bundling always succeeds or raises.
-                    image=RUNTIME.bundling_image,
-                    # jsii hands `try_bundle` the options as one struct, not as the protocol's keywords.
-                    local=cast(ILocalBundling, PythonLayerBundling(source, package, RUNTIME, ARCHITECTURE)),
-                ),
+                bundling=bundling_options(AssetPlan.layer(source, package), RUNTIME, ARCHITECTURE),
+                # what was built (with bytecode or not, depending on the machine) names the asset
+                asset_hash_type=AssetHashType.OUTPUT,
                 exclude=["**/__pycache__", "*.pyc"],
             ),
             compatible_runtimes=[RUNTIME],

@@ -20,6 +20,7 @@ import importlib.util
 import json
 import logging
 import os
+import sys
 import threading
 import time
 import traceback
@@ -30,6 +31,7 @@ from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
 
+from tenant_pipeline.cold_start import ColdStart
 from tenant_pipeline.topology import FunctionSettings
 
 ACCOUNT_ID = "123456789012"
@@ -201,15 +203,31 @@ class LocalRuntime:
         """The primary region's first environment imports the module by its path; other regions and
         further concurrent environments load a private copy (module-level state of their own)."""
         if region == self._primary_region and not private:
-            return importlib.import_module(function.module)
+            module = importlib.import_module(function.module)
+            _start_cold(module)
+            return module
         shared = importlib.import_module(function.module)
         spec = importlib.util.spec_from_file_location(f"{function.module}[{region}]", shared.__file__)
         if spec is None or spec.loader is None:
             return shared
         module = importlib.util.module_from_spec(spec)
         module.__package__ = shared.__package__
-        spec.loader.exec_module(module)
+        # Registered while it runs, as an import would be: class decorators (dataclasses) look it up there.
+        sys.modules[spec.name] = module
+        try:
+            spec.loader.exec_module(module)
+        finally:
+            sys.modules.pop(spec.name, None)
         return module
+
+
+def _start_cold(module: ModuleType) -> None:
+    """This runtime's first environment of a function is a cold start, even when the module was imported
+    before: what it built for an earlier local AWS of this process (clients bound to a stopped endpoint) is
+    dropped, and the next invocation builds its dependencies anew."""
+    dependencies = getattr(module, "dependencies", None)
+    if isinstance(dependencies, ColdStart):
+        dependencies.reset()
 
 
 class _EnvironmentLease:

@@ -70,7 +70,7 @@ def forget_local_clients() -> None:
     """The primary region's handlers run as this process's own modules, whose clients are cached per cold
     start: drop those bound to a local AWS, so no later suite of the session talks to a stopped one."""
     reset_handlers()
-    migration_handler._context_for.cache_clear()
+    migration_handler.dependencies.reset()
 
 
 @pytest.fixture(scope="module")

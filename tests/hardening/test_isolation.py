@@ -246,9 +246,9 @@ def exported_rows(stack: Stack, outcome: dict[str, Any]) -> list[dict[str, str]]
 @pytest.fixture(scope="module")
 def export_cold_start(two_tenants: Stack) -> Iterator[None]:
     """The export function's clients, built once for this module's moto world."""
-    export_handler._clients.cache_clear()
+    export_handler.dependencies.reset()
     yield
-    export_handler._clients.cache_clear()
+    export_handler.dependencies.reset()
 
 
 @pytest.fixture

@@ -74,7 +74,7 @@ def instrument_handler(
                     _annotate_result(span, result)
                     return result
             finally:
-                telemetry.flush(flush_budget_ms(_remaining_ms(context), telemetry.settings))
+                telemetry.flush(flush_budget_ms(_remaining_ms(context)))
 
         return wrapper
 

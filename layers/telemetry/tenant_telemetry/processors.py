@@ -58,7 +58,7 @@ class BackpressureSpanProcessor(SpanProcessor):
         *,
         max_queue_size: int,
         max_export_batch_size: int,
-        schedule_delay_millis: float,
+        schedule_delay_millis: float | None = None,
     ) -> None:
         self._exporter = _CountingExporter(exporter)
         self._batch = BatchSpanProcessor(

@@ -1,7 +1,8 @@
 """The tracer and meter providers: built once per cold start from the environment, flushed per invocation.
 
-`configure()` is idempotent and cheap to call again. It imports the OTLP exporter (the protobuf encoders)
-only when an endpoint is configured, and adds no entry-point discovery of its own.
+`configure()` is idempotent and cheap to call again. It imports the official OTLP/HTTP exporters
+(opentelemetry-exporter-otlp-proto-http, which read their own `OTEL_EXPORTER_OTLP_*` variables) only when an
+endpoint is configured, and adds no entry-point discovery of its own.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from opentelemetry import metrics, trace
 from opentelemetry.sdk.metrics import (
@@ -37,12 +39,17 @@ from tenant_telemetry.processors import BackpressureSpanProcessor
 from tenant_telemetry.resource import lambda_resource
 from tenant_telemetry.settings import TelemetrySettings
 
+if TYPE_CHECKING:
+    import requests
+
 _log = logging.getLogger(__name__)
 
 SCOPE = "tenant_telemetry"
 
 # Delta for what sums or samples per invocation; an up-down counter or a gauge is a level, so it stays
-# cumulative (the temporality the OTLP exporter itself calls DELTA).
+# cumulative (what the exporters' own "delta" preference selects). Used when
+# `OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE` is unset: each invocation exports what it recorded,
+# and a sandbox's cumulative totals would die with it.
 DELTA_TEMPORALITY: dict[type, AggregationTemporality] = {
     Counter: AggregationTemporality.DELTA,
     Histogram: AggregationTemporality.DELTA,
@@ -51,19 +58,6 @@ DELTA_TEMPORALITY: dict[type, AggregationTemporality] = {
     ObservableUpDownCounter: AggregationTemporality.CUMULATIVE,
     ObservableGauge: AggregationTemporality.CUMULATIVE,
 }
-
-
-def temporality(preference: str | None) -> dict[type, AggregationTemporality]:
-    """`OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE`, delta when unset: each invocation exports what it
-    recorded, and a sandbox's cumulative totals would die with it."""
-    choice = (preference or "delta").strip().lower()
-    if choice == "cumulative":
-        return dict.fromkeys(DELTA_TEMPORALITY, AggregationTemporality.CUMULATIVE)
-    if choice == "lowmemory":
-        return {**DELTA_TEMPORALITY, ObservableCounter: AggregationTemporality.CUMULATIVE}
-    if choice != "delta":
-        _log.warning("metrics temporality preference %r is not supported; using delta", preference)
-    return DELTA_TEMPORALITY
 
 
 @dataclass(eq=False)
@@ -141,9 +135,9 @@ def _configured_span_processors(
     if settings.sdk_disabled:
         return []
     if settings.otlp_traces:
-        from tenant_telemetry.exporters.otlp_http import OtlpSpanExporter, OtlpTarget
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
-        exporter = OtlpSpanExporter(OtlpTarget.from_env("TRACES", headers=headers))
+        exporter = OTLPSpanExporter(headers=headers, session=export_session("TRACES"))
     elif settings.jsonl_path:
         from tenant_telemetry.exporters.jsonl import JsonLinesSpanExporter
 
@@ -155,9 +149,29 @@ def _configured_span_processors(
             exporter,
             max_queue_size=settings.max_queue_size,
             max_export_batch_size=settings.max_export_batch_size,
-            schedule_delay_millis=settings.schedule_delay_ms,
         )
     ]
+
+
+def export_session(signal: str) -> requests.Session:
+    """The HTTP session of a signal's exporter, with the environment's proxy for its collector resolved once.
+
+    A `requests` session that trusts the environment re-reads all of it (proxy variables, `.netrc`, CA bundle
+    variables) on every request, which made up a third of each export's CPU. A function's environment does
+    not change while it runs, so the proxy for the collector (`HTTPS_PROXY` / `HTTP_PROXY`, unless
+    `NO_PROXY` exempts the collector) is chosen here, once, and the session reads nothing more. TLS trust
+    then comes only from `OTEL_EXPORTER_OTLP_CERTIFICATE` (the exporter's) or the bundled CA certificates.
+    """
+    import requests
+    from requests.utils import get_environ_proxies
+
+    endpoint = os.environ.get(f"OTEL_EXPORTER_OTLP_{signal}_ENDPOINT") or os.environ.get(
+        "OTEL_EXPORTER_OTLP_ENDPOINT", ""
+    )
+    session = requests.Session()
+    session.trust_env = False
+    session.proxies.update(get_environ_proxies(endpoint) if endpoint else {})
+    return session
 
 
 def _configured_metric_readers(
@@ -165,21 +179,19 @@ def _configured_metric_readers(
 ) -> list[MetricReader]:
     if settings.sdk_disabled or not settings.otlp_metrics:
         return []
+    from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
     from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
 
-    from tenant_telemetry.exporters.otlp_http import OtlpMetricExporter, OtlpTarget
-
-    exporter = OtlpMetricExporter(
-        OtlpTarget.from_env("METRICS", headers=headers),
-        preferred_temporality=temporality(
-            os.environ.get("OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE")
-        ),
+    exporter = OTLPMetricExporter(
+        headers=headers,
+        session=export_session("METRICS"),
+        preferred_temporality=None if settings.metrics_temporality_set else DELTA_TEMPORALITY,
     )
     return [
         PeriodicExportingMetricReader(
             exporter,
-            export_interval_millis=settings.metric_export_interval_ms,
-            export_timeout_millis=settings.export_timeout_s * 1000,
+            # Each invocation flushes metrics itself, so no timer thread runs unless one is asked for.
+            export_interval_millis=None if settings.metric_export_interval_set else math.inf,
         )
     ]
 
@@ -250,14 +262,16 @@ def use_telemetry(telemetry: Telemetry | None) -> Telemetry | None:
     return previous
 
 
-def flush_budget_ms(remaining_ms: float | None, settings: TelemetrySettings) -> float:
-    """How long an invocation may spend flushing: the time it has left, less a margin, and at most the
-    exporter's own timeout (a collector outage slows each invocation by that much, never times it out)."""
-    cap_ms = settings.export_timeout_s * 1000
+def flush_budget_ms(remaining_ms: float | None) -> float:
+    """How long an invocation may spend flushing: the time it has left, less a margin for returning the
+    response. Outside Lambda (no remaining time), `DEFAULT_FLUSH_BUDGET_MS`."""
     if remaining_ms is None or math.isnan(remaining_ms):
-        return cap_ms
-    return max(0.0, min(cap_ms, remaining_ms - FLUSH_MARGIN_MS))
+        return DEFAULT_FLUSH_BUDGET_MS
+    return max(0.0, remaining_ms - FLUSH_MARGIN_MS)
 
 
 FLUSH_MARGIN_MS = 100.0
 """Kept back from the invocation's remaining time for returning the response after the flush."""
+
+DEFAULT_FLUSH_BUDGET_MS = 10_000.0
+"""The OTLP exporters' default timeout: a flush with no invocation deadline waits at most this long."""

@@ -1,13 +1,16 @@
-"""Telemetry settings, read once from the standard `OTEL_*` environment.
+"""Which exporters the environment asks for; everything else of `OTEL_*` is read by the SDK and the exporters.
 
-Only one variable is the project's own: `TENANT_TELEMETRY_JSONL_PATH`, the JSON-lines file that receives
-spans when no OTLP endpoint is configured (the local AWS sets it; `tenantctl trace` reads it).
+The OTLP exporters read their own endpoint, headers, timeout, compression and TLS variables, and the SDK
+its sampler and resource variables. This module decides only what those components cannot: whether an
+OTLP endpoint is configured at all (no endpoint: spans go to the local JSON-lines file, or nowhere), and
+the queue bound of the back-pressure processor (`OTEL_BSP_MAX_QUEUE_SIZE` and
+`OTEL_BSP_MAX_EXPORT_BATCH_SIZE`, with defaults sized for a burst), which it must know to push back before
+the SDK's queue drops.
 """
 
 from __future__ import annotations
 
 import logging
-import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -20,13 +23,11 @@ JSONL_PATH_VAR = "TENANT_TELEMETRY_JSONL_PATH"
 # processor also applies back-pressure near this bound, so the queue never drops (see processors.py).
 DEFAULT_MAX_QUEUE_SIZE = 8192
 DEFAULT_MAX_EXPORT_BATCH_SIZE = 512
-DEFAULT_SCHEDULE_DELAY_MS = 1000
-DEFAULT_EXPORT_TIMEOUT_S = 10.0
 
 
 @dataclass(frozen=True)
 class TelemetrySettings:
-    """What the environment asks for; the providers are built from this in `setup.py`."""
+    """What the environment asks of this layer; the providers are built from it in `providers.py`."""
 
     sdk_disabled: bool
     otlp_traces: bool
@@ -34,22 +35,12 @@ class TelemetrySettings:
     jsonl_path: str | None
     max_queue_size: int
     max_export_batch_size: int
-    schedule_delay_ms: int
-    metric_export_interval_ms: float
-    export_timeout_s: float
+    metric_export_interval_set: bool
+    metrics_temporality_set: bool
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> TelemetrySettings:
         env = os.environ if environ is None else environ
-        for name in (
-            "OTEL_EXPORTER_OTLP_PROTOCOL",
-            "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL",
-            "OTEL_EXPORTER_OTLP_METRICS_PROTOCOL",
-        ):
-            if env.get(name, "http/protobuf") != "http/protobuf":
-                _log.warning(
-                    "%s=%s is not supported; tenant_telemetry exports http/protobuf", name, env[name]
-                )
         endpoint = bool(env.get("OTEL_EXPORTER_OTLP_ENDPOINT"))
         traces_exporter = _exporter_choice(env, "OTEL_TRACES_EXPORTER")
         metrics_exporter = _exporter_choice(env, "OTEL_METRICS_EXPORTER")
@@ -64,14 +55,8 @@ class TelemetrySettings:
             jsonl_path=(env.get(JSONL_PATH_VAR) or None) if traces_exporter == "otlp" else None,
             max_queue_size=max_queue,
             max_export_batch_size=max_batch,
-            schedule_delay_ms=_int(env, "OTEL_BSP_SCHEDULE_DELAY", DEFAULT_SCHEDULE_DELAY_MS),
-            # Each invocation flushes metrics itself, so no timer thread is needed unless one is asked for.
-            metric_export_interval_ms=float(_int(env, "OTEL_METRIC_EXPORT_INTERVAL", 0)) or math.inf,
-            export_timeout_s=_float(
-                env,
-                "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT",
-                _float(env, "OTEL_EXPORTER_OTLP_TIMEOUT", DEFAULT_EXPORT_TIMEOUT_S),
-            ),
+            metric_export_interval_set=bool(env.get("OTEL_METRIC_EXPORT_INTERVAL")),
+            metrics_temporality_set=bool(env.get("OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE")),
         )
 
 
@@ -96,14 +81,3 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
         _log.warning("%s=%r must be positive; using %s", name, raw, default)
         return default
     return value
-
-
-def _float(env: Mapping[str, str], name: str, default: float) -> float:
-    raw = env.get(name)
-    if not raw:
-        return default
-    try:
-        return float(raw)
-    except ValueError:
-        _log.warning("%s=%r is not a number; using %s", name, raw, default)
-        return default

@@ -32,7 +32,7 @@ def deployed(world: ExportWorld, monkeypatch: pytest.MonkeyPatch) -> ExportWorld
     for resource, name in world.names.items():
         monkeypatch.setenv(resource.env_var, name)
     monkeypatch.setenv("TENANT_DATA_SHARD_COUNT", "8")
-    handler._clients.cache_clear()
+    handler.dependencies.reset()
     return world
 
 

@@ -201,7 +201,7 @@ def test_an_import_arriving_during_the_migration_is_refused(
     key = f"tenants/{tenant_id}/imports/contacts/late.csv"
     # The validator module caches its clients per cold start: one built against a local AWS that an
     # earlier test of this process started (and stopped) must not be reused here.
-    import_validate._validator.cache_clear()
+    import_validate.dependencies.reset()
     snapshot = phases["snapshot"]
     refused: list[Mapping[str, Any]] = []
 

@@ -17,6 +17,7 @@ from functions.import_load import handler as load_handler
 from functions.import_validate import handler as validate_handler
 from tenant_pipeline import topology
 from tenant_pipeline.aws import AwsClients
+from tenant_pipeline.cold_start import ColdStart
 from tenant_pipeline.imports.load import BatchLoader
 from tenant_pipeline.settings import PipelineSettings
 from tenant_pipeline.store.jobs import Job, JobsLedger
@@ -127,21 +128,19 @@ def load_through(
     monkeypatch: pytest.MonkeyPatch, store_factory: Callable[[str, Any, int], TenantDataStore]
 ) -> None:
     """Make the loader write through `store_factory` (a store over a faulty client, say)."""
-    monkeypatch.setattr(
-        load_handler,
-        "_loader",
-        lambda: BatchLoader.from_settings(
-            PipelineSettings.from_env(), AwsClients(), store_factory=store_factory
-        ),
-    )
+
+    def build() -> load_handler.Dependencies:
+        settings = PipelineSettings.from_env()
+        loader = BatchLoader.from_settings(settings, AwsClients(), store_factory=store_factory)
+        return load_handler.Dependencies(loader=loader)
+
+    monkeypatch.setattr(load_handler, "dependencies", ColdStart(build))
 
 
 def reset_handlers() -> None:
     """Handlers build their clients once per cold start; each test is a cold start."""
-    for built in (validate_handler._validator, load_handler._loader):
-        clear = getattr(built, "cache_clear", None)  # a test may have replaced the factory
-        if clear is not None:
-            clear()
+    validate_handler.dependencies.reset()
+    load_handler.dependencies.reset()
 
 
 def notification_of(pipeline: Pipeline, key: str) -> str:

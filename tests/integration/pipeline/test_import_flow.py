@@ -93,7 +93,9 @@ def test_a_clean_file_succeeds_and_its_metrics_are_counted_per_batch(
     assert_accounted(pipeline, job, 75)
     assert pipeline.report_lines(job) == [["line", "field", "value", "reason"]]
     metrics = telemetry.metrics()
-    assert sum(value for _, value in point_values(metrics["data.import.records_processed"])) == 75
+    processed = point_values(metrics["data.import.records_processed"])
+    assert sum(value for _, value in processed) == 75
+    assert {point["import.status"] for point, _ in processed} == {"success"}
     duration: Any = metrics["data.import.duration"].data.data_points[0]
     assert duration.count == 1
 

@@ -21,6 +21,7 @@ import sys
 from typing import Any
 
 from tenant_telemetry import JobTrace, consumer_span, instrument_handler, pipeline_metrics
+from tenant_telemetry.metrics import ImportStatus
 from tenant_telemetry.propagation import inject_batch_entries, object_context
 from tests.unit.telemetry.lambda_shapes import FakeLambdaContext, sqs_record
 
@@ -48,7 +49,7 @@ def load(event: dict[str, Any], context: Any) -> dict[str, Any]:
     metrics = pipeline_metrics()
     for record in event["Records"]:
         with consumer_span(record, name="data.import.batch"):
-            metrics.record_import_records(ROWS_PER_BATCH, tenant_id="acme", status="stored")
+            metrics.record_import_records(ROWS_PER_BATCH, tenant_id="acme", status=ImportStatus.SUCCESS)
     return {"batchItemFailures": []}
 
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 import contextlib
 import gzip
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import urlsplit
 
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
     ExportMetricsServiceRequest,
@@ -27,16 +29,19 @@ from opentelemetry.proto.trace.v1.trace_pb2 import Span
 class OtlpReceiver:
     """Collects `ExportTraceServiceRequest`s and `ExportMetricsServiceRequest`s sent to `endpoint`.
 
-    HTTP/1.1 with keep-alive, as collectors answer. `statuses` are answered, one per request, before the
-    receiver starts accepting; `drop_connections()` closes every open connection from the server's side.
+    HTTP/1.1 with keep-alive, as collectors answer; HTTPS when given a server `tls` context. `statuses` are
+    answered, one per request, before the receiver starts accepting (an entry may carry response headers,
+    `(503, {"Retry-After": "1"})`); `drop_connections()` closes every open connection from the server's side.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, tls: ssl.SSLContext | None = None) -> None:
         self.traces: list[ExportTraceServiceRequest] = []
         self.metrics: list[ExportMetricsServiceRequest] = []
         self.content_types: set[str] = set()
         self.headers: list[dict[str, str]] = []
-        self.statuses: list[int] = []
+        self.statuses: list[int | tuple[int, dict[str, str]]] = []
+        self.received_at: list[float] = []
+        self._tls = tls
         self._open: set[Any] = set()
         self._lock = threading.Lock()
         receiver = self
@@ -53,9 +58,13 @@ class OtlpReceiver:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 with receiver._lock:
                     receiver.headers.append({k.lower(): v for k, v in self.headers.items()})
-                    status = receiver.statuses.pop(0) if receiver.statuses else 200
+                    receiver.received_at.append(time.monotonic())
+                    answer = receiver.statuses.pop(0) if receiver.statuses else 200
+                status, extra_headers = answer if isinstance(answer, tuple) else (answer, {})
                 if status != 200:
                     self.send_response(status)
+                    for key, value in extra_headers.items():
+                        self.send_header(key, value)
                     self.send_header("Content-Length", "0")
                     self.end_headers()
                     return
@@ -63,11 +72,12 @@ class OtlpReceiver:
                     body = gzip.decompress(body)
                 receiver.content_types.add(self.headers.get("Content-Type", ""))
                 response: Any
-                if self.path == "/v1/traces":
+                path = urlsplit(self.path).path
+                if path == "/v1/traces":
                     request: Any = ExportTraceServiceRequest.FromString(body)
                     response = ExportTraceServiceResponse()
                     store: list[Any] = receiver.traces
-                elif self.path == "/v1/metrics":
+                elif path == "/v1/metrics":
                     request = ExportMetricsServiceRequest.FromString(body)
                     response = ExportMetricsServiceResponse()
                     store = receiver.metrics
@@ -87,12 +97,19 @@ class OtlpReceiver:
                 return None
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        if tls is not None:
+            self._server.socket = tls.wrap_socket(self._server.socket, server_side=True)
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     @property
-    def endpoint(self) -> str:
+    def address(self) -> tuple[str, int]:
         host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
+        return str(host), int(port)
+
+    @property
+    def endpoint(self) -> str:
+        host, port = self.address
+        return f"{'https' if self._tls else 'http'}://{host}:{port}"
 
     def __enter__(self) -> OtlpReceiver:
         self._thread.start()

@@ -34,4 +34,4 @@ def test_sigkill_after_return_loses_nothing(receiver: OtlpReceiver, run_child: R
     assert set(metrics) == {"data.import.records_processed"}
     points = metrics["data.import.records_processed"].sum.data_points
     assert sum(point.as_int for point in points) == MESSAGES * 500
-    assert attributes(points[0].attributes) == {"tenant.id": "acme", "import.status": "stored"}
+    assert attributes(points[0].attributes) == {"tenant.id": "acme", "import.status": "success"}

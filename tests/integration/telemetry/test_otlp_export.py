@@ -97,5 +97,5 @@ def test_a_job_across_three_processes_arrives_as_one_trace(
     assert [point.as_int for point in processed.sum.data_points] == [1_000]
     assert attributes(processed.sum.data_points[0].attributes) == {
         "tenant.id": "acme",
-        "import.status": "stored",
+        "import.status": "success",
     }

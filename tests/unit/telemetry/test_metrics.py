@@ -5,6 +5,7 @@ from __future__ import annotations
 from opentelemetry.sdk.metrics.export import AggregationTemporality, Histogram, Sum
 
 from tenant_telemetry import pipeline_metrics
+from tenant_telemetry.metrics import ImportStatus
 from tenant_telemetry.testing import InMemoryTelemetry
 
 
@@ -14,7 +15,7 @@ def point_attributes(metric: object) -> list[dict[str, object]]:
 
 def test_every_seed_instrument_with_its_attributes(memory: InMemoryTelemetry) -> None:
     metrics = pipeline_metrics()
-    metrics.record_import_records(500, tenant_id="acme", status="stored")
+    metrics.record_import_records(500, tenant_id="acme", status=ImportStatus.SUCCESS)
     metrics.record_import_errors(2, tenant_id="acme", error_type="validation")
     metrics.record_import_duration(12.5, tenant_id="acme", entity_type="contacts")
     metrics.record_import_throughput(4_000.0, entity_type="contacts")
@@ -25,7 +26,7 @@ def test_every_seed_instrument_with_its_attributes(memory: InMemoryTelemetry) ->
 
     collected = memory.metrics()
     expected = {
-        "data.import.records_processed": ("{record}", Sum, {"tenant.id": "acme", "import.status": "stored"}),
+        "data.import.records_processed": ("{record}", Sum, {"tenant.id": "acme", "import.status": "success"}),
         "data.import.errors": ("{error}", Sum, {"tenant.id": "acme", "import.error_type": "validation"}),
         "data.import.duration": ("s", Histogram, {"tenant.id": "acme", "import.entity_type": "contacts"}),
         "data.import.throughput": ("{record}/s", Histogram, {"import.entity_type": "contacts"}),
@@ -46,9 +47,9 @@ def test_every_seed_instrument_with_its_attributes(memory: InMemoryTelemetry) ->
 
 def test_delta_temporality_reports_each_invocation_once(memory: InMemoryTelemetry) -> None:
     metrics = pipeline_metrics()
-    metrics.record_import_records(500, tenant_id="acme", status="stored")
+    metrics.record_import_records(500, tenant_id="acme", status=ImportStatus.SUCCESS)
     first = memory.metrics()["data.import.records_processed"]
-    metrics.record_import_records(200, tenant_id="acme", status="stored")
+    metrics.record_import_records(200, tenant_id="acme", status=ImportStatus.SUCCESS)
     second = memory.metrics()["data.import.records_processed"]
     assert [p.value for p in first.data.data_points] == [500]  # type: ignore[union-attr]
     assert [p.value for p in second.data.data_points] == [200]  # type: ignore[union-attr]

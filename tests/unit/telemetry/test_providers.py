@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 import os
 import subprocess
 import sys
@@ -13,12 +12,14 @@ from pathlib import Path
 import boto3
 import pytest
 from moto import mock_aws
-from opentelemetry.sdk.metrics import Counter, ObservableCounter, UpDownCounter
-from opentelemetry.sdk.metrics.export import AggregationTemporality
 
-from tenant_telemetry.exporters.otlp_http import OtlpTarget
 from tenant_telemetry.otlp_headers import PARAMETER_VAR, SECRET_VAR, otlp_headers
-from tenant_telemetry.providers import FLUSH_MARGIN_MS, build_telemetry, flush_budget_ms, temporality
+from tenant_telemetry.providers import (
+    DEFAULT_FLUSH_BUDGET_MS,
+    FLUSH_MARGIN_MS,
+    build_telemetry,
+    flush_budget_ms,
+)
 from tenant_telemetry.resource import lambda_resource
 from tenant_telemetry.settings import JSONL_PATH_VAR, TelemetrySettings
 
@@ -97,29 +98,21 @@ def test_which_exporters_the_environment_asks_for(
     )
 
 
-def test_other_otlp_protocols_are_warned_about(caplog: pytest.LogCaptureFixture) -> None:
-    TelemetrySettings.from_env({"OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf"})
-    assert caplog.text == ""
-    TelemetrySettings.from_env({"OTEL_EXPORTER_OTLP_TRACES_PROTOCOL": "grpc"})
-    assert "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL=grpc is not supported" in caplog.text
-
-
 def test_settings_defaults_and_overrides() -> None:
     defaults = TelemetrySettings.from_env({})
     assert defaults.max_queue_size == 8192 and defaults.max_export_batch_size == 512
-    assert math.isinf(defaults.metric_export_interval_ms)  # flushed per invocation, no timer thread
-    assert defaults.export_timeout_s == 10
+    assert not defaults.metric_export_interval_set  # flushed per invocation, no timer thread
+    assert not defaults.metrics_temporality_set  # delta by default
     custom = TelemetrySettings.from_env(
         {
             "OTEL_BSP_MAX_QUEUE_SIZE": "100",
             "OTEL_BSP_MAX_EXPORT_BATCH_SIZE": "500",
-            "OTEL_METRIC_EXPORT_INTERVAL": "abc",
-            "OTEL_EXPORTER_OTLP_TIMEOUT": "2.5",
+            "OTEL_METRIC_EXPORT_INTERVAL": "60000",
+            "OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE": "cumulative",
         }
     )
     assert (custom.max_queue_size, custom.max_export_batch_size) == (100, 100)
-    assert math.isinf(custom.metric_export_interval_ms)
-    assert custom.export_timeout_s == 2.5
+    assert custom.metric_export_interval_set and custom.metrics_temporality_set
 
 
 def test_without_an_endpoint_spans_go_to_the_jsonl_file(
@@ -160,10 +153,16 @@ def test_with_nothing_configured_spans_go_nowhere(clean_env: pytest.MonkeyPatch,
 
 @pytest.mark.parametrize(
     ("remaining", "expected"),
-    [(30_000, 10_000), (1_000, 1_000 - FLUSH_MARGIN_MS), (50, 0), (None, 10_000), (float("nan"), 10_000)],
+    [
+        (30_000, 30_000 - FLUSH_MARGIN_MS),
+        (1_000, 1_000 - FLUSH_MARGIN_MS),
+        (50, 0),
+        (None, DEFAULT_FLUSH_BUDGET_MS),
+        (float("nan"), DEFAULT_FLUSH_BUDGET_MS),
+    ],
 )
 def test_flush_budget(remaining: float | None, expected: float) -> None:
-    assert flush_budget_ms(remaining, TelemetrySettings.from_env({})) == expected
+    assert flush_budget_ms(remaining) == expected
 
 
 def test_configure_is_idempotent_and_installs_the_globals_once(tmp_path: Path) -> None:
@@ -253,66 +252,3 @@ def test_a_failed_set_up_leaves_the_function_running(
         assert span.get_span_context().is_valid
     assert telemetry.flush(100)
     assert "telemetry set-up failed" in caplog.text
-
-
-@pytest.mark.parametrize(
-    ("env", "signal", "url"),
-    [
-        ({}, "TRACES", "http://localhost:4318/v1/traces"),
-        (
-            {"OTEL_EXPORTER_OTLP_ENDPOINT": "https://collector:4318/"},
-            "METRICS",
-            "https://collector:4318/v1/metrics",
-        ),
-        (
-            {
-                "OTEL_EXPORTER_OTLP_ENDPOINT": "http://a:4318",
-                "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "http://b/x",
-            },
-            "TRACES",
-            "http://b/x",
-        ),
-    ],
-)
-def test_otlp_endpoint_per_signal(env: dict[str, str], signal: str, url: str) -> None:
-    assert OtlpTarget.from_env(signal, env).url == url
-
-
-def test_otlp_target_options_signal_specific_first() -> None:
-    target = OtlpTarget.from_env(
-        "METRICS",
-        {
-            "OTEL_EXPORTER_OTLP_HEADERS": "a=1",
-            "OTEL_EXPORTER_OTLP_METRICS_HEADERS": "b=2",
-            "OTEL_EXPORTER_OTLP_TIMEOUT": "3",
-            "OTEL_EXPORTER_OTLP_COMPRESSION": "gzip",
-            "OTEL_EXPORTER_OTLP_CERTIFICATE": "/ca.pem",
-        },
-    )
-    assert (target.headers, target.timeout_s, target.gzip, target.certificate) == (
-        {"b": "2"},
-        3.0,
-        True,
-        "/ca.pem",
-    )
-    # headers read from a secret replace the environment's
-    assert OtlpTarget.from_env(
-        "TRACES", {"OTEL_EXPORTER_OTLP_HEADERS": "a=1"}, headers={"k": "v"}
-    ).headers == {"k": "v"}
-
-
-@pytest.mark.parametrize(
-    ("preference", "counter", "observable_counter"),
-    [
-        (None, AggregationTemporality.DELTA, AggregationTemporality.DELTA),
-        ("cumulative", AggregationTemporality.CUMULATIVE, AggregationTemporality.CUMULATIVE),
-        ("LowMemory", AggregationTemporality.DELTA, AggregationTemporality.CUMULATIVE),
-        ("bogus", AggregationTemporality.DELTA, AggregationTemporality.DELTA),
-    ],
-)
-def test_temporality_preference(
-    preference: str | None, counter: AggregationTemporality, observable_counter: AggregationTemporality
-) -> None:
-    chosen = temporality(preference)
-    assert (chosen[Counter], chosen[ObservableCounter]) == (counter, observable_counter)
-    assert chosen[UpDownCounter] is AggregationTemporality.CUMULATIVE

@@ -13,8 +13,8 @@ from tenant_telemetry.propagation import (
     inject_object_metadata,
     inject_payload,
     object_context,
-    parse_xray_header,
     payload_context,
+    xray_context,
 )
 from tenant_telemetry.testing import InMemoryTelemetry
 
@@ -114,7 +114,8 @@ def test_inject_payload_does_not_change_the_original(memory: InMemoryTelemetry) 
     ],
 )
 def test_xray_header_fields_in_any_order(header: str, expected: tuple[bool]) -> None:
-    context = parse_xray_header(header)
-    assert context is not None
+    extracted = xray_context(header)
+    assert extracted is not None
+    context = trace.get_current_span(extracted).get_span_context()
     assert f"{context.trace_id:032x}" == "5759e988bd862e3fe1be46a994272793"
     assert context.trace_flags.sampled is expected[0]

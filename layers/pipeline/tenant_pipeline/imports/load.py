@@ -37,6 +37,7 @@ from tenant_pipeline.store.objects import ObjectStore
 from tenant_pipeline.store.tenant_data import TenantDataStore
 from tenant_pipeline.topology import Resource
 from tenant_telemetry import get_tracer, pipeline_metrics
+from tenant_telemetry.metrics import ImportStatus
 
 if TYPE_CHECKING:
     from tenant_pipeline.aws import AwsClients
@@ -157,7 +158,9 @@ class BatchLoader:
         stats = self._store.put_items(items, deadline=deadline)
         counted = self._jobs.mark_batch_done(job.job_id, header.batch_number, len(rows))
         if counted:
-            pipeline_metrics().record_import_records(len(rows), tenant_id=job.tenant_id, status="stored")
+            pipeline_metrics().record_import_records(
+                len(rows), tenant_id=job.tenant_id, status=ImportStatus.SUCCESS
+            )
         self._completer.try_complete(job.job_id)
         return LoadResult(job.job_id, header.batch_number, len(rows), counted, stats.calls, stats.retries)
 

@@ -66,6 +66,7 @@ from tenant_pipeline.store.tenants import Tenant, TenantDirectory, TenantStatus,
 from tenant_pipeline.topology import Resource
 from tenant_pipeline.validation import KeyTracker, duplicate_reason, validate_batches
 from tenant_telemetry import JobTrace, pipeline_metrics
+from tenant_telemetry.metrics import ImportStatus
 from tenant_telemetry.propagation import inject_message_attributes, object_context
 
 if TYPE_CHECKING:
@@ -426,7 +427,9 @@ class ImportValidator:
     def _count_invalid(self, job: Job, rows: _Rows) -> None:
         if rows.invalid:
             instruments = pipeline_metrics()
-            instruments.record_import_records(rows.invalid, tenant_id=job.tenant_id, status="invalid")
+            instruments.record_import_records(
+                rows.invalid, tenant_id=job.tenant_id, status=ImportStatus.INVALID
+            )
             instruments.record_import_errors(rows.invalid, tenant_id=job.tenant_id, error_type="invalid_row")
 
 

@@ -1,9 +1,10 @@
 """The tenant store: every tenant's records, sharded so one import is not held to one partition.
 
 Writes take DynamoDB typed attribute maps built by the caller (the loader builds them straight from
-validated rows), 25 per `BatchWriteItem` as AWS requires (the JSON body serialised by
-`BatchWriteSender`, not botocore), and retry `UnprocessedItems` with exponential backoff and full
-jitter until the caller's deadline. Puts are idempotent: re-delivery overwrites the same items
+validated rows), 25 per `BatchWriteItem` as AWS requires, sent through the client's `batch_write_item`
+(the client `AwsClients` builds skips botocore's parameter validation: the maps are ours, built from
+validated rows), and retry `UnprocessedItems` with exponential backoff and full jitter until the
+caller's deadline. Puts are idempotent: re-delivery overwrites the same items
 with the same values.
 """
 
@@ -20,7 +21,6 @@ from botocore.exceptions import ClientError
 
 from tenant_pipeline import topology
 from tenant_pipeline.errors import WriteIncompleteError
-from tenant_pipeline.store.batch_write import BatchWriteSender
 from tenant_pipeline.store.client_errors import THROTTLE_CODES, as_store_error, error_code
 from tenant_pipeline.store.keys import check_tenant_id, data_pk, record_pk
 from tenant_pipeline.store.pages import pages
@@ -64,8 +64,6 @@ class TenantDataStore:
         self.table_name = table_name
         self.shard_count = shard_count
         self._client = client
-        # Our own JSON body on botocore's signer and connections; a test double keeps the client call.
-        self._sender = BatchWriteSender.for_client(client)
         self._sleep = sleep
         self._clock = clock
         self._jitter = jitter
@@ -83,7 +81,7 @@ class TenantDataStore:
         Raises `WriteIncompleteError` if items are still unprocessed when the next backoff would
         pass the deadline (the caller fails the batch and SQS redelivers it)."""
         stats = WriteStats(items=len(items))
-        for start in range(0, len(items), MAX_BATCH_WRITE):
+        for start in range(0, len(items), MAX_BATCH_WRITE):  # AWS refuses a call with more
             requests = [{"PutRequest": {"Item": item}} for item in items[start : start + MAX_BATCH_WRITE]]
             self._write_chunk(requests, deadline, stats)
         return stats
@@ -93,11 +91,8 @@ class TenantDataStore:
         while requests:
             stats.calls += 1
             try:
-                if self._sender is not None:
-                    requests = self._sender.send(self.table_name, requests)
-                else:
-                    reply = self._client.batch_write_item(RequestItems={self.table_name: requests})  # type: ignore[dict-item]
-                    requests = reply.get("UnprocessedItems", {}).get(self.table_name, [])  # type: ignore[assignment]
+                reply = self._client.batch_write_item(RequestItems={self.table_name: requests})  # type: ignore[dict-item]
+                requests = reply.get("UnprocessedItems", {}).get(self.table_name, [])  # type: ignore[assignment]
             except ClientError as exc:
                 if error_code(exc) not in THROTTLE_CODES:
                     raise as_store_error(exc, "write items") from exc

@@ -1,1 +1,1 @@
-"""The layer's exporters: OTLP/HTTP protobuf on `http.client`, and the local mode's JSON-lines file."""
+"""The local mode's JSON-lines span file (OTLP export is opentelemetry-exporter-otlp-proto-http)."""

@@ -12,9 +12,9 @@ from tenant_telemetry.propagation.sqs import (
     inject_message_attributes,
     record_context,
     record_context_or_none,
+    xray_context,
 )
 from tenant_telemetry.propagation.w3c import extract, inject
-from tenant_telemetry.propagation.xray import parse_xray_header
 
 __all__ = [
     "MAX_MESSAGE_ATTRIBUTES",
@@ -26,8 +26,8 @@ __all__ = [
     "inject_object_metadata",
     "inject_payload",
     "object_context",
-    "parse_xray_header",
     "payload_context",
     "record_context",
     "record_context_or_none",
+    "xray_context",
 ]

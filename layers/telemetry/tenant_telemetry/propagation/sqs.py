@@ -4,7 +4,7 @@ botocore instrumentation does not propagate through SQS, so producers call `inje
 (`SendMessage`) or `inject_batch_entries` (`SendMessageBatch`), and consumers `record_context`. SQS allows
 ten message attributes: when the message has no room left, the context is skipped with a warning and the
 send goes on. On receive, the W3C attributes win; a message without them (sent by a producer that only has
-X-Ray) falls back to the `AWSTraceHeader` system attribute.
+X-Ray) falls back to the `AWSTraceHeader` system attribute, read by opentelemetry-propagator-aws-xray.
 """
 
 from __future__ import annotations
@@ -14,14 +14,16 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from opentelemetry.context import Context
+from opentelemetry.propagators.aws.aws_xray_propagator import TRACE_HEADER_KEY, AwsXRayPropagator
+from opentelemetry.trace import get_current_span
 
 from tenant_telemetry.propagation import w3c
-from tenant_telemetry.propagation.xray import xray_context
 
 _log = logging.getLogger("tenant_telemetry.propagation")
 
 MAX_MESSAGE_ATTRIBUTES = 10
 XRAY_ATTRIBUTE = "AWSTraceHeader"
+_XRAY = AwsXRayPropagator()
 
 
 def inject_message_attributes(
@@ -86,6 +88,13 @@ def record_context_or_none(record: Any) -> Context | None:
     system = raw.get("attributes") or raw.get("Attributes") or {}
     header = system.get(XRAY_ATTRIBUTE) if isinstance(system, Mapping) else None
     return xray_context(header) if isinstance(header, str) else None
+
+
+def xray_context(header: str) -> Context | None:
+    """The context whose current span is the X-Ray header's remote parent, or None when the header has no
+    valid root and parent."""
+    context = _XRAY.extract({TRACE_HEADER_KEY: header}, context=Context())
+    return context if get_current_span(context).get_span_context().is_valid else None
 
 
 def raw_record(record: Any) -> Mapping[str, Any]:
