@@ -11,7 +11,18 @@ import sys
 from collections.abc import Sequence
 
 from tenantctl import export_command, migrate_command
-from tenantctl.commands import demo, entities, imports, jobs, local, redrive, rejects, tenants, trace
+from tenantctl.commands import (
+    demo,
+    entities,
+    imports,
+    jobs,
+    local,
+    redrive,
+    rejects,
+    tenants,
+    trace,
+    validate,
+)
 from tenantctl.failures import describe_failure
 from tenantctl.options import global_options
 from tenantctl.target import Target
@@ -20,6 +31,7 @@ _GROUPS = (
     local,
     tenants,
     entities,
+    validate,
     imports,
     rejects,
     export_command,

@@ -1,4 +1,4 @@
-"""`tenantctl tenants create|list|show|delete`: the tenant directory, and erasing a tenant."""
+"""`tenantctl tenants create|list|show|set-mapping|delete`: the tenant directory, and erasing a tenant."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ import sys
 from typing import Any
 
 from tenant_pipeline import topology
+from tenant_pipeline.entities import UnknownEntityError, load_entity
+from tenant_pipeline.validation.header import check_mapping
 from tenantctl.errors import InvalidArgumentError
 from tenantctl.options import global_options
 from tenantctl.output import key_values, print_json, print_lines, table
@@ -52,6 +54,24 @@ def register(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
     show = commands.add_parser("show", parents=parents, help="one tenant")
     show.add_argument("tenant_id", metavar="ID")
     show.set_defaults(handler=_show)
+
+    mapping = commands.add_parser(
+        "set-mapping",
+        parents=parents,
+        help="the tenant's own CSV header names for an entity's columns",
+        description="Accept the tenant's own header names for an entity's columns, e.g. "
+        '`tenants set-mapping acme contacts "Mail=email" "Kundennummer=id"`. Names match case- and '
+        "space-insensitively, beside the column names and the aliases `entities show` lists. The new "
+        "mapping replaces the entity's previous one; --clear removes it. Imports record the mapping they "
+        "used.",
+    )
+    mapping.add_argument("tenant_id", metavar="ID")
+    mapping.add_argument("entity", metavar="ENTITY")
+    mapping.add_argument(
+        "pairs", metavar="NAME=COLUMN", nargs="*", help="a header name and the column it fills"
+    )
+    mapping.add_argument("--clear", action="store_true", help="remove the entity's mapping")
+    mapping.set_defaults(handler=_set_mapping)
 
     delete = commands.add_parser(
         "delete",
@@ -101,9 +121,49 @@ def _show(args: argparse.Namespace) -> int:
     tenant = args.target.find_tenant(args.tenant_id).to_dict()
     if args.json:
         print_json(tenant)
-    else:
-        print_lines(key_values(tenant))
+        return 0
+    mappings = tenant.pop("column_mappings")
+    print_lines(key_values(tenant))
+    for entity, names in sorted(mappings.items()):
+        print(
+            f"{entity} header names: " + ", ".join(f"{name!r} -> {column}" for name, column in names.items())
+        )
     return 0
+
+
+def _set_mapping(args: argparse.Namespace) -> int:
+    if args.clear == bool(args.pairs):
+        raise InvalidArgumentError("give NAME=COLUMN pairs, or --clear (not both)")
+    try:
+        entity = load_entity(args.entity)
+    except UnknownEntityError as exc:
+        raise InvalidArgumentError(str(exc)) from None
+    mapping = mapping_pairs(args.pairs)
+    try:
+        check_mapping(entity, mapping)
+    except ValueError as exc:
+        raise InvalidArgumentError(str(exc)) from None
+    home = args.target.find_tenant(args.tenant_id).home_region
+    tenant = args.target.directory(home).set_column_mapping(args.tenant_id, entity.name, mapping)
+    if args.json:
+        print_json(tenant.to_dict())
+    elif mapping:
+        shown = ", ".join(f"{name!r} -> {column}" for name, column in mapping.items())
+        print(f"{args.tenant_id}: {entity.name} files may name {shown}")
+    else:
+        print(f"{args.tenant_id}: no own header names for {entity.name}")
+    return 0
+
+
+def mapping_pairs(pairs: list[str]) -> dict[str, str]:
+    """`NAME=COLUMN` arguments as a mapping (the name may itself hold `=`)."""
+    mapping = {}
+    for text in pairs:
+        name, equals, column = text.rpartition("=")
+        if not equals or not name.strip() or not column.strip():
+            raise InvalidArgumentError(f"expected NAME=COLUMN, got {text!r}")
+        mapping[name.strip()] = column.strip()
+    return mapping
 
 
 def confirmed(tenant_id: str) -> bool:

@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from tenant_pipeline.imports.verdict import loaded_status
 from tenant_pipeline.store.jobs import Job, JobsLedger, JobStatus
 from tenant_pipeline.store.tenants import now_iso
 from tenant_telemetry import JobTrace, pipeline_metrics
@@ -66,7 +67,7 @@ class JobCompleter:
         failed = len(job.failed_batches)
         if not failed and job.batches_done >= job.batches_total and job.status in _FINISHABLE:
             missing = unaccounted_rows(job)
-            status = JobStatus.PARTIAL if job.invalid else JobStatus.SUCCEEDED
+            status = loaded_status(job.invalid or 0)
             finished = self._jobs.finish(
                 job_id,
                 JobStatus.FAILED if missing else status,

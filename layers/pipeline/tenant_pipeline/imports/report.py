@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import shutil
 import tempfile
 from typing import TYPE_CHECKING, Any
 
@@ -51,6 +52,14 @@ class ErrorReport:
         self._text.flush()
         self._file.seek(0)
         return objects.upload_file(bucket, key, self._file, "text/csv; charset=utf-8")
+
+    def save(self, path: str) -> None:
+        """Write the report as it stands to a local file."""
+        self._text.flush()
+        self._file.seek(0)
+        with open(path, "wb") as out:
+            shutil.copyfileobj(self._file, out)
+        self._file.seek(0, io.SEEK_END)
 
     def close(self) -> None:
         self._text.close()

@@ -27,8 +27,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
@@ -58,6 +58,7 @@ from tenant_pipeline.imports.keys import (
 from tenant_pipeline.imports.object_version import object_version
 from tenant_pipeline.imports.report import ErrorReport
 from tenant_pipeline.imports.upload_gate import UploadGate
+from tenant_pipeline.imports.verdict import validation_failure
 from tenant_pipeline.store.batch_queue import BatchQueue
 from tenant_pipeline.store.jobs import Job, JobKind, JobsLedger, JobStatus
 from tenant_pipeline.store.objects import ObjectStore, OpenedObject
@@ -120,6 +121,9 @@ class _Rows:
     read: int = 0
     spooled: int = 0
     rejected: str | None = None
+    mapping: Mapping[str, str] | None = None
+    renamed: dict[str, str] = field(default_factory=dict)
+    """Header names matched to another column name (schema aliases, the tenant's mapping)."""
 
     def unaccounted(self) -> str | None:
         """Why the counts of a pass do not add up (every record read is valid or invalid), or None."""
@@ -132,17 +136,7 @@ class _Rows:
 
     def failure(self) -> str | None:
         """Why the file fails as a whole, or None when its valid rows are to be loaded."""
-        if self.rejected is not None:
-            return self.rejected
-        if self.total == 0:
-            return "the file has no data rows"
-        ratio = self.invalid / self.total
-        if ratio > self.max_invalid_ratio:
-            return (
-                f"{self.invalid} of {self.total} rows are invalid ({ratio:.1%}), over the tenant's "
-                f"limit of {self.max_invalid_ratio:.1%}; nothing was loaded"
-            )
-        return None
+        return validation_failure(self.total, self.invalid, self.max_invalid_ratio, self.rejected)
 
 
 @dataclass(frozen=True)
@@ -317,7 +311,12 @@ class ImportValidator:
                 span.set_status(Status(StatusCode.ERROR, reason))
                 span.set_attribute("import.refused", reason)
                 return self._refuse(job, _refusal_field(exc), reason)
-            rows = _Rows(entity=entity, fmt=fmt, max_invalid_ratio=tenant.max_invalid_ratio)
+            rows = _Rows(
+                entity=entity,
+                fmt=fmt,
+                max_invalid_ratio=tenant.max_invalid_ratio,
+                mapping=tenant.column_mappings.get(entity.name),
+            )
             return self._validate_rows(job, source.opened, rows, trace, span)
 
     def _admit(self, import_key: ImportKey, opened: OpenedObject) -> tuple[Tenant, EntitySchema, FileFormat]:
@@ -361,7 +360,16 @@ class ImportValidator:
         key_field = rows.entity.primary_key
         with ErrorReport() as report, BatchSpool(self._batch_rows) as spool, KeyTracker() as keys:
             try:
-                for batch in validate_batches(opened.body, rows.fmt, rows.entity, self._limits, keys=keys):
+                validated = validate_batches(
+                    opened.body,
+                    rows.fmt,
+                    rows.entity,
+                    self._limits,
+                    keys=keys,
+                    mapping=rows.mapping,
+                    renamed=rows.renamed,
+                )
+                for batch in validated:
                     rows.total += batch.total
                     rows.read += batch.read
                     if batch.invalid:
@@ -403,6 +411,7 @@ class ImportValidator:
                 batches_total=batches,
                 report_uri=uri,
                 validated_at=now_iso(),
+                details={"column_mapping": rows.renamed} if rows.renamed else None,
             )
             if failure is not None:
                 span.set_status(Status(StatusCode.ERROR, failure))

@@ -39,7 +39,9 @@ def _point_to_target(directory: TenantDirectory, home: Tenant, state: MigrationS
         current = directory.get(state.tenant_id)
     except UnknownTenantError:
         try:
-            directory.create(state.tenant_id, state.target_region, home.max_invalid_ratio)
+            directory.create(
+                state.tenant_id, state.target_region, home.max_invalid_ratio, home.column_mappings
+            )
         except TenantExistsError:
             current = directory.get(state.tenant_id)
         else:

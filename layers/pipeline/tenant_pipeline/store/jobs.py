@@ -307,8 +307,11 @@ class JobsLedger:
         batches_total: int,
         report_uri: str | None,
         validated_at: str,
+        details: dict[str, Any] | None = None,
     ) -> Job | None:
-        """Fix the validation results (idempotent: a re-run of validation sets the same values)."""
+        """Fix the validation results (idempotent: a re-run of validation sets the same values).
+
+        `details` keeps what the job read the file with (for an import, the header names it mapped)."""
         values: dict[str, Any] = {
             ":total": {"N": str(total_rows)},
             ":invalid": {"N": str(invalid)},
@@ -320,6 +323,9 @@ class JobsLedger:
         if report_uri is not None:
             update += ", report_uri = :report"
             values[":report"] = {"S": report_uri}
+        if details:
+            update += ", details_json = :details"
+            values[":details"] = {"S": json.dumps(details)}
         return self._update(
             job_id,
             "record validation",

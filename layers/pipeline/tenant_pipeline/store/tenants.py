@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
@@ -49,6 +51,8 @@ class Tenant:
     max_invalid_ratio: float
     created_at: str
     updated_at: str | None = None
+    column_mappings: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    """Per entity, the tenant's own CSV header names -> the column each fills."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -58,6 +62,7 @@ class Tenant:
             "max_invalid_ratio": self.max_invalid_ratio,
             "created_at": self.created_at,
             "updated_at": self.updated_at,
+            "column_mappings": {entity: dict(mapping) for entity, mapping in self.column_mappings.items()},
         }
 
     @classmethod
@@ -69,6 +74,9 @@ class Tenant:
             max_invalid_ratio=float(item["max_invalid_ratio"]["N"]),
             created_at=item["created_at"]["S"],
             updated_at=item["updated_at"]["S"] if "updated_at" in item else None,
+            column_mappings=json.loads(item["column_mappings_json"]["S"])
+            if "column_mappings_json" in item
+            else {},
         )
 
 
@@ -96,11 +104,15 @@ class TenantDirectory:
         tenant_id: str,
         home_region: str,
         max_invalid_ratio: float = topology.DEFAULT_MAX_INVALID_RATIO,
+        column_mappings: Mapping[str, Mapping[str, str]] | None = None,
     ) -> Tenant:
         check_tenant_id(tenant_id)
         if not 0.0 <= max_invalid_ratio <= 1.0:
             raise ValueError(f"max invalid ratio must be between 0 and 1, got {max_invalid_ratio}")
-        tenant = Tenant(tenant_id, home_region, TenantStatus.ACTIVE, float(max_invalid_ratio), now_iso())
+        mappings = dict(column_mappings or {})
+        tenant = Tenant(
+            tenant_id, home_region, TenantStatus.ACTIVE, float(max_invalid_ratio), now_iso(), None, mappings
+        )
         item = {
             "pk": {"S": tenant_pk(tenant_id)},
             "sk": {"S": TENANT_SK},
@@ -110,6 +122,8 @@ class TenantDirectory:
             "max_invalid_ratio": {"N": repr(tenant.max_invalid_ratio)},
             "created_at": {"S": tenant.created_at},
         }
+        if mappings:
+            item["column_mappings_json"] = {"S": json.dumps(mappings)}
         try:
             self._client.put_item(
                 TableName=self._table, Item=item, ConditionExpression="attribute_not_exists(pk)"
@@ -209,6 +223,36 @@ class TenantDirectory:
         except ClientError as exc:
             raise as_store_error(exc, "list tenants") from exc
         return sorted(tenants, key=lambda tenant: tenant.tenant_id)
+
+    def set_column_mapping(self, tenant_id: str, entity: str, mapping: Mapping[str, str]) -> Tenant:
+        """Replace the tenant's header names for one entity (an empty mapping removes them)."""
+        current = self.get(tenant_id)
+        mappings = {name: dict(names) for name, names in current.column_mappings.items() if name != entity}
+        if mapping:
+            mappings[entity] = dict(mapping)
+        values: dict[str, Any] = {":mappings": {"S": json.dumps(mappings)}, ":now": {"S": now_iso()}}
+        condition = "attribute_exists(pk) AND "
+        if current.updated_at is None:
+            condition += "attribute_not_exists(updated_at)"
+        else:
+            condition += "updated_at = :seen"
+            values[":seen"] = {"S": current.updated_at}
+        try:
+            reply = self._client.update_item(
+                TableName=self._table,
+                Key={"pk": {"S": tenant_pk(tenant_id)}, "sk": {"S": TENANT_SK}},
+                UpdateExpression="SET column_mappings_json = :mappings, updated_at = :now",
+                ConditionExpression=condition,
+                ExpressionAttributeValues=values,
+                ReturnValues="ALL_NEW",
+            )
+        except ClientError as exc:
+            if is_conditional_failure(exc):
+                raise TenantStatusConflictError(
+                    f"tenant {tenant_id!r} changed while its mapping was being set; try again"
+                ) from None
+            raise as_store_error(exc, "set column mapping") from exc
+        return Tenant.from_item(reply["Attributes"])
 
     def set_status(
         self,

@@ -77,3 +77,18 @@ def _unknown_columns(
         f"{', '.join(hints)} (known: {', '.join(entity.columns)}; `tenantctl entities show {entity.name}` "
         "lists the accepted names)"
     )
+
+
+def check_mapping(entity: EntitySchema, mapping: Mapping[str, str]) -> None:
+    """Refuse a tenant mapping that names an unknown column or takes a name another column accepts."""
+    for name, column in mapping.items():
+        if not name.strip():
+            raise ValueError("a mapped header name must not be blank")
+        if column not in entity.columns:
+            raise ValueError(
+                f"{name!r} maps to {column!r}, which is not a {entity.name} column "
+                f"(known: {', '.join(entity.columns)})"
+            )
+        taken = entity.accepted.get(name_key(name))
+        if taken is not None and taken != column:
+            raise ValueError(f"{name!r} already names the {taken!r} column of {entity.name}")

@@ -76,6 +76,7 @@ def validate_stream(
     limits: ReadLimits | None = None,
     *,
     keys: KeyTracker | None = None,
+    mapping: Mapping[str, str] | None = None,
 ) -> Iterator[Outcome]:
     """Yield a `ValidRow` or `InvalidRow` for every row of the file, in file order.
 
@@ -89,7 +90,7 @@ def validate_stream(
     with tracker:
         held: IO[bytes] | None = None
         try:
-            for batch in validate_batches(stream, fmt, entity, limits, keys=tracker):
+            for batch in validate_batches(stream, fmt, entity, limits, keys=tracker, mapping=mapping):
                 if held is None and not tracker.spilled:
                     yield from _outcomes(batch, names)
                     continue
