@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
 from itertools import compress, repeat
-from operator import and_, is_not, ne, not_
+from operator import and_, is_, is_not, ne, not_
 from typing import Any
 
 from tenant_pipeline.validation.codes import ISO3166_ALPHA2, ISO4217_ALPHA3
@@ -110,8 +110,8 @@ class ColumnRule:
         if len(positions) == count:
             return values, problems
         out: list[Any] = [None] * count
-        for position, value in zip(positions, values, strict=True):
-            out[position] = value
+        for _ in map(out.__setitem__, positions, values):  # C-level scatter
+            pass
         problems.sort()
         return out, problems
 
@@ -124,10 +124,6 @@ _NULL_OR_EMPTY = (None, "")
 
 def _strip_str(value: str | None) -> str | None:
     return value if value is None else value.strip()
-
-
-def _is_none(value: object) -> bool:
-    return value is None
 
 
 def _one(result: tuple[list[Any], Problems]) -> Any:
@@ -243,11 +239,13 @@ def _email_reason(value: str) -> str:
 def _email(values: list[str]) -> tuple[list[Any], Problems]:
     matches = list(map(_EMAIL_PATTERN.fullmatch, values))
     lowered = list(map(str.lower, values))
-    if None not in matches and "".join(values).isprintable():
+    printable = "".join(values).isprintable()
+    if None not in matches and printable:
         return lowered, []
-    failed = list(compress(range(len(values)), map(_is_none, matches)))
-    failed += [i for i in compress(range(len(values)), matches) if not values[i].isprintable()]
-    return lowered, sorted((i, _email_reason(values[i])) for i in failed)
+    failed = set(compress(range(len(values)), map(is_, matches, repeat(None))))
+    if not printable:
+        failed.update(i for i, value in enumerate(values) if not value.isprintable())
+    return lowered, [(i, _email_reason(values[i])) for i in sorted(failed)]
 
 
 _RFC3339 = re.compile(
