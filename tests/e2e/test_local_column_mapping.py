@@ -39,3 +39,19 @@ def test_a_mapping_to_an_unknown_column_is_refused(local_aws: LocalAws) -> None:
         "tenantctl: error: 'Mail' maps to 'e_mail', which is not a contacts column "
         "(known: id, email, name, age, created_at, country, notes)\n"
     )
+
+
+def test_a_misspelt_header_fails_with_a_hint_in_the_report(local_aws: LocalAws, tmp_path: Path) -> None:
+    # Given a file whose header misspells a column
+    local_aws.tenantctl("tenants", "create", "typo")
+    path = tmp_path / "typo.csv"
+    path.write_text("id,emial,name,created_at\nt-1,a@example.com,Ann,2024-01-01T00:00:00Z\n")
+    # When it is imported
+    imported = local_aws.tenantctl("import", "typo", "contacts", str(path), "--wait", check=False)
+    # Then the command fails in one line naming the column it probably means, and so does the report
+    hint = "'emial' (did you mean 'email'?)"
+    assert imported.returncode == 1 and imported.stderr.count("\n") == 1 and hint in imported.stderr
+    (job,) = local_aws.tenantctl_json("jobs", "typo")
+    assert (job["status"], job["stored"]) == ("FAILED_VALIDATION", 0)
+    (row,) = local_aws.tenantctl_json("report", job["job_id"])["rows"]
+    assert hint in row["reason"]
