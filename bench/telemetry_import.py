@@ -31,19 +31,13 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from bench.harness.lambda_site import compile_site, strip_bytecode
+from bench.harness.lambda_site import child_cpu_s, compile_site, strip_bytecode
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "bench" / ".data" / "telemetry_import"
 RUNS = 7
 HANDLER_MODULE = "bench_handler"
 
-_PRELUDE = (
-    "import os, sys, time\nsys.path[:0] = [{site!r}]\nwall, cpu = time.perf_counter(), time.process_time()\n"
-)
-# Printed as soon as the set-up is done; `os._exit` skips the interpreter's teardown (exit hooks would
-# shut the providers down, which a cold start never pays for).
-_EPILOGUE = "print(time.perf_counter() - wall, time.process_time() - cpu, flush=True)\nos._exit(0)\n"
 _OURS = (
     "import tenant_telemetry\n"
     f"import {HANDLER_MODULE}\n"
@@ -129,18 +123,7 @@ def _set_up_s(site: Path, side: str) -> tuple[float, float]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "AWS_"))}
     env.update(ENV)
     env.update(SIDE_ENV.get(side, {}))
-    code = _PRELUDE.format(site=str(site)) + SIDES[side] + _EPILOGUE
-    done = subprocess.run(
-        [sys.executable, "-I", "-S", "-B", "-c", code],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if done.returncode != 0:
-        raise RuntimeError(f"set-up failed: {done.stderr.strip()[-500:]}")
-    wall, cpu = done.stdout.split()
-    return float(wall), float(cpu)
+    return child_cpu_s(site, SIDES[side], env)
 
 
 def _measure(site: Path) -> dict[str, dict[str, float]]:
