@@ -41,9 +41,8 @@ def test_past_the_cap_repeats_are_exact_once_the_spill_is_resolved(
                 if key in seen:
                     expected.append(number)
                 seen.add(key)
-            # When rows are checked (in reverse order inside the batch, as a grouped batch may come)
-            repeats = tracker.check(lines[::-1], batch[::-1])
-            found += [lines[::-1][pos] for pos in repeats]
+            # When rows are checked batch by batch, in file order
+            found += [lines[pos] for pos in tracker.check(lines, batch)]
         found += [late.line for late in tracker.later_duplicates()]
     # Then immediate and later repeats together are exactly the set's repeats: the first occurrence stands
     assert sorted(found) == expected

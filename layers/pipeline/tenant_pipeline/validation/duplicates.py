@@ -27,7 +27,7 @@ import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from decimal import Decimal
 from itertools import compress
-from operator import not_
+from operator import ne, not_
 from typing import IO, Any, NamedTuple
 
 import orjson
@@ -98,28 +98,28 @@ class KeyTracker:
         return self.check(range(start, start + len(keys)), keys)
 
     def check(self, lines: Sequence[int], keys: Sequence[Any]) -> list[int]:
-        """Positions in `keys` of repeats known now (first occurrence in line order stands)."""
+        """Positions in `keys` of repeats known now (the first occurrence in file order stands).
+
+        `lines` ascend (readers hand records over in file order)."""
         seen = self._seen
         if self._spill:
             return self._check_spilling(lines, keys)
         room = self._max_keys - len(seen)
         if len(keys) > room:
-            # Fill the set up to the cap with the earliest rows, spill the rest.
-            order = sorted(range(len(keys)), key=lines.__getitem__)
-            head, tail = order[:room], order[room:]
-            repeats = [head[p] for p in self.check([lines[i] for i in head], [keys[i] for i in head])]
+            # Fill the dict up to the cap with the earliest rows, spill the rest.
+            repeats = self.check(lines[:room], keys[:room])
             if not self._spill:
                 self._start_spilling()
-            tail_repeats = self._check_spilling([lines[i] for i in tail], [keys[i] for i in tail])
-            return sorted(repeats + [tail[p] for p in tail_repeats])
-        if seen.keys().isdisjoint(keys):
-            fresh = dict(zip(reversed(keys), reversed(lines), strict=True))  # each key's first line
-            if len(fresh) == len(keys):
-                seen.update(fresh)
-                if len(seen) >= self._max_keys:
-                    self._start_spilling()
-                return []
-        repeats = _repeats_in_order(lines, keys, seen)
+            return repeats + [room + p for p in self._check_spilling(lines[room:], keys[room:])]
+        fresh = dict(zip(reversed(keys), reversed(lines), strict=True))  # each key's first line here
+        if len(fresh) == len(keys) and seen.keys().isdisjoint(fresh):
+            repeats = []
+        else:
+            for key in seen.keys() & fresh.keys():
+                fresh[key] = seen[key]  # a key from an earlier batch keeps its first line
+            # A row is a repeat when its key's first line is another row's.
+            repeats = list(compress(range(len(keys)), map(ne, map(fresh.__getitem__, keys), lines)))
+        seen.update(fresh)
         if len(seen) >= self._max_keys:
             self._start_spilling()
         return repeats
@@ -229,28 +229,3 @@ def _pairs(file: IO[bytes]) -> Iterator[list[Any]]:
     """The `[line, key]` pairs (or `[line, key, first line]` results) written to a file, in order."""
     for chunk in file:
         yield from orjson.loads(chunk)
-
-
-def _repeats_in_order(lines: Sequence[int], keys: Sequence[Any], seen: dict[Any, int]) -> list[int]:
-    """Positions of repeats, visiting the keys in line order; adds the new keys to `seen` with their line.
-
-    C-level operations: a dict from each key to its first position (in line order) names the repeats
-    inside the batch, and one set intersection the keys seen in earlier batches.
-    """
-    count = len(keys)
-    ascending = all(map(int.__lt__, lines, lines[1:]))
-    order = range(count) if ascending else sorted(range(count), key=lines.__getitem__)
-    ordered = keys if ascending else list(map(keys.__getitem__, order))
-    first = dict(zip(reversed(ordered), range(count - 1, -1, -1), strict=True))
-    later = list(map(first.__getitem__, ordered))
-    repeats = list(compress(order, map(int.__ne__, later, range(count))))
-    earlier = seen.keys() & first.keys()
-    if earlier:
-        known = compress(order, map(earlier.__contains__, ordered))
-        repeats = sorted(set(repeats).union(known))
-        for key in earlier:
-            del first[key]
-    else:
-        repeats.sort()
-    seen.update(zip(first, map(lines.__getitem__, map(order.__getitem__, first.values())), strict=True))
-    return repeats
