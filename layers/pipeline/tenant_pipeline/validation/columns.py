@@ -67,13 +67,12 @@ class ColumnRule:
     def json(self, values: Sequence[Any]) -> tuple[list[Any], Problems]:
         """JSON values: `null` (and, for strings, "" after trimming) is missing; no coercion."""
         if self.json_strings:
-            if _STR_OR_NONE.issuperset(map(type, values)):
-                values = list(map(_strip_str, values)) if None in values else list(map(str.strip, values))
+            if _STR.issuperset(map(type, values)):
+                values = list(map(str.strip, values))
             else:
                 values = [v.strip() if type(v) is str else v for v in values]
-            return self._run(
-                self.json_steps, values, _NULL_OR_EMPTY if None in values or "" in values else ()
-            )
+            missing = _NULL_OR_EMPTY if None in values or "" in values else ()
+            return self._run(self.json_steps, values, missing)
         return self._run(self.json_steps, list(values), _NULL if None in values else ())
 
     def check_text(self, cell: str) -> Any:
@@ -116,14 +115,10 @@ class ColumnRule:
         return out, problems
 
 
-_STR_OR_NONE = frozenset({str, type(None)})
+_STR = frozenset({str})
 _EMPTY = ("",)
 _NULL = (None,)
 _NULL_OR_EMPTY = (None, "")
-
-
-def _strip_str(value: str | None) -> str | None:
-    return value if value is None else value.strip()
 
 
 def _one(result: tuple[list[Any], Problems]) -> Any:
