@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aws_cdk import Stack
+from aws_cdk import Duration, Stack
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_notifications as s3n
 from aws_cdk import aws_sqs as sqs
@@ -18,15 +18,25 @@ class IngestBucket(Construct):
 
     def __init__(self, scope: Construct, construct_id: str, *, access_logs: s3.IBucket) -> None:
         super().__init__(scope, construct_id)
-        self.bucket = secure_bucket(self, "Bucket", access_logs=access_logs, log_prefix="ingest/")
+        self.bucket = secure_bucket(
+            self,
+            "Bucket",
+            access_logs=access_logs,
+            log_prefix="ingest/",
+            lifecycle_rules=[
+                s3.LifecycleRule(prefix=rule.prefix, expiration=Duration.days(rule.days))
+                for rule in topology.INGEST_EXPIRY
+            ],
+        )
 
     def notify(self, queue: sqs.IQueue) -> None:
-        """Sends every object created under the tenant prefix to `queue` (reports and claim-checks too:
-        the validator recognises and skips keys that are not imports)."""
+        """Sends uploads (`topology.INGEST_NOTIFICATION`) to `queue`. Error reports and claim-check
+        batches live outside that prefix, so the pipeline's own writes notify nobody."""
+        key_filter = topology.INGEST_NOTIFICATION
         self.bucket.add_event_notification(
             s3.EventType.OBJECT_CREATED,
             s3n.SqsDestination(queue),
-            s3.NotificationKeyFilter(prefix=topology.IMPORT_KEY_PREFIX),
+            s3.NotificationKeyFilter(prefix=key_filter.prefix, suffix=key_filter.suffix or None),
         )
         # The CDK adds one shared handler function per stack to configure bucket notifications.
         for child in Stack.of(self).node.children:

@@ -169,21 +169,25 @@ def _create_tables(dynamodb: Any, created: RegionResources) -> None:
 
 
 def _notify_imports(s3: Any, created: RegionResources) -> None:
-    """ObjectCreated under the import prefix of the ingest bucket goes to the ingest queue."""
+    """Uploads to the ingest bucket go to the ingest queue (`topology.INGEST_NOTIFICATION`), as the
+    stack's notification sends them; the claim-check batches expire as the stack's lifecycle rule says."""
+    bucket = created.published[Resource.INGEST_BUCKET]
     s3.put_bucket_notification_configuration(
-        Bucket=created.published[Resource.INGEST_BUCKET],
+        Bucket=bucket,
         NotificationConfiguration={
             "QueueConfigurations": [
                 {
                     "Id": INGEST_NOTIFICATION_ID,
                     "QueueArn": created.queue_arns[Resource.INGEST_QUEUE],
                     "Events": ["s3:ObjectCreated:*"],
-                    "Filter": {
-                        "Key": {"FilterRules": [{"Name": "prefix", "Value": topology.IMPORT_KEY_PREFIX}]}
-                    },
+                    "Filter": {"Key": {"FilterRules": topology.INGEST_NOTIFICATION.filter_rules()}},
                 }
             ]
         },
+    )
+    s3.put_bucket_lifecycle_configuration(
+        Bucket=bucket,
+        LifecycleConfiguration={"Rules": [rule.lifecycle_rule() for rule in topology.INGEST_EXPIRY]},
     )
 
 

@@ -18,6 +18,57 @@ DEFAULT_REGIONS = ("us-east-1", "eu-west-1")
 
 IMPORT_KEY_PREFIX = "tenants/"
 """Objects created under this prefix of the ingest bucket start an import."""
+REPORTS_KEY_PREFIX = "reports/"
+"""Error reports, `reports/{tenant}/{job_id}/errors.csv`: outside the notified prefix, so writing one
+starts nothing, and still one folder per tenant."""
+BATCHES_KEY_PREFIX = "batches/"
+"""Claim-check batches, `batches/{tenant}/{job_id}/{n}.json`: outside the notified prefix too."""
+BATCHES_EXPIRY_DAYS = 1
+"""A claim-check object is read within the batches queue's retention; after a day it is only clutter."""
+
+
+@dataclass(frozen=True)
+class KeyFilter:
+    """An S3 notification filter: S3 matches only a key prefix and a key suffix."""
+
+    prefix: str
+    suffix: str = ""
+
+    def filter_rules(self) -> list[dict[str, str]]:
+        """The `Filter.Key.FilterRules` of a `PutBucketNotificationConfiguration` call."""
+        rules = [{"Name": "prefix", "Value": self.prefix}]
+        if self.suffix:
+            rules.append({"Name": "suffix", "Value": self.suffix})
+        return rules
+
+    def matches(self, key: str) -> bool:
+        """Whether S3 would send a notification for an object created at `key`."""
+        return key.startswith(self.prefix) and key.endswith(self.suffix)
+
+
+INGEST_NOTIFICATION = KeyFilter(prefix=IMPORT_KEY_PREFIX)
+"""Which created objects of the ingest bucket reach the ingest queue: uploads only, never our own."""
+
+
+@dataclass(frozen=True)
+class ExpiryRule:
+    """A lifecycle rule that expires the objects under `prefix` after `days`."""
+
+    prefix: str
+    days: int
+
+    def lifecycle_rule(self) -> dict[str, object]:
+        """The rule as a `PutBucketLifecycleConfiguration` call takes it."""
+        return {
+            "ID": f"expire-{self.prefix.strip('/')}",
+            "Status": "Enabled",
+            "Filter": {"Prefix": self.prefix},
+            "Expiration": {"Days": self.days},
+        }
+
+
+INGEST_EXPIRY = (ExpiryRule(prefix=BATCHES_KEY_PREFIX, days=BATCHES_EXPIRY_DAYS),)
+"""Lifecycle expirations of the ingest bucket."""
 
 
 class Resource(StrEnum):
@@ -33,6 +84,8 @@ class Resource(StrEnum):
     INGEST_DLQ = "ingest-events-dlq"
     BATCHES_QUEUE = "import-batches-queue"
     BATCHES_DLQ = "import-batches-dlq"
+    EXPORT_FAILURES_QUEUE = "export-failures-queue"
+    EXPORT_FAILURES_DLQ = "export-failures-dlq"
     MIGRATION_STATE_MACHINE = "migration-state-machine"
     EXPORT_FUNCTION = "export-function"
     MIGRATION_FUNCTION = "migration-function"
@@ -118,6 +171,17 @@ BATCHES_QUEUE = QueueSettings(
     max_receive_count=3,
 )
 QUEUES = (INGEST_QUEUE, BATCHES_QUEUE)
+"""The import pipeline's queues."""
+EXPORT_FAILURES_QUEUE = QueueSettings(
+    queue=Resource.EXPORT_FAILURES_QUEUE,
+    dlq=Resource.EXPORT_FAILURES_DLQ,
+    visibility_timeout_s=6 * EXPORT.timeout_s,
+    max_receive_count=3,
+)
+"""On-failure destination of the export's asynchronous continuations; the export function consumes it
+and ends the abandoned job FAILED."""
+EXPORT_ASYNC_RETRIES = 2
+"""Lambda's retries of a failed continuation before its record goes to `EXPORT_FAILURES_QUEUE`."""
 
 EVENT_SOURCES = (
     EventSourceSettings(queue=INGEST_QUEUE, function=IMPORT_VALIDATE, batch_size=1, max_batching_window_s=0),

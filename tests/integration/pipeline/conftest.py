@@ -109,9 +109,7 @@ def _create(clients: AwsClients) -> dict[Resource, str]:
                 {
                     "QueueArn": ingest_arn,
                     "Events": ["s3:ObjectCreated:*"],
-                    "Filter": {
-                        "Key": {"FilterRules": [{"Name": "prefix", "Value": topology.IMPORT_KEY_PREFIX}]}
-                    },
+                    "Filter": {"Key": {"FilterRules": topology.INGEST_NOTIFICATION.filter_rules()}},
                 }
             ]
         },

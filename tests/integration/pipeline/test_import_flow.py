@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from tenant_pipeline.imports.keys import batches_prefix
 from tenant_pipeline.store.jobs import Job, JobStatus
 from tenant_pipeline.topology import Resource, Tunable
 from tenant_telemetry.propagation import inject_object_metadata
@@ -156,7 +157,7 @@ def test_large_batches_travel_behind_a_claim_check(
     assert job.status is JobStatus.SUCCEEDED
     assert_accounted(pipeline, job, 700)
     listed = pipeline.stack.clients.s3.list_objects_v2(
-        Bucket=pipeline.stack.bucket, Prefix=f"tenants/acme/imports/_batches/{job.job_id}/"
+        Bucket=pipeline.stack.bucket, Prefix=batches_prefix("acme", job.job_id)
     )
     assert [obj["Key"].rsplit("/", 1)[-1] for obj in listed.get("Contents", [])] == ["000001.json"]
     assert len(pipeline.jobs.list_for_tenant("acme")) == 1  # the claim check and report started nothing

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from tenant_pipeline import topology
 from tenant_pipeline.errors import KeyRejectedError
 from tenant_pipeline.imports.keys import (
     attributable_tenant,
@@ -68,9 +69,22 @@ def test_a_key_without_a_valid_tenant_is_not_attributable(key: str) -> None:
 def test_the_pipelines_own_objects_never_start_an_import() -> None:
     assert is_internal_key(report_key("acme", "imp-1"))
     assert is_internal_key(claim_check_key("acme", "imp-1", 7))
-    assert claim_check_key("acme", "imp-1", 7) == "tenants/acme/imports/_batches/imp-1/000007.json"
-    assert report_key("acme", "imp-1") == "tenants/acme/imports/_reports/imp-1/errors.csv"
-    assert not is_internal_key("tenants/acme/imports/contacts/_reports.csv")
+    assert claim_check_key("acme", "imp-1", 7) == "batches/acme/imp-1/000007.json"
+    assert report_key("acme", "imp-1") == "reports/acme/imp-1/errors.csv"
+    assert not is_internal_key("tenants/acme/imports/contacts/reports.csv")
+    assert not is_internal_key("tenants/acme/imports/batches/orders.csv")
+
+
+def test_no_object_the_pipeline_writes_matches_the_ingest_notification() -> None:
+    # Given the keys the validator writes for a job: its error report and its claim-check batches
+    written = [report_key("acme", "imp-1"), *(claim_check_key("acme", "imp-1", n) for n in (1, 999_999))]
+    # Then S3 sends no notification for any of them, while an upload does notify
+    assert not any(topology.INGEST_NOTIFICATION.matches(key) for key in written)
+    assert topology.INGEST_NOTIFICATION.matches("tenants/acme/imports/contacts/contacts.csv")
+    # And the claim-check batches are the objects the bucket expires
+    assert all(
+        key.startswith(rule.prefix) for rule in topology.INGEST_EXPIRY for key in written if "batches" in key
+    )
 
 
 def test_job_id_is_deterministic_per_object_version() -> None:

@@ -95,6 +95,10 @@ def test_ingest_bucket_notifies_the_ingest_queue_under_the_import_prefix(
     assert [(rule["Name"].lower(), rule["Value"]) for rule in rules] == [
         ("prefix", topology.IMPORT_KEY_PREFIX)
     ]
+    lifecycle = s3.get_bucket_lifecycle_configuration(Bucket=created.published[Resource.INGEST_BUCKET])
+    assert [(rule["Filter"]["Prefix"], rule["Expiration"]["Days"]) for rule in lifecycle["Rules"]] == [
+        (topology.BATCHES_KEY_PREFIX, 1)
+    ]
 
 
 @pytest.mark.parametrize("region", topology.DEFAULT_REGIONS)

@@ -2,8 +2,9 @@
 
 The tenant id comes only from the key. A key whose tenant segment is valid (and whose third segment
 is `imports`) can be attributed to that tenant, so its refusal gets a job and an error report;
-any other key is logged and counted. Keys under the pipeline's own folders (`_reports`, `_batches`)
-are ours and never start an import.
+any other key is logged and counted. The pipeline's own objects, error reports and claim-check
+batches, live outside the notified `tenants/` prefix (`reports/{tenant}/...`, `batches/{tenant}/...`),
+so writing them never notifies anyone; should one reach the validator anyway, it is skipped.
 """
 
 from __future__ import annotations
@@ -14,11 +15,10 @@ from dataclasses import dataclass
 
 from tenant_pipeline.errors import KeyRejectedError
 from tenant_pipeline.store.keys import TENANT_ID_PATTERN
+from tenant_pipeline.topology import BATCHES_KEY_PREFIX, REPORTS_KEY_PREFIX
 
 IMPORTS_SEGMENT = "imports"
-REPORTS_FOLDER = "_reports"
-BATCHES_FOLDER = "_batches"
-INTERNAL_FOLDERS = frozenset({REPORTS_FOLDER, BATCHES_FOLDER})
+INTERNAL_PREFIXES = (REPORTS_KEY_PREFIX, BATCHES_KEY_PREFIX)
 _ENTITY_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 _FILE_PATTERN = re.compile(r"^[A-Za-z0-9_(][A-Za-z0-9._ +()-]{0,254}$")
 _MAX_KEY_LENGTH = 1024
@@ -39,11 +39,13 @@ def tenant_prefix(tenant_id: str) -> str:
 
 
 def report_key(tenant_id: str, job_id: str) -> str:
-    return f"{tenant_prefix(tenant_id)}{REPORTS_FOLDER}/{job_id}/errors.csv"
+    """`reports/{tenant}/{job_id}/errors.csv`: the tenant's folder, outside the notified prefix."""
+    return f"{REPORTS_KEY_PREFIX}{tenant_id}/{job_id}/errors.csv"
 
 
 def batches_prefix(tenant_id: str, job_id: str) -> str:
-    return f"{tenant_prefix(tenant_id)}{BATCHES_FOLDER}/{job_id}/"
+    """`batches/{tenant}/{job_id}/`: claim-check objects, expired by the bucket after a day."""
+    return f"{BATCHES_KEY_PREFIX}{tenant_id}/{job_id}/"
 
 
 def claim_check_key(tenant_id: str, job_id: str, batch_number: int) -> str:
@@ -57,14 +59,8 @@ def job_id_for(bucket: str, key: str, version: str) -> str:
 
 
 def is_internal_key(key: str) -> bool:
-    """Objects the pipeline itself writes under a tenant's import prefix."""
-    parts = key.split("/")
-    return (
-        len(parts) > 3
-        and parts[0] == "tenants"
-        and parts[2] == IMPORTS_SEGMENT
-        and parts[3] in INTERNAL_FOLDERS
-    )
+    """Objects the pipeline itself writes: error reports and claim-check batches."""
+    return key.startswith(INTERNAL_PREFIXES)
 
 
 def attributable_tenant(key: str) -> str | None:
