@@ -6,19 +6,21 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from tenant_pipeline.aws import AwsClients
 from tenant_pipeline.cold_start import ColdStart
+from tenant_pipeline.function_logs import function_logger, record_failures_logger
 from tenant_pipeline.imports.load import BatchLoader, monotonic_deadline
 from tenant_pipeline.settings import PipelineSettings
 from tenant_telemetry import instrument_handler
 from tenant_telemetry.propagation import record_context
 
-logger = Logger(service="import_load")
-processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+logger = function_logger("import_load")
+processor = BatchProcessor(
+    event_type=EventType.SQS, raise_on_entire_batch_failure=False, logger=record_failures_logger()
+)
 RESERVE_S = 5.0
 """Time kept back from write retries for marking the batch and flushing telemetry."""
 

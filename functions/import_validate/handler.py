@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote_plus
 
-from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes import S3Event
 from aws_lambda_powertools.utilities.data_classes.s3_event import S3EventRecord
@@ -15,13 +14,16 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from tenant_pipeline.aws import AwsClients
 from tenant_pipeline.cold_start import ColdStart
+from tenant_pipeline.function_logs import function_logger, record_failures_logger
 from tenant_pipeline.imports.validate import ImportValidator, ObjectCreated, ValidationResult
 from tenant_pipeline.settings import PipelineSettings
 from tenant_pipeline.topology import INGEST_QUEUE
 from tenant_telemetry import instrument_handler
 
-logger = Logger(service="import_validate")
-processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+logger = function_logger("import_validate")
+processor = BatchProcessor(
+    event_type=EventType.SQS, raise_on_entire_batch_failure=False, logger=record_failures_logger()
+)
 
 
 @dataclass(frozen=True)

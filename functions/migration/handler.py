@@ -10,9 +10,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from tenant_pipeline.cold_start import ColdStart
+from tenant_pipeline.function_logs import function_logger
 from tenant_pipeline.migration.context import MigrationContext
 from tenant_pipeline.migration.dispatch import run_phase
 from tenant_telemetry import instrument_handler
+
+logger = function_logger("migration")
 
 
 @dataclass(frozen=True)
