@@ -1,7 +1,9 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -83,3 +85,70 @@ def test_handler_continues_through_its_own_function(
     second = handler.lambda_handler(payload, FakeContext())
     assert second["status"] == "SUCCEEDED"
     assert [entry["entity"] for entry in second["files"]] == ["contacts", "orders"]
+
+
+EVENTS = Path(__file__).resolve().parents[2] / "events"
+
+
+def on_failure_queue_event(payload: dict[str, Any]) -> dict[str, Any]:
+    """The SQS event the export-failures queue delivers: Lambda's on-failure record as the body."""
+    record = json.loads((EVENTS / "lambda_destination_on_failure.json").read_text())
+    record["requestPayload"] = payload
+    return {
+        "Records": [
+            {
+                "messageId": "5b1c2d3e-0000-4000-8000-000000000001",
+                "receiptHandle": "AQEB-on-failure",
+                "body": json.dumps(record),
+                "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": "1764158400000"},
+                "messageAttributes": {},
+                "md5OfBody": "",
+                "eventSource": "aws:sqs",
+                "eventSourceARN": f"arn:aws:sqs:{REGION}:123456789012:tenant-pipelines-export-failures-queue",
+                "awsRegion": REGION,
+            }
+        ]
+    }
+
+
+def test_a_continuation_lambda_gave_up_on_ends_its_job_failed_with_the_reason(
+    deployed: ExportWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given an export that continues in an asynchronous invocation of itself
+    deployed.store_records("acme", "contacts", [contact(i) for i in range(5)])
+    dispatched: list[dict[str, Any]] = []
+
+    class RecordingContinuation:
+        def dispatch(self, payload: dict[str, Any]) -> None:
+            dispatched.append(payload)
+
+    monkeypatch.setattr(handler, "continuation_for", lambda context, clients: RecordingContinuation())
+    first = handler.lambda_handler(
+        {"tenant_id": "acme", "entities": ["contacts", "orders"]}, FakeContext(remaining_ms=30_000)
+    )
+    assert first["status"] == "RUNNING"
+    (payload,) = dispatched
+    # When every attempt of that invocation fails and Lambda sends its record to the on-failure queue
+    reply = handler.lambda_handler(on_failure_queue_event(payload), FakeContext())
+    # Then the record is consumed and the job ends FAILED, saying what happened
+    assert reply == {"batchItemFailures": []}
+    job = deployed.jobs.get(first["job_id"])
+    assert job.status.value == "FAILED"
+    assert job.error is not None
+    assert "failed on every attempt (3 attempts)" in job.error
+    assert "Process exited before completing request" in job.error
+
+
+def test_an_on_failure_record_of_a_finished_export_leaves_it_as_it_is(deployed: ExportWorld) -> None:
+    deployed.store_records("acme", "contacts", [contact(i) for i in range(3)])
+    done = handler.lambda_handler({"tenant_id": "acme", "entities": ["contacts"]}, FakeContext())
+    payload = {"tenant_id": "acme", "job_id": done["job_id"], "continue": True}
+    assert handler.lambda_handler(on_failure_queue_event(payload), FakeContext()) == {"batchItemFailures": []}
+    assert deployed.jobs.get(done["job_id"]).status.value == "SUCCEEDED"
+
+
+def test_a_message_that_is_not_an_invocation_record_stays_on_the_queue(deployed: ExportWorld) -> None:
+    event = on_failure_queue_event({"tenant_id": "acme", "job_id": "exp-1", "continue": True})
+    event["Records"][0]["body"] = json.dumps({"hello": "world"})
+    reply = handler.lambda_handler(event, FakeContext())
+    assert reply == {"batchItemFailures": [{"itemIdentifier": "5b1c2d3e-0000-4000-8000-000000000001"}]}

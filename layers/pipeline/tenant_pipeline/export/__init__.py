@@ -9,6 +9,11 @@
 
 from __future__ import annotations
 
+from tenant_pipeline.export.abandoned import (
+    AbandonedContinuation,
+    ContinuationAbandonedError,
+    is_invocation_record,
+)
 from tenant_pipeline.export.continuation import Continuation, ContinuationFailedError, LambdaContinuation
 from tenant_pipeline.export.errors import (
     ChecksumMismatchError,
@@ -33,8 +38,10 @@ __all__ = [
     "DEFAULT_RESERVE_MS",
     "MANIFEST_FILE_NAME",
     "ROOT_SPAN",
+    "AbandonedContinuation",
     "ChecksumMismatchError",
     "Continuation",
+    "ContinuationAbandonedError",
     "ContinuationFailedError",
     "ExportError",
     "ExportFormat",
@@ -53,6 +60,7 @@ __all__ = [
     "escape_formula",
     "export_key",
     "export_prefix",
+    "is_invocation_record",
     "manifest_key",
     "new_job_id",
     "presigned_url",

@@ -24,6 +24,7 @@ from opentelemetry.context import Context
 from tenant_pipeline import topology
 from tenant_pipeline.entities import EntitySchema, load_entity
 from tenant_pipeline.errors import PipelineError, UnknownJobError
+from tenant_pipeline.export.abandoned import AbandonedContinuation, ContinuationAbandonedError
 from tenant_pipeline.export.continuation import Continuation
 from tenant_pipeline.export.errors import ExportError, InvalidExportRequestError
 from tenant_pipeline.export.format import ExportFormat
@@ -183,6 +184,15 @@ class ExportRunner:
             parent = payload_context(fields, source="export request") if TRACE_FIELD in fields else None
             job = self.start(request, parent=parent)
         return self.run(job, time_left_ms)
+
+    def fail_abandoned(self, abandoned: AbandonedContinuation) -> ExportOutcome:
+        """End the job a given-up continuation left running FAILED (a finished job stays as it is)."""
+        tenant_id = check_tenant_id(abandoned.tenant_id)
+        job = self.load(tenant_id, check_job_id(abandoned.job_id))
+        state = _JobState.of(job)
+        if job.finished:
+            return self._outcome(state, job.status, error=job.error)
+        return self._fail(state, ContinuationAbandonedError(abandoned.reason))
 
     def start(self, request: ExportRequest, *, parent: Context | None = None) -> Job:
         """Check the tenant and entity types, then record the job (or find the one with this id)."""
