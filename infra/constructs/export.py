@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from aws_cdk import Duration
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda_destinations as destinations
+from aws_cdk import aws_lambda_event_sources as event_sources
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
@@ -17,12 +19,15 @@ from infra.constructs.nag import (
     accept,
     arn_wildcard,
 )
+from infra.constructs.queues import QueueWithDeadLetter
 from infra.constructs.storage import TenantStore
 from tenant_pipeline import topology
 
 Resource = topology.Resource
 EXPORT_RETENTION = Duration.days(30)
 """Exports are handed over for download, not archived: they expire a month after they are written."""
+EXPORT_OBJECTS = "tenants/*/exports/*"
+"""`export.keys.export_prefix`: the only keys the function writes and presigns."""
 
 
 class TenantExport(Construct):
@@ -59,20 +64,38 @@ class TenantExport(Construct):
                 Resource.TENANTS_TABLE.env_var: tenants.table_name,
             },
         )
-        tenant_data.grant_read_data(self.function)
-        tenants.grant_read_data(self.function)
-        jobs.grant_read_write_data(self.function)
-        self.bucket.grant_put(self.function)
+        # Query every shard of a tenant's entity; never Scan.
+        tenant_data.grant(self.function, "dynamodb:Query")
+        tenants.grant(self.function, "dynamodb:GetItem")
+        jobs.grant(self.function, "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem")
+        self.bucket.grant_put(self.function, EXPORT_OBJECTS)
         # Presigned download URLs are signed by the function's role, so it must be able to read them.
-        self.bucket.grant_read(self.function)
+        self.bucket.grant_read(self.function, EXPORT_OBJECTS)
         accept(self.function, GRANT_ACTIONS_REASON, *S3_READ_ACTIONS, *S3_PUT_ACTIONS)
         accept(
             self.function,
-            "Export keys carry the tenant and job ids, known only at run time; the bucket "
-            "holds nothing but exports.",
-            arn_wildcard(self.bucket, "/*"),
+            "Export keys carry the tenant and job ids, known only at run time; the pattern is the "
+            "bucket's tenants/*/exports/ folders.",
+            arn_wildcard(self.bucket, f"/{EXPORT_OBJECTS}"),
         )
         accept(self.function, TABLE_INDEX_REASON, arn_wildcard(jobs, "/index/*"))
+
+        # A continuation Lambda gives up on (retries exhausted, or too old) is recorded in a queue that
+        # the function consumes: it ends the job FAILED with the reason instead of leaving it RUNNING.
+        self.failures = QueueWithDeadLetter(self, "Failures", settings=topology.EXPORT_FAILURES_QUEUE)
+        self.function.configure_async_invoke(
+            on_failure=destinations.SqsDestination(self.failures.queue),
+            retry_attempts=topology.EXPORT_ASYNC_RETRIES,
+        )
+        source = topology.EXPORT_FAILURES_SOURCE
+        self.function.add_event_source(
+            event_sources.SqsEventSource(
+                self.failures.queue,
+                batch_size=source.batch_size,
+                max_batching_window=Duration.seconds(source.max_batching_window_s),
+                report_batch_item_failures=source.report_batch_item_failures,
+            )
+        )
 
         # A long export continues in an asynchronous invocation of itself. A policy of its own, not the
         # role's default policy, which the function depends on: that would be a circular dependency.

@@ -23,12 +23,16 @@ from infra.constructs.storage import TenantStore
 from tenant_pipeline import topology
 
 Resource = topology.Resource
-TENANT_OBJECTS = f"{topology.IMPORT_KEY_PREFIX}*"
-"""Uploads, error reports and claim-check objects all live under the tenant prefix."""
-TENANT_OBJECTS_REASON = (
-    "Object keys carry the tenant and job ids, known only at run time; access stays inside the "
-    "tenant prefix of the ingest bucket."
+UPLOADS = f"{topology.IMPORT_KEY_PREFIX}*/imports/*"
+"""Uploads, `tenants/{tenant}/imports/{entity}/{file}`: the validator reads them, nobody writes them."""
+REPORTS = f"{topology.REPORTS_KEY_PREFIX}*"
+BATCHES = f"{topology.BATCHES_KEY_PREFIX}*"
+OBJECT_KEYS_REASON = (
+    "Object keys carry the tenant and job ids, known only at run time; each pattern is one folder of "
+    "the ingest bucket: uploads (read), error reports and claim-check batches (written)."
 )
+JOB_ACTIONS = ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem")
+"""The jobs ledger as both functions use it: read a job, create it or a batch marker, update its counts."""
 
 
 class ImportPipeline(Construct):
@@ -64,13 +68,19 @@ class ImportPipeline(Construct):
                 Resource.BATCHES_QUEUE.env_var: batches.queue.queue_url,
             },
         )
-        ingest_bucket.grant_read(self.validate, TENANT_OBJECTS)
-        ingest_bucket.grant_put(self.validate, TENANT_OBJECTS)
-        tenants.grant_read_data(self.validate)
+        ingest_bucket.grant_read(self.validate, UPLOADS)
+        ingest_bucket.grant_put(self.validate, REPORTS)
+        ingest_bucket.grant_put(self.validate, BATCHES)
+        tenants.grant(self.validate, "dynamodb:GetItem")
         # Read too: a re-delivered S3 event finds the job it already created and its validation lease.
-        jobs.grant_read_write_data(self.validate)
+        jobs.grant(self.validate, *JOB_ACTIONS)
         batches.queue.grant_send_messages(self.validate)
         accept(self.validate, GRANT_ACTIONS_REASON, *S3_READ_ACTIONS, *S3_PUT_ACTIONS)
+        accept(
+            self.validate,
+            OBJECT_KEYS_REASON,
+            *(arn_wildcard(ingest_bucket, f"/{pattern}") for pattern in (UPLOADS, REPORTS, BATCHES)),
+        )
 
         self.load = functions.create(
             self,
@@ -82,13 +92,14 @@ class ImportPipeline(Construct):
                 Resource.JOBS_TABLE.env_var: jobs.table_name,
             },
         )
-        ingest_bucket.grant_read(self.load, TENANT_OBJECTS)
-        tenant_data.grant_write_data(self.load)
-        jobs.grant_read_write_data(self.load)
+        ingest_bucket.grant_read(self.load, BATCHES)
+        # Idempotent puts only, in BatchWriteItem calls: a loader never updates or deletes tenant data.
+        tenant_data.grant(self.load, "dynamodb:BatchWriteItem")
+        jobs.grant(self.load, *JOB_ACTIONS)
         accept(self.load, GRANT_ACTIONS_REASON, *S3_READ_ACTIONS)
+        accept(self.load, OBJECT_KEYS_REASON, arn_wildcard(ingest_bucket, f"/{BATCHES}"))
 
         for function in (self.validate, self.load):
-            accept(function, TENANT_OBJECTS_REASON, arn_wildcard(ingest_bucket, f"/{TENANT_OBJECTS}"))
             accept(function, TABLE_INDEX_REASON, arn_wildcard(jobs, "/index/*"))
 
         for source in topology.EVENT_SOURCES:

@@ -5,7 +5,8 @@ until then the stack holds only the snapshot bucket. A migration reads and write
 copies of the stack, so the function is granted exactly those: their published parameters, their
 tenant tables (CloudFormation names them `<stack>-<logical id>-<suffix>`, and stack names and
 logical ids are the same code in every region) and their snapshot bucket (named after account and
-region so that every region can name it).
+region so that every region can name its pattern, and ending in a part of the stack's id, so that a
+stack deployed again after a failed first deploy or a destroy never meets its retained predecessor).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from aws_cdk import Arn, ArnComponents, Aws, Duration, Stack
+from aws_cdk import Arn, ArnComponents, Aws, Duration, Fn, Stack
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
@@ -47,11 +48,33 @@ SNAPSHOT_RETENTION = Duration.days(30)
 FUNCTION_PLACEHOLDER = "MigrationFunctionArn"
 PEER_TABLES = (Resource.TENANT_DATA_TABLE, Resource.TENANTS_TABLE)
 """What a migration touches in another region besides its snapshot bucket (see `migration.regions`)."""
+TABLE_ACTIONS = {
+    # Snapshot and verify read a tenant's items by Query; load, rollback and purge write them in batches.
+    Resource.TENANT_DATA_TABLE: ("dynamodb:Query", "dynamodb:BatchWriteItem"),
+    # Freeze, cutover and rollback read, create and update a tenant's directory entry.
+    Resource.TENANTS_TABLE: ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"),
+    # The migration's job record and its phase records, listed by Query.
+    Resource.JOBS_TABLE: ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"),
+}
+"""The calls `tenant_pipeline.migration` makes on each table (in its own region and, for
+`PEER_TABLES`, in the peers)."""
+
+
+def snapshot_bucket_prefix(region: str) -> str:
+    """`tenant-pipelines-snapshots-<account>-<region>-`: what any region knows of a region's bucket name."""
+    return f"{topology.PROJECT}-snapshots-{Aws.ACCOUNT_ID}-{region}-"
+
+
+def stack_instance_id() -> str:
+    """The first group of the stack id's UUID (8 hex digits): new for every creation of the stack."""
+    return Fn.select(0, Fn.split("-", Fn.select(2, Fn.split("/", Aws.STACK_ID))))
 
 
 def snapshot_bucket_name(region: str) -> str:
-    """`tenant-pipelines-snapshots-<account>-<region>`: unique, and computable from any region."""
-    return f"{topology.PROJECT}-snapshots-{Aws.ACCOUNT_ID}-{region}"
+    """`tenant-pipelines-snapshots-<account>-<region>-<stack instance>` (at most 63 characters for
+    every region name of up to 14): the retained bucket of an earlier stack never blocks a new one.
+    A peer region finds the name through the stack's published SSM parameter."""
+    return f"{snapshot_bucket_prefix(region)}{stack_instance_id()}"
 
 
 class MigrationWorkflow(Construct):
@@ -117,17 +140,20 @@ class MigrationWorkflow(Construct):
                     stack,
                 ),
             )
-            table.grant_read_write_data(function)
+            table.grant(function, *TABLE_ACTIONS[resource])
             findings.append(
                 f"AwsSolutions-IAM5[Resource::arn:{partition}:dynamodb:{region}:"
                 f"<AWS::AccountId>:table/{name}]"
             )
-        bucket = s3.Bucket.from_bucket_name(self, f"{peer}SnapshotBucket", snapshot_bucket_name(region))
-        bucket.grant_read_write(function)
-        findings.append(
-            f"AwsSolutions-IAM5[Resource::arn:{partition}:s3:::{topology.PROJECT}-snapshots-"
-            f"<AWS::AccountId>-{region}/*]"
+        bucket = s3.Bucket.from_bucket_name(
+            self, f"{peer}SnapshotBucket", f"{snapshot_bucket_prefix(region)}*"
         )
+        bucket.grant_read_write(function)
+        peer_bucket = f"arn:{partition}:s3:::{topology.PROJECT}-snapshots-<AWS::AccountId>-{region}-*"
+        findings += [
+            f"AwsSolutions-IAM5[Resource::{peer_bucket}]",
+            f"AwsSolutions-IAM5[Resource::{peer_bucket}/*]",
+        ]
         accept(
             function,
             f"The peer stack in {region}: its parameters under {topology.SSM_PREFIX}, its tenant "
@@ -146,8 +172,8 @@ class MigrationWorkflow(Construct):
             environment={resource.env_var: name for resource, name in names.items()},
         )
         self.bucket.grant_read_write(self.function)
-        for table in store.tables.values():
-            table.grant_read_write_data(self.function)
+        for resource, table in store.tables.items():
+            table.grant(self.function, *TABLE_ACTIONS[resource])
         accept(self.function, GRANT_ACTIONS_REASON, *S3_READ_ACTIONS, *S3_PUT_ACTIONS, *S3_DELETE_ACTIONS)
         accept(
             self.function,

@@ -15,7 +15,7 @@ SQS_BATCH = 10
 
 
 def register(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
-    names = ", ".join(_short_name(settings) for settings in topology.QUEUES)
+    names = ", ".join(_short_name(settings) for settings in topology.ALL_QUEUES)
     parser = subparsers.add_parser(
         "redrive",
         parents=parents,
@@ -31,10 +31,10 @@ def _short_name(settings: QueueSettings) -> str:
 
 
 def queue_settings(name: str) -> QueueSettings:
-    for settings in topology.QUEUES:
+    for settings in topology.ALL_QUEUES:
         if name in (_short_name(settings), settings.queue.value, settings.dlq.value):
             return settings
-    known = ", ".join(_short_name(settings) for settings in topology.QUEUES)
+    known = ", ".join(_short_name(settings) for settings in topology.ALL_QUEUES)
     raise UnknownQueueError(f"unknown queue {name!r} (known: {known})")
 
 

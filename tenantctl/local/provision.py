@@ -141,7 +141,7 @@ def _create_buckets(s3: Any, region: str, created: RegionResources) -> None:
 
 def _create_queues(sqs: Any, created: RegionResources) -> None:
     region = created.region
-    for settings in topology.QUEUES:
+    for settings in topology.ALL_QUEUES:
         dlq_url = sqs.create_queue(
             QueueName=settings.dlq.local_name(region),
             Attributes={"MessageRetentionPeriod": str(settings.dlq_retention_s)},

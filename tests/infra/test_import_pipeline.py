@@ -38,9 +38,8 @@ def test_object_created_under_tenants_prefix_goes_to_the_ingest_queue(template_j
     assert referenced_id(props["BucketName"]) == published_id(template_json, Resource.INGEST_BUCKET)
     (config,) = props["NotificationConfiguration"]["QueueConfigurations"]
     assert config["Events"] == ["s3:ObjectCreated:*"]
-    assert config["Filter"] == {
-        "Key": {"FilterRules": [{"Name": "prefix", "Value": topology.IMPORT_KEY_PREFIX}]}
-    }
+    assert config["Filter"] == {"Key": {"FilterRules": [{"Name": "prefix", "Value": "tenants/"}]}}
+    assert config["Filter"]["Key"]["FilterRules"] == topology.INGEST_NOTIFICATION.filter_rules()
     assert referenced_id(config["QueueArn"]) == published_id(template_json, Resource.INGEST_QUEUE)
 
 
@@ -62,7 +61,7 @@ def test_s3_may_send_to_the_ingest_queue_only_from_the_ingest_bucket(template_js
 
 def test_every_mapping_reports_batch_item_failures(template_json: dict[str, Any]) -> None:
     mappings = resources_of_type(template_json, "AWS::Lambda::EventSourceMapping")
-    assert len(mappings) == len(topology.EVENT_SOURCES)
+    assert len(mappings) == len((*topology.EVENT_SOURCES, topology.EXPORT_FAILURES_SOURCE))
     for mapping in mappings.values():
         assert mapping["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
 
@@ -74,23 +73,38 @@ def test_every_queue_has_a_redrive_policy_to_its_own_dlq(template_json: dict[str
         assert "RedrivePolicy" not in properties(template_json, published_id(template_json, settings.dlq))
 
 
-def test_validate_reads_and_writes_only_under_the_tenant_prefix(
-    template_json: dict[str, Any], stack: Any
-) -> None:
-    statements = policy_statements_of_role(template_json, role_of(template_json, stack.imports.validate))
+def written_patterns(template_json: dict[str, Any], function: Any) -> list[str]:
+    """The ingest-bucket key patterns `function` may put objects under."""
+    statements = policy_statements_of_role(template_json, role_of(template_json, function))
     bucket = published_id(template_json, Resource.INGEST_BUCKET)
-    object_resources = [
-        resource
+    return [
+        resource["Fn::Join"][1][-1].lstrip("/")
         for statement in statements
-        if bucket in resource_refs(statement)
+        if bucket in resource_refs(statement) and "s3:PutObject" in as_list(statement["Action"])
         for resource in as_list(statement["Resource"])
         if "Fn::Join" in resource
     ]
-    assert object_resources, "validate has no access to ingest objects"
-    for resource in object_resources:
-        assert resource["Fn::Join"][1][-1] == f"/{topology.IMPORT_KEY_PREFIX}*"
-    assert "s3:PutObject" in actions_on(statements, bucket)
-    assert "s3:DeleteObject" not in actions_on(statements, bucket)
+
+
+def test_validate_writes_only_reports_and_batches_and_neither_notifies(
+    template_json: dict[str, Any], stack: Any
+) -> None:
+    written = written_patterns(template_json, stack.imports.validate)
+    assert sorted(written) == ["batches/*", "reports/*"]
+    # Nothing the pipeline may write matches the notification's filter, so nothing triggers itself.
+    notified = topology.INGEST_NOTIFICATION
+    assert not any(pattern.startswith(notified.prefix) for pattern in written)
+    assert written_patterns(template_json, stack.imports.load) == []
+
+
+def test_claim_check_batches_expire_after_a_day(template_json: dict[str, Any]) -> None:
+    bucket = properties(template_json, published_id(template_json, Resource.INGEST_BUCKET))
+    expiring = [
+        (rule.get("Prefix"), rule["ExpirationInDays"])
+        for rule in bucket["LifecycleConfiguration"]["Rules"]
+        if "ExpirationInDays" in rule
+    ]
+    assert expiring == [(topology.BATCHES_KEY_PREFIX, 1)]
 
 
 def test_validate_permissions(template_json: dict[str, Any], stack: Any) -> None:
@@ -112,9 +126,9 @@ def test_load_permissions(template_json: dict[str, Any], stack: Any) -> None:
     jobs = actions_on(statements, published_id(template_json, Resource.JOBS_TABLE))
 
     assert "s3:GetObject*" in bucket and not any(action.startswith("s3:Put") for action in bucket)
-    assert {"dynamodb:BatchWriteItem", "dynamodb:PutItem"} <= tenant_data
-    assert "dynamodb:Query" not in tenant_data
+    assert tenant_data == {"dynamodb:BatchWriteItem"}  # puts only: no update, delete or read
     assert {"dynamodb:GetItem", "dynamodb:UpdateItem"} <= jobs
+    assert not jobs & {"dynamodb:Scan", "dynamodb:DeleteItem"}
     assert actions_on(statements, published_id(template_json, Resource.BATCHES_QUEUE)) >= {
         "sqs:ReceiveMessage"
     }

@@ -204,16 +204,33 @@ def test_migration_may_reach_each_peer_regions_stack_and_nothing_wider(synthesiz
             assert f":ssm:{peer}:" in resources and f"parameter{topology.SSM_PREFIX}/*" in resources
             assert f"table/{topology.PROJECT}-{peer}-TenantStoreTenantDataTable" in resources
             assert f"table/{topology.PROJECT}-{peer}-TenantStoreTenantsTable" in resources
-            assert f"{topology.PROJECT}-snapshots-" in resources and f"-{peer}/*" in resources
+            assert f"{topology.PROJECT}-snapshots-" in resources and f"-{peer}-*/*" in resources
         assert '"*"' not in resources
         assert (
             f"table/{topology.PROJECT}-{region}-" not in resources
         )  # its own tables are granted by reference
 
 
-def test_snapshot_bucket_name_is_computable_from_any_region(synthesized: Any, stack: Any) -> None:
+def test_snapshot_bucket_name_starts_alike_in_every_region_and_ends_with_the_stack_instance(
+    synthesized: Any, stack: Any
+) -> None:
+    # A retained bucket of an earlier stack (failed first deploy, destroy) must not block a new one:
+    # the name ends with part of the stack id, which CloudFormation makes anew for every stack.
     template = synthesized.template_json(stack.region)
     name = properties(template, logical_id(stack.migration.bucket))["BucketName"]
+    instance = {
+        "Fn::Select": [
+            0,
+            {"Fn::Split": ["-", {"Fn::Select": [2, {"Fn::Split": ["/", {"Ref": "AWS::StackId"}]}]}]},
+        ]
+    }
     assert json.dumps(name) == json.dumps(
-        {"Fn::Join": ["", [f"{topology.PROJECT}-snapshots-", {"Ref": "AWS::AccountId"}, f"-{stack.region}"]]}
+        {
+            "Fn::Join": [
+                "",
+                [f"{topology.PROJECT}-snapshots-", {"Ref": "AWS::AccountId"}, f"-{stack.region}-", instance],
+            ]
+        }
     )
+    longest = len(f"{topology.PROJECT}-snapshots-") + 12 + len("-ap-southeast-5-") + 8
+    assert longest <= 63

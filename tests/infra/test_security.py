@@ -64,7 +64,7 @@ def test_every_bucket_policy_denies_insecure_transport(template_json: dict[str, 
 
 def test_queues_are_encrypted_and_tls_only(template_json: dict[str, Any]) -> None:
     queues = resources_of_type(template_json, "AWS::SQS::Queue")
-    assert len(queues) == 2 * len(topology.QUEUES)
+    assert len(queues) == 2 * len(topology.ALL_QUEUES)
     for queue in queues.values():
         assert (
             queue["Properties"].get("SqsManagedSseEnabled") is True or "KmsMasterKeyId" in queue["Properties"]

@@ -24,7 +24,7 @@ def region_template(request: pytest.FixtureRequest, synthesized: SynthesizedApp)
     return synthesized.template_json(request.param)
 
 
-@pytest.mark.parametrize("settings", topology.QUEUES, ids=lambda s: str(s.queue))
+@pytest.mark.parametrize("settings", topology.ALL_QUEUES, ids=lambda s: str(s.queue))
 def test_queue_settings_match_topology(
     region_template: dict[str, Any], settings: topology.QueueSettings
 ) -> None:
@@ -39,7 +39,9 @@ def test_queue_settings_match_topology(
     assert dlq["MessageRetentionPeriod"] == settings.dlq_retention_s
 
 
-@pytest.mark.parametrize("source", topology.EVENT_SOURCES, ids=lambda s: s.function.name)
+@pytest.mark.parametrize(
+    "source", (*topology.EVENT_SOURCES, topology.EXPORT_FAILURES_SOURCE), ids=lambda s: s.function.name
+)
 def test_event_source_mappings_match_topology(
     synthesized: SynthesizedApp, region_template: dict[str, Any], source: topology.EventSourceSettings
 ) -> None:

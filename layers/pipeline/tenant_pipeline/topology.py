@@ -180,6 +180,8 @@ EXPORT_FAILURES_QUEUE = QueueSettings(
 )
 """On-failure destination of the export's asynchronous continuations; the export function consumes it
 and ends the abandoned job FAILED."""
+ALL_QUEUES = (*QUEUES, EXPORT_FAILURES_QUEUE)
+"""Every queue of a region's stack, each with its DLQ."""
 EXPORT_ASYNC_RETRIES = 2
 """Lambda's retries of a failed continuation before its record goes to `EXPORT_FAILURES_QUEUE`."""
 
@@ -187,6 +189,11 @@ EVENT_SOURCES = (
     EventSourceSettings(queue=INGEST_QUEUE, function=IMPORT_VALIDATE, batch_size=1, max_batching_window_s=0),
     EventSourceSettings(queue=BATCHES_QUEUE, function=IMPORT_LOAD, batch_size=10, max_batching_window_s=1),
 )
+EXPORT_FAILURES_SOURCE = EventSourceSettings(
+    queue=EXPORT_FAILURES_QUEUE, function=EXPORT, batch_size=1, max_batching_window_s=0
+)
+"""The export function ends the jobs of the continuations Lambda gave up on (deployed stacks only:
+the local AWS runs asynchronous invocations once and logs their errors)."""
 
 
 @dataclass(frozen=True)

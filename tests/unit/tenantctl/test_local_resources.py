@@ -40,7 +40,7 @@ def test_queues_have_topology_settings_and_redrive_to_their_dlq(
 ) -> None:
     created = provisioned[region]
     sqs = _client("sqs", region)
-    for settings in topology.QUEUES:
+    for settings in topology.ALL_QUEUES:
         attributes = sqs.get_queue_attributes(
             QueueUrl=created.published[settings.queue], AttributeNames=["All"]
         )["Attributes"]
@@ -110,8 +110,8 @@ def test_every_created_resource_is_published_in_ssm(
     expected_resources = (
         set(topology.BUCKETS)
         | {table.table for table in topology.TABLES}
-        | {queue.queue for queue in topology.QUEUES}
-        | {queue.dlq for queue in topology.QUEUES}
+        | {queue.queue for queue in topology.ALL_QUEUES}
+        | {queue.dlq for queue in topology.ALL_QUEUES}
     )
     assert expected_resources <= set(created.published)
     for resource, value in created.published.items():
