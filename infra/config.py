@@ -9,10 +9,13 @@ Context keys:
   (`key=value,key2=value2`), read by the functions at run time.
 - `otlpHeadersParameter`: name of an SSM SecureString parameter holding them instead.
 - `logLevel`: application log level of the functions (default `INFO`).
+- `alarmEmail`: an e-mail address subscribed to the stack's alarm topic (it must confirm the
+  subscription from the mail AWS sends); unset means no subscription.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,6 +30,9 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 
 LOG_LEVELS = frozenset({"TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"})
 """Levels that both Lambda's JSON logging and Powertools understand."""
+
+
+_EMAIL = re.compile(r"[^@\s,;]+@[^@\s,;]+\.[^@\s,;]+")
 
 
 class ConfigError(ValueError):
@@ -49,6 +55,7 @@ class DeploymentConfig:
     regions: tuple[str, ...] = topology.DEFAULT_REGIONS
     telemetry: TelemetryConfig = TelemetryConfig()
     log_level: str = "INFO"
+    alarm_email: str | None = None
 
     @classmethod
     def from_node(cls, node: Node) -> DeploymentConfig:
@@ -72,7 +79,10 @@ class DeploymentConfig:
         log_level = (_optional_str(node, "logLevel") or "INFO").upper()
         if log_level not in LOG_LEVELS:
             raise ConfigError(f"context 'logLevel' must be one of {sorted(LOG_LEVELS)}, got {log_level!r}")
-        return cls(regions=tuple(regions), telemetry=telemetry, log_level=log_level)
+        alarm_email = _optional_str(node, "alarmEmail")
+        if alarm_email is not None and not _EMAIL.fullmatch(alarm_email):
+            raise ConfigError(f"context 'alarmEmail' must be one e-mail address, got {alarm_email!r}")
+        return cls(regions=tuple(regions), telemetry=telemetry, log_level=log_level, alarm_email=alarm_email)
 
 
 def _optional_str(node: Node, key: str) -> str | None:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from aws_cdk import Environment, Stack
+from aws_cdk import Annotations, CfnOutput, Environment, Stack
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
 from infra.config import DeploymentConfig
+from infra.constructs.alerts import AlertTopic
 from infra.constructs.buckets import AccessLogsBucket
 from infra.constructs.discovery import ResourceDirectory
 from infra.constructs.export import TenantExport
@@ -22,6 +23,10 @@ from infra.constructs.storage import TenantStore
 from tenant_pipeline import topology
 
 Resource = topology.Resource
+NO_TRACES_WARNING = (
+    "No OTLP endpoint is configured (context `otlpEndpoint`) and X-Ray is off: the functions' traces "
+    "and metrics go nowhere. Deploy with -c otlpEndpoint=https://<collector> to see them."
+)
 
 
 class TenantPipelineStack(Stack):
@@ -70,13 +75,24 @@ class TenantPipelineStack(Stack):
             access_logs=access_logs,
             peer_regions=peer_regions,
         )
+        self.alerts = AlertTopic(self, "Alerts", email=config.alarm_email)
+        CfnOutput(
+            self,
+            "AlertTopic",
+            value=self.alerts.topic.topic_arn,
+            description="Every alarm of the stack notifies this topic; subscribe whoever must hear of them",
+        )
         self.operations = PipelineOperations(
             self,
             "Operations",
-            queues=list(self.imports.queues.values()),
+            alerts=self.alerts,
+            queues=[*self.imports.queues.values(), self.export.failures],
             functions=self.functions,
             tables=self.store.tables,
+            state_machine=self.migration.state_machine,
         )
+        if not config.telemetry.otlp_endpoint:
+            Annotations.of(self).add_warning_v2(f"{topology.PROJECT}:no-trace-export", NO_TRACES_WARNING)
         self.directory = ResourceDirectory(self, "Directory", names=self.physical_names())
 
     @property
@@ -96,7 +112,7 @@ class TenantPipelineStack(Stack):
             Resource.EXPORT_FUNCTION: self.export.function.function_name,
         }
         names |= {resource: table.table_name for resource, table in self.store.tables.items()}
-        for pair in self.imports.queues.values():
+        for pair in (*self.imports.queues.values(), self.export.failures):
             names[pair.settings.queue] = pair.queue.queue_url
             names[pair.settings.dlq] = pair.dlq.queue_url
         if self.migration.function is not None:

@@ -38,6 +38,8 @@ def test_empty_strings_count_as_unset() -> None:
     assert config.telemetry.otlp_endpoint is None
     assert config.telemetry.headers_secret is None
     assert config.log_level == "DEBUG"
+    assert config_from(alarmEmail="").alarm_email is None
+    assert config_from(alarmEmail="oncall@example.com").alarm_email == "oncall@example.com"
 
 
 @pytest.mark.parametrize(
@@ -48,6 +50,8 @@ def test_empty_strings_count_as_unset() -> None:
         ({"otlpHeadersSecret": "s", "otlpHeadersParameter": "/p"}, "not both"),
         ({"logLevel": "LOUD"}, "logLevel"),
         ({"otlpEndpoint": 443}, "must be a string"),
+        ({"alarmEmail": "oncall@example.com,ops@example.com"}, "one e-mail address"),
+        ({"alarmEmail": "oncall"}, "alarmEmail"),
     ],
 )
 def test_invalid_context_is_a_clear_error(context: dict[str, Any], message: str) -> None:

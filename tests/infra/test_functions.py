@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from aws_cdk.assertions import Annotations, Match
 
 from infra.constructs.functions import service_name
 from infra.constructs.nag import logical_id
@@ -72,7 +73,8 @@ def test_every_function_gets_the_telemetry_environment(template_json: dict[str, 
 
 @pytest.fixture(scope="module")
 def configured_telemetry() -> dict[str, Any]:
-    """A stack whose functions export to a collector with headers from a Secrets Manager secret."""
+    """A stack whose functions export to a collector with headers from a Secrets Manager secret, and
+    whose alarms mail someone."""
     from aws_cdk import App
     from aws_cdk.assertions import Template
 
@@ -83,6 +85,7 @@ def configured_telemetry() -> dict[str, Any]:
             regions=["eu-west-1"],
             otlpEndpoint="https://otlp.example.com",
             otlpHeadersSecret="tenant-pipelines/otlp-headers",
+            alarmEmail="oncall@example.com",
         )
     )
     (stack,) = build(app)
@@ -104,3 +107,25 @@ def test_collector_endpoint_and_headers_secret_come_from_configuration(
         secret_reads = [s for s in statements if "secretsmanager:GetSecretValue" in as_list(s["Action"])]
         assert secret_reads, "the function may not read its OTLP headers secret"
         assert "tenant-pipelines/otlp-headers-??????" in str(secret_reads[0]["Resource"])
+
+
+NO_TRACES = Match.string_like_regexp("traces and metrics go nowhere")
+
+
+def test_a_deploy_without_an_otlp_endpoint_warns_that_traces_go_nowhere(stack: Any) -> None:
+    assert Annotations.from_stack(stack).find_warning("*", NO_TRACES)
+
+
+def test_a_deploy_with_an_otlp_endpoint_does_not_warn(configured_telemetry: dict[str, Any]) -> None:
+    assert not Annotations.from_stack(configured_telemetry["stack"]).find_warning("*", NO_TRACES)
+
+
+def test_alarm_email_context_subscribes_that_address(
+    configured_telemetry: dict[str, Any], template_json: dict[str, Any]
+) -> None:
+    template, stack = configured_telemetry["template"], configured_telemetry["stack"]
+    (subscription,) = resources_of_type(template, "AWS::SNS::Subscription").values()
+    assert subscription["Properties"]["Protocol"] == "email"
+    assert subscription["Properties"]["Endpoint"] == "oncall@example.com"
+    assert referenced_id(subscription["Properties"]["TopicArn"]) == logical_id(stack.alerts.topic)
+    assert resources_of_type(template_json, "AWS::SNS::Subscription") == {}
