@@ -43,7 +43,8 @@ def register(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
         help="start the local AWS with every resource and the pipeline running",
         description=(
             "Start moto in server mode, create the resources of every region served, and run the "
-            "functions in-process on the real event shapes. Ctrl-C stops it."
+            "functions in-process on the real event shapes. Every function's log lines (JSON, as on "
+            "Lambda) go to standard error. Ctrl-C stops it."
         ),
     )
     up.add_argument("--host", default=DEFAULT_HOST, help=f"address to listen on (default {DEFAULT_HOST})")
@@ -100,6 +101,7 @@ _STOP_POLL_S = 0.2
 
 
 def _up(args: argparse.Namespace) -> int:
+    from tenant_pipeline.function_logs import LOG_STREAM_ENV
     from tenantctl.local.pump import PumpSettings  # loads moto: only when serving
     from tenantctl.local.stack import LocalAws, LocalAwsOptions
 
@@ -108,6 +110,8 @@ def _up(args: argparse.Namespace) -> int:
         port=args.port,
         state_dir=args.state_dir,
         pump=PumpSettings(retry_visibility_timeout_s=max(0, args.retry_after)),
+        # The functions' log lines, as `sam local` shows them; standard output carries only "ready".
+        function_environment={LOG_STREAM_ENV: "stderr"},
     )
     aws = LocalAws(options)
     # SIGTERM only raises a flag: an exception raised from a signal handler can land anywhere in the main

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import signal
 import subprocess
 from pathlib import Path
@@ -54,6 +55,25 @@ def test_job_counts_every_row(local_aws: LocalAws, orders_job: dict[str, Any]) -
     assert job["stored"] == ORDERS_ROWS - ORDERS_INVALID
     assert job["failed_batches"] == []
     assert job["finished_at"] and job["trace_id"] and job["report_uri"]
+
+
+def test_local_up_prints_every_functions_log_lines(local_aws: LocalAws, orders_job: dict[str, Any]) -> None:
+    # The functions' JSON log lines go to local up's standard error, as `sam local` shows them
+    lines = [
+        json.loads(line)
+        for line in (local_aws.state_dir / "local-up.log").read_text().splitlines()
+        if line.startswith("{")
+    ]
+    finished = [
+        line
+        for line in lines
+        if line.get("message") == "import job finished" and line.get("job_id") == orders_job["job_id"]
+    ]
+    assert len(finished) == 1
+    assert finished[0]["status"] == "PARTIAL"
+    assert finished[0]["name"] == "tenant_pipeline.imports.completion"
+    services = {line.get("service") for line in lines}
+    assert {"import_validate", "import_load"} <= services
 
 
 def test_report_names_each_invalid_row(local_aws: LocalAws, orders_job: dict[str, Any]) -> None:
