@@ -82,10 +82,11 @@ class TenantExport(Construct):
 
         # A continuation Lambda gives up on (retries exhausted, or too old) is recorded in a queue that
         # the function consumes: it ends the job FAILED with the reason instead of leaving it RUNNING.
-        self.failures = QueueWithDeadLetter(self, "Failures", settings=topology.EXPORT_FAILURES_QUEUE)
+        asynchronous = topology.EXPORT_ASYNC
+        self.failures = QueueWithDeadLetter(self, "Failures", settings=asynchronous.on_failure)
         self.function.configure_async_invoke(
             on_failure=destinations.SqsDestination(self.failures.queue),
-            retry_attempts=topology.EXPORT_ASYNC_RETRIES,
+            retry_attempts=asynchronous.retries,
         )
         source = topology.EXPORT_FAILURES_SOURCE
         self.function.add_event_source(

@@ -10,7 +10,9 @@ waits until they have finished (and new ones wait behind it, so neither side sta
 
 Asynchronous invokes (`InvocationType=Event`) return at once, as Lambda's do, and run on a thread of
 their own: a function that invokes itself to continue (a long export) must not wait for its own
-continuation. Stopping the runtime waits for them.
+continuation. A failed one is retried as its `topology.AsyncInvokeSettings` say (at once, where Lambda
+waits a minute or two), then Lambda's invocation record goes to its on-failure destination. Stopping
+the runtime waits for them.
 """
 
 from __future__ import annotations
@@ -41,6 +43,34 @@ INVOCATION_TYPE_HEADER = "x-amz-invocation-type"
 LOGGER = logging.getLogger(__name__)
 
 Handler = Callable[[Any, Any], Any]
+Destination = Callable[[dict[str, Any]], None]
+
+
+@dataclass(frozen=True)
+class OnFailure:
+    """A deployment's asynchronous invoke settings: retries, then where the invocation record goes."""
+
+    retries: int
+    destination: Destination
+
+
+def invocation_record(
+    deployment: Deployment, payload: str | None, error: str, attempts: int
+) -> dict[str, Any]:
+    """What Lambda sends an on-failure destination once it gives up on an asynchronous invocation."""
+    return {
+        "version": "1.0",
+        "timestamp": time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime()),
+        "requestContext": {
+            "requestId": str(uuid.uuid4()),
+            "functionArn": f"{deployment.arn}:$LATEST",
+            "condition": "RetriesExhausted",
+            "approximateInvokeCount": attempts,
+        },
+        "requestPayload": json.loads(payload) if payload else {},
+        "responseContext": {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"},
+        "responsePayload": json.loads(error),
+    }
 
 
 @dataclass
@@ -92,6 +122,7 @@ class LocalRuntime:
         self._lease = _EnvironmentLease()
         self._background: set[threading.Thread] = set()
         self._background_lock = threading.Lock()
+        self._on_failure: dict[str, OnFailure] = {}
 
     def add_region(self, region: str, environment: Mapping[str, str]) -> None:
         """Environment of every function in `region` (resource names), on top of the base environment."""
@@ -119,6 +150,10 @@ class LocalRuntime:
             "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
         }
         return Deployment(function=function, region=region, physical_name=name, environment=environment)
+
+    def set_on_failure(self, deployment: Deployment, on_failure: OnFailure) -> None:
+        """Retry the deployment's failed asynchronous invocations, then send their record on."""
+        self._on_failure[deployment.arn] = on_failure
 
     def registered(self, arn: str) -> Deployment | None:
         return self._by_arn.get(arn)
@@ -156,10 +191,8 @@ class LocalRuntime:
         return json.dumps(result, default=str), False
 
     def invoke_in_background(self, deployment: Deployment, payload: str | None) -> threading.Thread:
-        """An asynchronous invoke: the handler runs on a tracked thread; its error is logged.
-
-        Lambda would retry a failed asynchronous invocation later; locally the error is only logged.
-        """
+        """An asynchronous invoke: the handler runs on a tracked thread; each error is logged, and
+        the deployment's `OnFailure` (if any) retries it and then receives its invocation record."""
         thread = threading.Thread(
             target=self._run_in_background,
             args=(deployment, payload),
@@ -171,10 +204,22 @@ class LocalRuntime:
         return thread
 
     def _run_in_background(self, deployment: Deployment, payload: str | None) -> None:
+        on_failure = self._on_failure.get(deployment.arn)
+        attempts = 1 + (on_failure.retries if on_failure is not None else 0)
         try:
-            body, errored = self.invoke_for_lambda_api(deployment, payload)
-            if errored:
-                LOGGER.error("asynchronous invocation of %s failed: %s", deployment.physical_name, body)
+            for attempt in range(1, attempts + 1):
+                body, errored = self.invoke_for_lambda_api(deployment, payload)
+                if not errored:
+                    return
+                LOGGER.error(
+                    "asynchronous invocation of %s failed (attempt %d of %d): %s",
+                    deployment.physical_name,
+                    attempt,
+                    attempts,
+                    body,
+                )
+            if on_failure is not None:
+                on_failure.destination(invocation_record(deployment, payload, body, attempts))
         finally:
             with self._background_lock:
                 self._background.discard(threading.current_thread())

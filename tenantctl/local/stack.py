@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from collections.abc import Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from tenant_pipeline import topology
 from tenantctl.local.clients import DUMMY_CREDENTIALS, local_client
@@ -22,7 +24,7 @@ from tenantctl.local.defaults import (
 )
 from tenantctl.local.provision import RegionResources, local_function_name, provision_region
 from tenantctl.local.pump import EventSourcePump, PumpSettings
-from tenantctl.local.runtime import LocalRuntime, lambda_service
+from tenantctl.local.runtime import LocalRuntime, OnFailure, lambda_service
 from tenantctl.local.server import LocalServer
 
 
@@ -95,6 +97,7 @@ class LocalAws:
             runtime.add_region(region, resources.env())
             for name, function in resources.function_names.items():
                 runtime.register(function, region, name)
+            self._route_async_failures(runtime, resources)
             self._publish_spans_file(region)
             self._pumps.extend(self._make_pumps(runtime, resources))
         for pump in self._pumps:
@@ -104,6 +107,21 @@ class LocalAws:
         if self.spans_file is not None:
             local_client("ssm", region, self.endpoint_url).put_parameter(
                 Name=SPANS_FILE_PARAMETER, Value=str(self.spans_file), Type="String", Overwrite=True
+            )
+
+    def _route_async_failures(self, runtime: LocalRuntime, resources: RegionResources) -> None:
+        """Each function's failed asynchronous invocations end on its on-failure queue, as the stack says."""
+        sqs = local_client("sqs", resources.region, self.endpoint_url)
+        for settings in topology.ASYNC_INVOKES:
+            queue_url = resources.published[settings.on_failure.queue]
+
+            def send(record: dict[str, Any], queue_url: str = queue_url) -> None:
+                sqs.send_message(QueueUrl=queue_url, MessageBody=json.dumps(record))
+
+            name = local_function_name(settings.function, resources.region)
+            runtime.set_on_failure(
+                runtime.deployment(settings.function, resources.region, name),
+                OnFailure(retries=settings.retries, destination=send),
             )
 
     def _make_pumps(self, runtime: LocalRuntime, resources: RegionResources) -> list[EventSourcePump]:
@@ -120,7 +138,7 @@ class LocalAws:
                 queue_arn=resources.queue_arns[source.queue.queue],
                 settings=self.options.pump,
             )
-            for source in topology.EVENT_SOURCES
+            for source in (*topology.EVENT_SOURCES, topology.EXPORT_FAILURES_SOURCE)
         ]
 
     def stop(self) -> None:

@@ -182,8 +182,20 @@ EXPORT_FAILURES_QUEUE = QueueSettings(
 and ends the abandoned job FAILED."""
 ALL_QUEUES = (*QUEUES, EXPORT_FAILURES_QUEUE)
 """Every queue of a region's stack, each with its DLQ."""
-EXPORT_ASYNC_RETRIES = 2
-"""Lambda's retries of a failed continuation before its record goes to `EXPORT_FAILURES_QUEUE`."""
+
+
+@dataclass(frozen=True)
+class AsyncInvokeSettings:
+    """How Lambda treats a function's asynchronous invocations: retries, then an on-failure queue."""
+
+    function: FunctionSettings
+    retries: int
+    on_failure: QueueSettings
+
+
+EXPORT_ASYNC = AsyncInvokeSettings(function=EXPORT, retries=2, on_failure=EXPORT_FAILURES_QUEUE)
+"""A failed continuation is retried twice, then its invocation record goes to `EXPORT_FAILURES_QUEUE`."""
+ASYNC_INVOKES = (EXPORT_ASYNC,)
 
 EVENT_SOURCES = (
     EventSourceSettings(queue=INGEST_QUEUE, function=IMPORT_VALIDATE, batch_size=1, max_batching_window_s=0),
@@ -192,8 +204,7 @@ EVENT_SOURCES = (
 EXPORT_FAILURES_SOURCE = EventSourceSettings(
     queue=EXPORT_FAILURES_QUEUE, function=EXPORT, batch_size=1, max_batching_window_s=0
 )
-"""The export function ends the jobs of the continuations Lambda gave up on (deployed stacks only:
-the local AWS runs asynchronous invocations once and logs their errors)."""
+"""The export function ends the jobs of the continuations Lambda gave up on."""
 
 
 @dataclass(frozen=True)

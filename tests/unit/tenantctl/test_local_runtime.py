@@ -16,7 +16,7 @@ from moto import mock_aws
 from tenant_pipeline.topology import EventSourceSettings, FunctionSettings, QueueSettings, Resource
 from tenantctl.local.clients import local_client
 from tenantctl.local.pump import EventSourcePump, PumpSettings, failed_message_ids, lambda_sqs_record
-from tenantctl.local.runtime import LocalRuntime, lambda_service
+from tenantctl.local.runtime import LocalRuntime, OnFailure, lambda_service
 from tests.unit.tenantctl import recording_handler, shared_record
 
 REGION = "us-east-1"
@@ -293,3 +293,40 @@ def _wait_execution(sfn: Any, arn: str) -> dict[str, Any]:
         time.sleep(0.05)
     final: dict[str, Any] = sfn.describe_execution(executionArn=arn)
     return final
+
+
+def test_a_failed_event_invoke_is_retried_then_its_record_goes_to_the_on_failure_destination(
+    aws: None,
+) -> None:
+    runtime = _runtime()
+    _register_function(REGION, "recording-fn")
+    deployment = runtime.register(FUNCTION, REGION, "recording-fn")
+    delivered: list[dict[str, Any]] = []
+    runtime.set_on_failure(deployment, OnFailure(retries=2, destination=delivered.append))
+
+    # When an asynchronous invocation fails on every attempt
+    runtime.invoke_in_background(deployment, json.dumps({"raise": "still broken"}))
+    runtime.join_background()
+
+    # Then Lambda's retries ran, and the destination got the invocation record in Lambda's shape
+    assert len(recording_handler.CALLS) == 3
+    (record,) = delivered
+    assert record["requestContext"]["condition"] == "RetriesExhausted"
+    assert record["requestContext"]["approximateInvokeCount"] == 3
+    assert record["requestContext"]["functionArn"] == f"{deployment.arn}:$LATEST"
+    assert record["requestPayload"] == {"raise": "still broken"}
+    assert record["responseContext"]["functionError"] == "Unhandled"
+    assert record["responsePayload"]["errorType"] == "PoisonMessageError"
+    assert record["responsePayload"]["errorMessage"] == "still broken"
+
+
+def test_a_successful_event_invoke_sends_no_record(aws: None) -> None:
+    runtime = _runtime()
+    _register_function(REGION, "recording-fn")
+    deployment = runtime.register(FUNCTION, REGION, "recording-fn")
+    delivered: list[dict[str, Any]] = []
+    runtime.set_on_failure(deployment, OnFailure(retries=2, destination=delivered.append))
+    runtime.invoke_in_background(deployment, json.dumps({"chain": 0}))
+    runtime.join_background()
+    assert len(recording_handler.CALLS) == 1
+    assert delivered == []
