@@ -81,9 +81,15 @@ class Dependencies:
 dependencies = ColdStart(Dependencies.from_env)
 
 
-def _is_sqs_event(event: dict[str, Any]) -> bool:
-    records = event.get("Records")
-    return bool(records) and isinstance(records, list) and records[0].get("eventSource") == "aws:sqs"
+def _is_sqs_event(event: Any) -> bool:
+    """The export-failures queue's messages; anything else is a request for the runner to judge."""
+    records = event.get("Records") if isinstance(event, dict) else None
+    return (
+        isinstance(records, list)
+        and bool(records)
+        and isinstance(records[0], dict)
+        and records[0].get("eventSource") == "aws:sqs"
+    )
 
 
 @instrument_handler

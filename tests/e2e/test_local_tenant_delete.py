@@ -11,6 +11,7 @@ import boto3
 import pytest
 
 from tenant_pipeline import topology
+from tenant_pipeline.imports.keys import batches_prefix, report_key
 from tenant_pipeline.topology import Resource
 from tenantctl.commands.demo import sample_path
 from tests.e2e.conftest import LocalAws
@@ -59,7 +60,14 @@ def _everything(local_aws: LocalAws) -> dict[str, list[Any]]:
 
 def _of_tenant(entry: str, tenant_id: str) -> bool:
     """Whether an item (JSON) or object version (key@version) is the tenant's data or directory entry."""
-    markers = (f"tenants/{tenant_id}/", f"migrations/{tenant_id}/", f'"{tenant_id}#', f'"TENANT#{tenant_id}"')
+    markers = (
+        f"tenants/{tenant_id}/",
+        f"migrations/{tenant_id}/",
+        report_key(tenant_id, "JOB").split("JOB")[0],  # the tenant's error reports' folder
+        batches_prefix(tenant_id, "JOB").split("JOB")[0],  # and its claim-check batches'
+        f'"{tenant_id}#',
+        f'"TENANT#{tenant_id}"',
+    )
     return any(marker in entry for marker in markers)
 
 
