@@ -26,12 +26,11 @@ import os
 import shutil
 import statistics
 import subprocess
-import sys
 import tomllib
 from pathlib import Path
 from typing import Any
 
-from bench.harness.lambda_site import child_cpu_s, compile_site, strip_bytecode
+from bench.harness.lambda_site import PIP_INSTALL, child_cpu_s, compile_site, strip_bytecode
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "bench" / ".data" / "telemetry_import"
@@ -87,22 +86,7 @@ def build_site() -> Path:
             shutil.rmtree(stale, ignore_errors=True)
     if not (site / ".complete").exists():
         shutil.rmtree(site, ignore_errors=True)
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "pip",
-                "install",
-                "--quiet",
-                "--disable-pip-version-check",
-                "--no-compile",
-                "--target",
-                str(site),
-                *wanted,
-            ],
-            check=True,
-            capture_output=True,
-        )
+        subprocess.run([*PIP_INSTALL, "--target", str(site), *wanted], check=True, capture_output=True)
         (site / ".complete").touch()
     shutil.rmtree(site / "tenant_telemetry", ignore_errors=True)
     shutil.copytree(
