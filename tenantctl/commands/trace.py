@@ -1,4 +1,4 @@
-"""`tenantctl trace JOB_ID`: the job's trace, drawn from the local span file."""
+"""`tenantctl trace JOB_ID` (or `--trace-id ID`, to follow a link): a trace drawn from the local span file."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from tenantctl.commands.jobs import locate_job
-from tenantctl.errors import NoSpansError
+from tenantctl.errors import InvalidArgumentError, NoSpansError
 from tenantctl.local.defaults import (
     DEFAULT_STATE_DIR,
     SPANS_FILE_NAME,
@@ -19,7 +19,7 @@ from tenantctl.local.defaults import (
 )
 from tenantctl.output import print_json, print_lines
 from tenantctl.target import Target, read_parameter
-from tenantctl.trace_tree import build_tree, read_spans, render_tree
+from tenantctl.trace_tree import MAX_LINES, build_tree, fit_screen, read_spans, render_tree
 
 
 def register(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
@@ -27,12 +27,16 @@ def register(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
         "trace",
         parents=parents,
         help="draw a job's trace (local span file)",
-        description="Draw the job's trace as a tree with durations and span links. Spans are read from "
+        description="Draw the job's trace as a tree: start offsets from the first span, durations, span "
+        "links, repeated siblings collapsed into one line (count, min, median, max, total) and the gaps no "
+        f"span covers; at most {MAX_LINES} lines unless --all. Spans are read from "
         "--spans-file, else $TENANT_TELEMETRY_JSONL_PATH, else the file the local AWS publishes, else "
-        f"./{DEFAULT_STATE_DIR}/{SPANS_FILE_NAME}. With an OTLP endpoint, look the trace id up in your "
-        "tracing backend.",
+        f"./{DEFAULT_STATE_DIR}/{SPANS_FILE_NAME} (the local AWS writes it whether or not an OTLP endpoint "
+        "is set). Against AWS, look the trace id up in your tracing backend.",
     )
-    parser.add_argument("job_id", metavar="JOB_ID")
+    parser.add_argument("job_id", metavar="JOB_ID", nargs="?", help="the job whose trace to draw")
+    parser.add_argument("--trace-id", help="draw this trace instead (the id a span link names)")
+    parser.add_argument("--all", action="store_true", help="draw every span and every gap")
     parser.add_argument("--spans-file", type=Path, help="JSON-lines span file to read (default: see above)")
     parser.set_defaults(handler=_trace)
 
@@ -55,13 +59,24 @@ def spans_file(target: Target, explicit: Path | None) -> Path:
 
 def _trace(args: argparse.Namespace) -> int:
     target: Target = args.target
-    job, _ = locate_job(target, args.job_id)
+    job_id, trace_id = _wanted_trace(target, args.job_id, args.trace_id)
+    spans = read_spans(spans_file(target, args.spans_file), trace_id)
+    if args.json:
+        print_json({"job_id": job_id, "trace_id": trace_id, "spans": spans})
+        return 0
+    print(f"trace {trace_id}  ({len(spans)} spans)")
+    lines = render_tree(build_tree(spans), expand_all=args.all)
+    print_lines(lines if args.all else fit_screen(lines, MAX_LINES - 1))
+    return 0
+
+
+def _wanted_trace(target: Target, job_id: str | None, trace_id: str | None) -> tuple[str | None, str]:
+    """(job id or None, trace id): exactly one of the two is given on the command line."""
+    if (job_id is None) == (trace_id is None):
+        raise InvalidArgumentError("give a JOB_ID or --trace-id ID (one of the two)")
+    if trace_id is not None:
+        return None, trace_id.lower()
+    job, _ = locate_job(target, str(job_id))
     if not job.trace_id:
         raise NoSpansError(f"job {job.job_id} has no trace id")
-    spans = read_spans(spans_file(target, args.spans_file), job.trace_id)
-    if args.json:
-        print_json({"job_id": job.job_id, "trace_id": job.trace_id, "spans": spans})
-        return 0
-    print(f"trace {job.trace_id}  ({len(spans)} spans)")
-    print_lines(render_tree(build_tree(spans)))
-    return 0
+    return job.job_id, job.trace_id

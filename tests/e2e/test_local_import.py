@@ -116,6 +116,18 @@ def test_trace_draws_a_tree(local_aws: LocalAws, orders_job: dict[str, Any]) -> 
     assert drawing.splitlines()[0].startswith(f"trace {orders_job['trace_id']}")
     assert "data.import.validate" in drawing
     assert "└─ " in drawing and " ms" in drawing
+    assert len(drawing.splitlines()) <= 40
+    assert "data.import.batch  " in drawing and " spans  min " in drawing  # the batches share one line
+
+
+def test_trace_follows_a_trace_id_as_a_span_link_names_it(
+    local_aws: LocalAws, orders_job: dict[str, Any]
+) -> None:
+    by_job = local_aws.tenantctl("trace", orders_job["job_id"]).stdout
+    by_id = local_aws.tenantctl("trace", "--trace-id", orders_job["trace_id"].upper()).stdout
+    assert by_id == by_job
+    neither = local_aws.tenantctl("trace", check=False)
+    assert neither.returncode == 2 and "--trace-id" in neither.stderr
 
 
 def test_import_command_waits_and_joins_the_uploaders_trace(local_aws: LocalAws) -> None:
