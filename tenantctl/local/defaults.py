@@ -14,6 +14,5 @@ SPANS_FILE_NAME = "spans.jsonl"
 SPANS_FILE_PARAMETER = f"{topology.SSM_PREFIX}/local/spans-file"
 """Local-only SSM parameter: where the handlers of the local AWS write their spans."""
 TELEMETRY_JSONL_ENV = "TENANT_TELEMETRY_JSONL_PATH"
-OTLP_ENDPOINT_ENVS = ("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
 DEFAULT_RETRY_AFTER_S = 2
 """Local setting: the visibility timeout of each receive by the event source pump (see `local/pump.py`)."""

@@ -17,7 +17,6 @@ from tenantctl.local.defaults import (
     DEFAULT_HOST,
     DEFAULT_PORT,
     DEFAULT_STATE_DIR,
-    OTLP_ENDPOINT_ENVS,
     SPANS_FILE_NAME,
     SPANS_FILE_PARAMETER,
     TELEMETRY_JSONL_ENV,
@@ -42,9 +41,8 @@ class LocalAwsOptions:
 
 
 def telemetry_environment(state_dir: Path) -> dict[str, str]:
-    """OTLP when an endpoint is configured, else a JSON-lines span file in the state folder."""
-    if any(os.environ.get(name) for name in OTLP_ENDPOINT_ENVS):
-        return {}
+    """A JSON-lines span file in the state folder, always, so `tenantctl trace` draws every job; the
+    functions also export to an OTLP endpoint when one is configured (they read it from the environment)."""
     return {TELEMETRY_JSONL_ENV: str(state_dir.resolve() / SPANS_FILE_NAME)}
 
 

@@ -10,7 +10,8 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -48,13 +49,15 @@ class LocalAws:
     endpoint_url: str
     state_dir: Path
     process: subprocess.Popen[str]
+    extra_env: dict[str, str] = field(default_factory=dict)
+    """What the user's shell adds, for `local up` and every command (an OTLP endpoint, say)."""
 
     def tenantctl(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         result = subprocess.run(
             [TENANTCTL, "--endpoint-url", self.endpoint_url, *args],
             capture_output=True,
             text=True,
-            env=_environment(),
+            env={**_environment(), **self.extra_env},
             timeout=120,
             check=False,
         )
@@ -89,9 +92,16 @@ class LocalAws:
 
 @pytest.fixture(scope="session")
 def local_aws(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalAws]:
-    state_dir = tmp_path_factory.mktemp("local-aws")
+    with running_local_aws(tmp_path_factory.mktemp("local-aws")) as aws:
+        yield aws
+
+
+@contextmanager
+def running_local_aws(state_dir: Path, extra_env: dict[str, str] | None = None) -> Iterator[LocalAws]:
+    """`tenantctl local up` on a free port, until the block ends (then stopped as Ctrl-C stops it)."""
     port = _free_port()
-    env = {**_environment(), "IMPORT_BATCH_ROWS": str(BATCH_ROWS)}
+    extra_env = dict(extra_env or {})
+    env = {**_environment(), "IMPORT_BATCH_ROWS": str(BATCH_ROWS), **extra_env}
     process = subprocess.Popen(
         [TENANTCTL, "local", "up", "--port", str(port), "--state-dir", str(state_dir)],
         stdout=subprocess.PIPE,
@@ -111,11 +121,13 @@ def local_aws(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalAws]:
         raise AssertionError(
             f"tenantctl local up did not get ready: {(state_dir / 'local-up.log').read_text()}"
         )
-    aws = LocalAws(endpoint_url=line.removeprefix("ready: ").strip(), state_dir=state_dir, process=process)
-    yield aws
-    if process.poll() is None:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
+    endpoint_url = line.removeprefix("ready: ").strip()
+    try:
+        yield LocalAws(endpoint_url=endpoint_url, state_dir=state_dir, process=process, extra_env=extra_env)
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGINT)
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()

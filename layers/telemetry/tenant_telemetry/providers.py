@@ -131,25 +131,26 @@ def build_telemetry(
 def _configured_span_processors(
     settings: TelemetrySettings, headers: dict[str, str] | None
 ) -> list[SpanProcessor]:
-    exporter: SpanExporter
+    """One processor per destination: the OTLP endpoint, the JSON-lines file, or both (the local AWS keeps
+    its file for `tenantctl trace` while a user also sends spans to a backend)."""
     if settings.sdk_disabled:
         return []
+    exporters: list[SpanExporter] = []
     if settings.otlp_traces:
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
-        exporter = OTLPSpanExporter(headers=headers, session=export_session("TRACES"))
-    elif settings.jsonl_path:
+        exporters.append(OTLPSpanExporter(headers=headers, session=export_session("TRACES")))
+    if settings.jsonl_path:
         from tenant_telemetry.exporters.jsonl import JsonLinesSpanExporter
 
-        exporter = JsonLinesSpanExporter(settings.jsonl_path)
-    else:
-        return []
+        exporters.append(JsonLinesSpanExporter(settings.jsonl_path))
     return [
         BackpressureSpanProcessor(
             exporter,
             max_queue_size=settings.max_queue_size,
             max_export_batch_size=settings.max_export_batch_size,
         )
+        for exporter in exporters
     ]
 
 

@@ -2,7 +2,7 @@
 
 The OTLP exporters read their own endpoint, headers, timeout, compression and TLS variables, and the SDK
 its sampler and resource variables. This module decides only what those components cannot: whether an
-OTLP endpoint is configured at all (no endpoint: spans go to the local JSON-lines file, or nowhere), and
+OTLP endpoint is configured at all, whether spans also go to a JSON-lines file (the local AWS's), and
 the queue bound of the back-pressure processor (`OTEL_BSP_MAX_QUEUE_SIZE` and
 `OTEL_BSP_MAX_EXPORT_BATCH_SIZE`, with defaults sized for a burst), which it must know to push back before
 the SDK's queue drops.

@@ -3,6 +3,7 @@ real receiver on loopback: compression, `Retry-After`, a proxy, TLS with a priva
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -172,3 +173,21 @@ def test_https_proxy_tunnels_to_a_collector_with_a_private_ca(
 
     assert proxy.requested == ["CONNECT collector.internal:4318"]
     assert [span.name for span in receiver.spans()] == ["data.import.batch"]
+
+
+def test_with_a_span_file_spans_go_to_the_endpoint_and_the_file(
+    receiver: OtlpReceiver, exporting: BuildTelemetry, tmp_path: Path
+) -> None:
+    # Given the local AWS's span file and a user's endpoint, both set
+    spans_file = tmp_path / "spans.jsonl"
+    telemetry = exporting(
+        OTEL_EXPORTER_OTLP_ENDPOINT=receiver.endpoint,
+        OTEL_METRICS_EXPORTER="none",
+        TENANT_TELEMETRY_JSONL_PATH=str(spans_file),
+    )
+    end_one_span(telemetry)
+
+    assert telemetry.flush(5_000)
+
+    assert [span.name for span in receiver.spans()] == ["data.import.batch"]
+    assert [json.loads(line)["name"] for line in spans_file.read_text().splitlines()] == ["data.import.batch"]
