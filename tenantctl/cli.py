@@ -14,6 +14,7 @@ from tenantctl import export_command, migrate_command
 from tenantctl.commands import (
     demo,
     entities,
+    explain,
     imports,
     jobs,
     local,
@@ -37,6 +38,7 @@ _GROUPS = (
     export_command,
     migrate_command,
     jobs,
+    explain,
     trace,
     redrive,
     demo,

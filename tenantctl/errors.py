@@ -69,3 +69,7 @@ class UnknownQueueError(TenantctlError):
 
 class DemoStepFailedError(TenantctlError):
     """A demo step did not do what it should."""
+
+
+class NoTimingsRecordedError(TenantctlError):
+    """The jobs ledger holds no timings for the job, so it cannot be explained."""

@@ -50,6 +50,7 @@ def lambda_handler(event: dict[str, Any], context: Any) -> Mapping[str, Any]:
             receive_count=int(record.attributes.approximate_receive_count or 1),
             parent=record_context(record),
             deadline=deadline,
+            sent_timestamp_ms=record.attributes.sent_timestamp,
         )
 
     return process_partial_response(

@@ -31,6 +31,7 @@ from tenant_pipeline.errors import BatchMessageError
 from tenant_pipeline.imports.batch_message import BatchMessage, check_rows
 from tenant_pipeline.imports.completion import JobCompleter
 from tenant_pipeline.imports.items import AttributePlan
+from tenant_pipeline.imports.timings import BatchTiming, sent_ns_of
 from tenant_pipeline.imports.validate import source_bucket
 from tenant_pipeline.store.jobs import Job, JobsLedger
 from tenant_pipeline.store.objects import ObjectStore
@@ -103,9 +104,11 @@ class BatchLoader:
         receive_count: int = 1,
         parent: Context | None = None,
         deadline: float | None = None,
+        sent_timestamp_ms: str | int | None = None,
     ) -> LoadResult:
         """Load one batch message; `deadline` is on `time.monotonic`. Raises if the batch must be
         retried (SQS redelivers it; after its last receive it is recorded as failed on the job)."""
+        delivery = _Delivery(sent_ns_of(sent_timestamp_ms), time.time_ns(), receive_count)
         message = BatchMessage.parse(body)
         header = message.header
         # The batch span is the job's (parent: the job's root, from the message); it links back to the
@@ -126,7 +129,7 @@ class BatchLoader:
             job: Job | None = None
             try:
                 job = self._jobs.get(header.job_id)
-                result = self._load(job, message, deadline)
+                result = self._load(job, message, deadline, delivery)
             except Exception as exc:
                 span.record_exception(exc)
                 span.set_status(Status(StatusCode.ERROR, str(exc) or type(exc).__name__))
@@ -142,7 +145,9 @@ class BatchLoader:
             )
         return result
 
-    def _load(self, job: Job, message: BatchMessage, deadline: float | None) -> LoadResult:
+    def _load(
+        self, job: Job, message: BatchMessage, deadline: float | None, delivery: _Delivery
+    ) -> LoadResult:
         header = message.header
         if job.tenant_id != header.tenant_id or job.entity_type != header.entity:
             raise BatchMessageError(f"batch {header.batch_number} does not belong to job {job.job_id}")
@@ -155,14 +160,45 @@ class BatchLoader:
         items = self._plan(header.entity, header.columns).items(
             header.tenant_id, header.entity, rows, self._store.shard_count
         )
+        write_started_ns = time.time_ns()
         stats = self._store.put_items(items, deadline=deadline)
+        write_ended_ns = time.time_ns()
         counted = self._jobs.mark_batch_done(job.job_id, header.batch_number, len(rows))
         if counted:
             pipeline_metrics().record_import_records(
                 len(rows), tenant_id=job.tenant_id, status=ImportStatus.SUCCESS
             )
+        # Recorded before the completion check, so a finished job's explanation has every batch.
+        timing = BatchTiming(
+            header.batch_number,
+            len(rows),
+            delivery.sent_ns,
+            delivery.started_ns,
+            write_started_ns,
+            write_ended_ns,
+            stats.retries,
+            stats.throttled_s,
+            time.time_ns(),
+            delivery.receive_count,
+        )
+        self._record_timing(job.job_id, timing)
         self._completer.try_complete(job.job_id)
         return LoadResult(job.job_id, header.batch_number, len(rows), counted, stats.calls, stats.retries)
+
+    def _record_timing(self, job_id: str, timing: BatchTiming) -> None:
+        """On the batch span and in the ledger; a ledger failure costs the explanation, not the batch."""
+        attributes: dict[str, float | int] = {
+            "import.write_seconds": timing.write_s,
+            "import.throttled_retries": timing.throttled_retries,
+            "import.throttled_seconds": timing.throttled_s,
+        }
+        if timing.queue_wait_s is not None:
+            attributes["import.queue_wait_seconds"] = timing.queue_wait_s
+        trace.get_current_span().set_attributes(attributes)
+        try:
+            self._jobs.record_batch_timing(job_id, timing.batch_number, timing.to_dict())
+        except Exception:
+            logger.warning("could not record batch timing", exc_info=True, extra={"job_id": job_id})
 
     def _plan(self, entity: str, columns: tuple[str, ...]) -> AttributePlan:
         plan = self._plans.get((entity, columns))
@@ -189,6 +225,15 @@ class BatchLoader:
             "batch failed on its last receive",
             extra={"job_id": job.job_id, "batch": batch_number, "error": str(exc)},
         )
+
+
+@dataclass(frozen=True)
+class _Delivery:
+    """When and how often the message came: the start of a batch's timing."""
+
+    sent_ns: int | None
+    started_ns: int
+    receive_count: int
 
 
 def monotonic_deadline(remaining_ms: float, reserve_s: float) -> float:

@@ -57,6 +57,7 @@ from tenant_pipeline.imports.keys import (
 )
 from tenant_pipeline.imports.object_version import object_version
 from tenant_pipeline.imports.report import ErrorReport
+from tenant_pipeline.imports.timings import TimedReads, ValidationTiming
 from tenant_pipeline.imports.upload_gate import UploadGate
 from tenant_pipeline.imports.verdict import validation_failure
 from tenant_pipeline.store.batch_queue import BatchQueue
@@ -66,7 +67,7 @@ from tenant_pipeline.store.rejects import RejectsLog
 from tenant_pipeline.store.tenants import Tenant, TenantDirectory, TenantStatus, now_iso
 from tenant_pipeline.topology import Resource
 from tenant_pipeline.validation import KeyTracker, duplicate_reason, validate_batches
-from tenant_telemetry import JobTrace, pipeline_metrics
+from tenant_telemetry import JobTrace, get_tracer, pipeline_metrics
 from tenant_telemetry.metrics import ImportStatus
 from tenant_telemetry.propagation import inject_message_attributes, object_context
 
@@ -76,6 +77,10 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 VALIDATE_SPAN = "data.import.validate"
+ROWS_SPAN = "data.import.validate.rows"
+"""Child of the validate span: the one pass that reads, parses and checks every row."""
+FANOUT_SPAN = "data.import.fanout"
+"""Child of the validate span: sending the batch messages."""
 _DEFAULT_LEASE_S = 900
 
 
@@ -358,10 +363,14 @@ class ImportValidator:
     ) -> ValidationResult:
         columns = rows.entity.columns
         key_field = rows.entity.primary_key
+        started_ns = time.time_ns()
+        timed = TimedReads(opened.body)
         with ErrorReport() as report, BatchSpool(self._batch_rows) as spool, KeyTracker() as keys:
+            # Reading, parsing and checking interleave in one stream: one span, the read time an attribute.
+            pass_span = get_tracer().start_span(ROWS_SPAN)
             try:
                 validated = validate_batches(
-                    opened.body,
+                    timed.stream,
                     rows.fmt,
                     rows.entity,
                     self._limits,
@@ -390,6 +399,9 @@ class ImportValidator:
                 rows.rejected = str(exc) or type(exc).__name__
                 report.add("", "file", "", rows.rejected)
             spool.finish()
+            pass_span.set_attributes({"import.read_seconds": timed.seconds, "import.row_count": rows.total})
+            pass_span.end()
+            pass_ended_ns = time.time_ns()
             rows.spooled = spool.rows
             uri = self._upload_report(job, report)
             span.set_attributes(
@@ -424,14 +436,32 @@ class ImportValidator:
                 claim_bucket=source_bucket(job),
                 message_attributes=inject_message_attributes({}, context=trace.context()),
             )
-            fanout.send_all(
-                spool, job_id=job.job_id, tenant_id=job.tenant_id, entity=rows.entity.name, columns=columns
+            fanout_started_ns = time.time_ns()
+            with get_tracer().start_as_current_span(FANOUT_SPAN) as fanout_span:
+                fanout.send_all(
+                    spool,
+                    job_id=job.job_id,
+                    tenant_id=job.tenant_id,
+                    entity=rows.entity.name,
+                    columns=columns,
+                )
+                fanout_span.set_attribute("import.batch_count", batches)
+            self._record_timing(
+                job.job_id,
+                ValidationTiming(started_ns, pass_ended_ns, timed.seconds, fanout_started_ns, time.time_ns()),
             )
             span.set_attributes({"import.batch_count": batches, "import.claim_checks": fanout.claim_checks})
         self._jobs.mark_fanout_complete(job.job_id)
         if batches == 0:
             self._completer.try_complete(job.job_id)
         return ValidationResult(Outcome.FANNED_OUT, job.job_id, batches=batches)
+
+    def _record_timing(self, job_id: str, timing: ValidationTiming) -> None:
+        """A ledger failure here costs the job's explanation, never the import."""
+        try:
+            self._jobs.record_phase_timings(job_id, {"validation": timing.to_dict()})
+        except Exception:
+            logger.warning("could not record validation timing", exc_info=True, extra={"job_id": job_id})
 
     def _count_invalid(self, job: Job, rows: _Rows) -> None:
         if rows.invalid:

@@ -19,7 +19,16 @@ from botocore.exceptions import ClientError
 
 from tenant_pipeline.errors import UnknownJobError
 from tenant_pipeline.store.client_errors import as_store_error, error_code, is_conditional_failure
-from tenant_pipeline.store.keys import JOB_SK, batch_number_of, batch_sk, check_tenant_id, job_pk, started_key
+from tenant_pipeline.store.keys import (
+    JOB_SK,
+    TIMING_PREFIX,
+    batch_number_of,
+    batch_sk,
+    batch_timing_sk,
+    check_tenant_id,
+    job_pk,
+    started_key,
+)
 from tenant_pipeline.store.pages import pages
 from tenant_pipeline.topology import JOBS_BY_TENANT_INDEX
 
@@ -457,3 +466,52 @@ class JobsLedger:
             ExpressionAttributeNames={"#status": "status", "#error": "error"},
             ExpressionAttributeValues=values,
         )
+
+    # -- timings (for `tenantctl explain`) ------------------------------------------------------
+    def record_phase_timings(self, job_id: str, timings: dict[str, Any]) -> None:
+        """Keep where the job's own invocations spent their time (for an import, the validator's)."""
+        self._update(
+            job_id,
+            "record phase timings",
+            UpdateExpression="SET phase_timings_json = :timings",
+            ConditionExpression="attribute_exists(pk)",
+            ExpressionAttributeValues={":timings": {"S": json.dumps(timings)}},
+        )
+
+    def record_batch_timing(self, job_id: str, batch_number: int, timing: dict[str, Any]) -> None:
+        """Keep where one batch's time went; a later delivery of the same batch replaces it."""
+        try:
+            self._client.put_item(
+                TableName=self._table,
+                Item={
+                    **_key(job_id, batch_timing_sk(batch_number)),
+                    "timing_json": {"S": json.dumps(timing)},
+                },
+            )
+        except ClientError as exc:
+            raise as_store_error(exc, "record batch timing") from exc
+
+    def timings(self, job_id: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        """(the job's phase timings, every batch's timing), as recorded; empty when none were."""
+        phases: dict[str, Any] = {}
+        batches: list[dict[str, Any]] = []
+        try:
+            job_item = self._client.get_item(
+                TableName=self._table,
+                Key=_key(job_id),
+                ProjectionExpression="phase_timings_json",
+                ConsistentRead=True,
+            ).get("Item", {})
+            if "phase_timings_json" in job_item:
+                phases = json.loads(job_item["phase_timings_json"]["S"])
+            for page in pages(
+                self._client.query,
+                TableName=self._table,
+                KeyConditionExpression="pk = :pk AND begins_with(sk, :timing)",
+                ExpressionAttributeValues={":pk": {"S": job_pk(job_id)}, ":timing": {"S": TIMING_PREFIX}},
+                ConsistentRead=True,
+            ):
+                batches.extend(json.loads(item["timing_json"]["S"]) for item in page.get("Items", []))
+        except ClientError as exc:
+            raise as_store_error(exc, "read job timings") from exc
+        return phases, batches

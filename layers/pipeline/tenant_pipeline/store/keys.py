@@ -1,7 +1,8 @@
 """Key layout of the three tables, in one place.
 
 - tenants:     pk=`TENANT#{tenant_id}`  sk=`TENANT` (the entry) or `TOMBSTONE` (left when its data was erased)
-- jobs:        pk=`JOB#{job_id}`        sk=`JOB` (the job) or `BATCH#{n:06d}` (a finished batch's marker);
+- jobs:        pk=`JOB#{job_id}`        sk=`JOB` (the job) or `BATCH#{n:06d}` (a finished batch's marker)
+               or `TIMING#{n:06d}` (where a batch's time went, for `tenantctl explain`);
                only job items carry `tenant_id`/`started_key`, so markers stay out of `jobs-by-tenant`.
 - tenant-data: pk=`{tenant}#{entity}#{shard}` sk=`{record_id}`, shard = CRC-32 of the id modulo the
                shard count: stable across processes and languages, so any reader finds every item.
@@ -19,6 +20,7 @@ JOB_SK = "JOB"
 TENANT_SK = "TENANT"
 TOMBSTONE_SK = "TOMBSTONE"
 _BATCH_PREFIX = "BATCH#"
+TIMING_PREFIX = "TIMING#"
 
 
 def check_tenant_id(tenant_id: str) -> str:
@@ -60,3 +62,7 @@ def data_pk(tenant_id: str, entity: str, shard: int) -> str:
 
 def record_pk(tenant_id: str, entity: str, record_id: str, shard_count: int) -> str:
     return data_pk(tenant_id, entity, shard_of(record_id, shard_count))
+
+
+def batch_timing_sk(batch_number: int) -> str:
+    return f"{TIMING_PREFIX}{batch_number:06d}"

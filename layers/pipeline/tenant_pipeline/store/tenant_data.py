@@ -46,6 +46,8 @@ class WriteStats:
     items: int = 0
     calls: int = 0
     retries: int = 0
+    throttled_s: float = 0.0
+    """Time from the first throttled or partial reply to the chunk's last write: the cost of the retries."""
 
 
 class TenantDataStore:
@@ -88,6 +90,7 @@ class TenantDataStore:
 
     def _write_chunk(self, requests: list[dict[str, Any]], deadline: float | None, stats: WriteStats) -> None:
         attempt = 0
+        retrying_since: float | None = None
         while requests:
             stats.calls += 1
             try:
@@ -97,7 +100,11 @@ class TenantDataStore:
                 if error_code(exc) not in THROTTLE_CODES:
                     raise as_store_error(exc, "write items") from exc
             if not requests:
+                if retrying_since is not None:
+                    stats.throttled_s += self._clock() - retrying_since
                 return
+            if retrying_since is None:
+                retrying_since = self._clock()
             delay = min(_MAX_DELAY_S, _BASE_DELAY_S * 2**attempt) * self._jitter()
             if deadline is not None and self._clock() + delay >= deadline:
                 raise WriteIncompleteError(

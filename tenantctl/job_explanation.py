@@ -1,0 +1,244 @@
+"""Where an import's wall time went, from what the pipeline recorded in the jobs ledger (no tracing needed):
+its phases with their shares, rows per second, the phase that bound it and its slowest batches."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from tenant_pipeline.imports.timings import BatchTiming, ValidationTiming
+from tenant_pipeline.store.jobs import Job
+from tenantctl.trace_timing import human_duration
+from tenantctl.wall_time import UNACCOUNTED, Activity, split_wall_time
+
+START_UP = "start-up"
+READ = "read"
+PARSE_VALIDATE = "parse and validate"
+REPORT = "report"
+FANOUT = "fan-out"
+QUEUE_WAIT = "queue wait"
+LOADER_SET_UP = "loader set-up"
+WRITES = "writes"
+THROTTLED = "throttled retries"
+COUNTING = "counting"
+COMPLETION = "completion"
+_PASS = "validation pass"
+
+PRIORITY = (WRITES, LOADER_SET_UP, COUNTING, FANOUT, _PASS, REPORT, START_UP, COMPLETION, QUEUE_WAIT)
+"""Who gets an instant when several things run: work in a loader first, waiting in the queue last, so
+queue wait is time when batches waited and nothing else was done."""
+TIMELINE = (
+    START_UP,
+    READ,
+    PARSE_VALIDATE,
+    REPORT,
+    FANOUT,
+    QUEUE_WAIT,
+    LOADER_SET_UP,
+    WRITES,
+    THROTTLED,
+    COUNTING,
+    COMPLETION,
+    UNACCOUNTED,
+)
+_WHAT = {
+    START_UP: "receiving the upload's notification and creating the job",
+    READ: "reading the file from S3",
+    PARSE_VALIDATE: "parsing and checking rows",
+    REPORT: "writing the error report",
+    FANOUT: "sending batch messages",
+    QUEUE_WAIT: "batches waiting in the queue for a loader",
+    LOADER_SET_UP: "loaders reading the job and claim checks",
+    WRITES: "writing rows to DynamoDB",
+    THROTTLED: "backing off from throttled writes",
+    COUNTING: "counting batches in the ledger",
+    COMPLETION: "finishing the job",
+    UNACCOUNTED: "time no recorded step covers",
+}
+SLOWEST_SHOWN = 5
+
+
+class NoTimingsError(ValueError):
+    """The ledger holds no timings for the job (an older job, or a kind not explained yet)."""
+
+
+@dataclass(frozen=True)
+class Phase:
+    name: str
+    seconds: float
+    share: float
+    rows_per_second: float | None
+
+
+@dataclass(frozen=True)
+class Explanation:
+    job_id: str
+    wall_seconds: float
+    rows: int
+    phases: list[Phase]
+    binding: str
+    slowest_batches: list[BatchTiming]
+    batches_recorded: int
+
+    @property
+    def rows_per_second(self) -> float:
+        return self.rows / self.wall_seconds if self.wall_seconds > 0 else 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "job_id": self.job_id,
+            "wall_seconds": self.wall_seconds,
+            "rows": self.rows,
+            "rows_per_second": self.rows_per_second,
+            "phases": [phase.__dict__ for phase in self.phases],
+            "binding": self.binding,
+            "batches_recorded": self.batches_recorded,
+            "slowest_batches": [
+                {
+                    "batch_number": batch.batch_number,
+                    "rows": batch.rows,
+                    "seconds": (batch.ended_ns - batch.started_ns) / 1e9,
+                    "queue_wait_seconds": batch.queue_wait_s,
+                    "write_seconds": batch.write_s,
+                    "throttled_retries": batch.throttled_retries,
+                    "throttled_seconds": batch.throttled_s,
+                    "receive_count": batch.receive_count,
+                }
+                for batch in self.slowest_batches
+            ],
+        }
+
+
+def explain_import(
+    job: Job, phase_timings: Mapping[str, Any], batch_records: Sequence[Mapping[str, Any]]
+) -> Explanation:
+    """The explanation of a finished (or running: up to now) import from its ledger records."""
+    if "validation" not in phase_timings:
+        raise NoTimingsError(f"job {job.job_id} has no recorded timings (jobs started before they were kept)")
+    validation = ValidationTiming.from_dict(phase_timings["validation"])
+    batches = [BatchTiming.from_dict(record) for record in batch_records]
+    start_ns = job.started_ns or _iso_ns(job.started_at)
+    last_ns = max([validation.fanout_ended_ns, *(batch.ended_ns for batch in batches)])
+    end_ns = _iso_ns(job.finished_at) if job.finished_at else last_ns
+    end_ns = max(end_ns, start_ns)
+    split = split_wall_time(
+        start_ns,
+        end_ns,
+        _activities(start_ns, end_ns, validation, batches),
+        PRIORITY,
+        throttled_label=THROTTLED,
+    )
+    seconds = _with_pass_split(split.seconds, validation)
+    wall_s = (end_ns - start_ns) / 1e9
+    rows_read, stored = job.total_rows or 0, job.stored
+    phases = [
+        Phase(
+            name,
+            seconds[name],
+            seconds[name] / wall_s if wall_s > 0 else 0.0,
+            _rate(name, seconds[name], rows_read, stored),
+        )
+        for name in TIMELINE
+    ]
+    slowest = sorted(batches, key=lambda batch: batch.ended_ns - batch.started_ns, reverse=True)[
+        :SLOWEST_SHOWN
+    ]
+    return Explanation(job.job_id, wall_s, rows_read, phases, _binding(phases, wall_s), slowest, len(batches))
+
+
+def _activities(
+    start_ns: int, end_ns: int, validation: ValidationTiming, batches: Sequence[BatchTiming]
+) -> list[Activity]:
+    activities = [
+        Activity(START_UP, start_ns, validation.started_ns),
+        Activity(_PASS, validation.started_ns, validation.pass_ended_ns),
+        Activity(REPORT, validation.pass_ended_ns, validation.fanout_started_ns),
+        Activity(FANOUT, validation.fanout_started_ns, validation.fanout_ended_ns),
+    ]
+    for batch in batches:
+        if batch.sent_ns is not None:
+            activities.append(Activity(QUEUE_WAIT, batch.sent_ns, batch.started_ns))
+        throttled = min(1.0, batch.throttled_s / batch.write_s) if batch.write_s > 0 else 0.0
+        activities += [
+            Activity(LOADER_SET_UP, batch.started_ns, batch.write_started_ns),
+            Activity(WRITES, batch.write_started_ns, batch.write_ended_ns, throttled),
+            Activity(COUNTING, batch.write_ended_ns, batch.ended_ns),
+        ]
+    last_counted = max([validation.fanout_ended_ns, *(batch.ended_ns for batch in batches)])
+    activities.append(Activity(COMPLETION, last_counted, end_ns))
+    return activities
+
+
+def _with_pass_split(seconds: Mapping[str, float], validation: ValidationTiming) -> dict[str, float]:
+    """The validation pass reads, parses and checks in one stream: its time is split by the measured
+    share of waiting for bytes."""
+    result = dict(seconds)
+    pass_s = result.pop(_PASS)
+    measured = (validation.pass_ended_ns - validation.started_ns) / 1e9
+    read_share = min(1.0, validation.read_s / measured) if measured > 0 else 0.0
+    result[READ] = pass_s * read_share
+    result[PARSE_VALIDATE] = pass_s - result[READ]
+    return result
+
+
+def _rate(name: str, seconds: float, rows_read: int, stored: int) -> float | None:
+    rows = {READ: rows_read, PARSE_VALIDATE: rows_read, FANOUT: stored, WRITES: stored}.get(name)
+    if rows is None or seconds <= 0:
+        return None
+    return rows / seconds
+
+
+def _binding(phases: Sequence[Phase], wall_s: float) -> str:
+    ranked = sorted(
+        (phase for phase in phases if phase.name != UNACCOUNTED),
+        key=lambda phase: phase.seconds,
+        reverse=True,
+    )
+    top = ranked[0]
+    sentence = (
+        f"The job was bound by {top.name} ({_WHAT[top.name]}): {top.share:.0%} of its {_s(wall_s)} wall time"
+    )
+    if len(ranked) > 1 and ranked[1].seconds > 0:
+        sentence += f"; next came {ranked[1].name} at {ranked[1].share:.0%}"
+    return sentence + "."
+
+
+def render_explanation(explanation: Explanation) -> list[str]:
+    """The human form: a phase table, the binding sentence, the slowest batches."""
+    lines = [
+        f"job {explanation.job_id}: {explanation.rows:,} rows in {_s(explanation.wall_seconds)}"
+        f" ({explanation.rows_per_second:,.0f} rows/s)",
+        "",
+        f"{'phase':<20} {'time':>10} {'share':>6}  {'rows/s':>10}",
+    ]
+    for phase in explanation.phases:
+        if phase.seconds <= 0 and phase.name == UNACCOUNTED:
+            continue
+        rate = f"{phase.rows_per_second:,.0f}" if phase.rows_per_second is not None else ""
+        bar = "█" * round(phase.share * 20)
+        lines.append(f"{phase.name:<20} {_s(phase.seconds):>10} {phase.share:>6.1%}  {rate:>10}  {bar}")
+    lines += ["", explanation.binding]
+    if explanation.slowest_batches:
+        lines += ["", f"slowest batches (of {explanation.batches_recorded}):"]
+        for batch in explanation.slowest_batches:
+            wait = (
+                f"{human_duration(batch.queue_wait_s * 1000)} queued, "
+                if batch.queue_wait_s is not None
+                else ""
+            )
+            lines.append(
+                f"  batch {batch.batch_number:>6}  {_s((batch.ended_ns - batch.started_ns) / 1e9):>10}"
+                f"  ({wait}{_s(batch.write_s)} writing, "
+                f"{batch.throttled_retries} throttled retries, {_s(batch.throttled_s)})"
+            )
+    return lines
+
+
+def _iso_ns(text: str) -> int:
+    return int(datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp() * 1e9)
+
+
+def _s(seconds: float) -> str:
+    return human_duration(seconds * 1000)

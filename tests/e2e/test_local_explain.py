@@ -1,0 +1,96 @@
+"""`tenantctl explain` on the local AWS: an import's phases, from the jobs ledger, add up to its wall time."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.e2e.conftest import BATCH_ROWS, LocalAws
+
+pytestmark = pytest.mark.e2e
+
+ROWS = 1_000
+
+
+def _contacts(path: Path, rows: int) -> Path:
+    lines = ["id,email,name,age,created_at,country"]
+    lines += [
+        f"c-{n:05d},p{n}@example.com,Person {n},{20 + n % 60},2024-02-11T09:01:00Z,US" for n in range(rows)
+    ]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+@pytest.fixture(scope="module")
+def explained(local_aws: LocalAws, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    # Given a tenant and a file of 100 batches
+    local_aws.tenantctl("tenants", "create", "explained")
+    source = _contacts(tmp_path_factory.mktemp("explain") / "contacts.csv", ROWS)
+    # When it is imported
+    job = local_aws.tenantctl_json("import", "explained", "contacts", str(source), "--wait")
+    assert job["status"] == "SUCCEEDED"
+    # Then its explanation has every batch (each is recorded before the completion check)
+    explanation: dict[str, Any] = local_aws.tenantctl_json("explain", job["job_id"])
+    return {"job": job, "explanation": explanation}
+
+
+def test_phases_add_up_to_the_wall_time_within_5_percent(explained: dict[str, Any]) -> None:
+    explanation = explained["explanation"]
+    phases = {phase["name"]: phase for phase in explanation["phases"]}
+    named = sum(phase["seconds"] for name, phase in phases.items() if name != "unaccounted")
+
+    assert explanation["wall_seconds"] > 0
+    assert abs(named - explanation["wall_seconds"]) <= 0.05 * explanation["wall_seconds"]
+    assert phases["writes"]["seconds"] > 0 and phases["fan-out"]["seconds"] > 0
+    assert phases["read"]["seconds"] + phases["parse and validate"]["seconds"] > 0
+    assert explanation["batches_recorded"] == ROWS // BATCH_ROWS
+    assert explanation["rows"] == ROWS
+    assert explanation["binding"].startswith("The job was bound by ")
+
+
+def test_slowest_batches_carry_their_queue_wait_and_write_time(explained: dict[str, Any]) -> None:
+    slowest = explained["explanation"]["slowest_batches"]
+
+    assert len(slowest) == 5
+    assert [batch["seconds"] for batch in slowest] == sorted(
+        (batch["seconds"] for batch in slowest), reverse=True
+    )
+    assert all(batch["queue_wait_seconds"] is not None and batch["write_seconds"] > 0 for batch in slowest)
+
+
+def test_the_human_form_names_the_binding_phase(local_aws: LocalAws, explained: dict[str, Any]) -> None:
+    text = local_aws.tenantctl("explain", explained["job"]["job_id"]).stdout
+
+    assert explained["explanation"]["binding"] in text
+    assert "queue wait" in text and "slowest batches (of 100)" in text
+
+
+def test_spans_carry_what_the_explanation_uses(local_aws: LocalAws, explained: dict[str, Any]) -> None:
+    spans = _spans_when_complete(local_aws, explained["job"]["job_id"])
+    by_name: dict[str, list[dict[str, Any]]] = {}
+    for span in spans:
+        by_name.setdefault(span["name"], []).append(span)
+    (validate,) = by_name["data.import.validate"]
+    children = {span["name"] for span in spans if span.get("parent_span_id") == validate["span_id"]}
+    assert {"data.import.validate.rows", "data.import.fanout"} <= children
+    (rows_pass,) = by_name["data.import.validate.rows"]
+    assert rows_pass["attributes"]["import.read_seconds"] >= 0
+    batch_attributes = [span["attributes"] for span in by_name["data.import.batch"]]
+    assert len(batch_attributes) == ROWS // BATCH_ROWS
+    for attributes in batch_attributes:
+        assert attributes["import.queue_wait_seconds"] >= 0
+        assert attributes["import.write_seconds"] > 0
+        assert attributes["import.throttled_retries"] == 0
+
+
+def _spans_when_complete(local_aws: LocalAws, job_id: str, timeout_s: float = 15) -> list[dict[str, Any]]:
+    """The root span is written as the finishing invocation flushes, just after the job is final."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        spans: list[dict[str, Any]] = local_aws.tenantctl_json("trace", job_id)["spans"]
+        if any(span["name"] == "data.import" for span in spans) or time.monotonic() > deadline:
+            return spans
+        time.sleep(0.3)
