@@ -78,3 +78,15 @@ def test_when_the_deadline_comes_first_the_write_fails_without_sleeping_past_it(
 def test_other_errors_become_store_errors() -> None:
     with pytest.raises(StoreError, match="ValidationException"):
         _store(_Dynamo(error="ValidationException"), [], [0.0]).put_items(_items(1))
+
+
+def test_the_time_spent_retrying_is_counted_from_the_first_partial_reply() -> None:
+    # Given three partial replies: backoffs of 0.05, 0.1 and 0.2 s on the store's clock
+    client, sleeps = _Dynamo(unprocessed=5, stubborn_calls=3), list[float]()
+    stats = _store(client, sleeps, [0.0]).put_items(_items(25), deadline=100.0)
+    assert stats.throttled_s == pytest.approx(0.35)
+
+
+def test_writes_that_go_through_at_once_cost_no_throttled_time() -> None:
+    stats = _store(_Dynamo(), [], [0.0]).put_items(_items(60))
+    assert stats.throttled_s == 0.0
