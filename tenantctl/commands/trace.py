@@ -9,8 +9,10 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from tenant_pipeline.store.jobs import Job, JobKind
 from tenantctl.commands.jobs import locate_job
 from tenantctl.errors import InvalidArgumentError, NoSpansError
+from tenantctl.job_explanation import NoTimingsError, explain_import, render_explanation
 from tenantctl.local.defaults import (
     DEFAULT_STATE_DIR,
     SPANS_FILE_NAME,
@@ -19,6 +21,7 @@ from tenantctl.local.defaults import (
 )
 from tenantctl.output import print_json, print_lines
 from tenantctl.target import Target, read_parameter
+from tenantctl.trace_html import render_html
 from tenantctl.trace_tree import MAX_LINES, build_tree, fit_screen, read_spans, render_tree
 
 
@@ -37,6 +40,12 @@ def register(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
     parser.add_argument("job_id", metavar="JOB_ID", nargs="?", help="the job whose trace to draw")
     parser.add_argument("--trace-id", help="draw this trace instead (the id a span link names)")
     parser.add_argument("--all", action="store_true", help="draw every span and every gap")
+    parser.add_argument(
+        "--html",
+        type=Path,
+        metavar="FILE",
+        help="write the trace as a self-contained HTML waterfall (with the job's explanation) to FILE",
+    )
     parser.add_argument("--spans-file", type=Path, help="JSON-lines span file to read (default: see above)")
     parser.set_defaults(handler=_trace)
 
@@ -59,10 +68,16 @@ def spans_file(target: Target, explicit: Path | None) -> Path:
 
 def _trace(args: argparse.Namespace) -> int:
     target: Target = args.target
-    job_id, trace_id = _wanted_trace(target, args.job_id, args.trace_id)
+    job, trace_id = _wanted_trace(target, args.job_id, args.trace_id)
     spans = read_spans(spans_file(target, args.spans_file), trace_id)
+    if args.html is not None:
+        title = f"trace {trace_id}" + (f" of job {job[0].job_id}" if job else "")
+        page = render_html(build_tree(spans), title=title, explanation=_explanation(target, job))
+        args.html.write_text(page, encoding="utf-8")
+        print(f"wrote {args.html} ({len(spans)} spans)")
+        return 0
     if args.json:
-        print_json({"job_id": job_id, "trace_id": trace_id, "spans": spans})
+        print_json({"job_id": job[0].job_id if job else None, "trace_id": trace_id, "spans": spans})
         return 0
     print(f"trace {trace_id}  ({len(spans)} spans)")
     lines = render_tree(build_tree(spans), expand_all=args.all)
@@ -70,13 +85,26 @@ def _trace(args: argparse.Namespace) -> int:
     return 0
 
 
-def _wanted_trace(target: Target, job_id: str | None, trace_id: str | None) -> tuple[str | None, str]:
-    """(job id or None, trace id): exactly one of the two is given on the command line."""
+def _explanation(target: Target, job: tuple[Job, str] | None) -> list[str]:
+    """The explanation's lines for an import whose timings were recorded, else none."""
+    if job is None or job[0].kind is not JobKind.IMPORT:
+        return []
+    phases, batches = target.ledger(job[1]).timings(job[0].job_id)
+    try:
+        return render_explanation(explain_import(job[0], phases, batches))
+    except NoTimingsError:
+        return []
+
+
+def _wanted_trace(
+    target: Target, job_id: str | None, trace_id: str | None
+) -> tuple[tuple[Job, str] | None, str]:
+    """((job, its region) or None, trace id): exactly one of the two is given on the command line."""
     if (job_id is None) == (trace_id is None):
         raise InvalidArgumentError("give a JOB_ID or --trace-id ID (one of the two)")
     if trace_id is not None:
         return None, trace_id.lower()
-    job, _ = locate_job(target, str(job_id))
+    job, region = locate_job(target, str(job_id))
     if not job.trace_id:
         raise NoSpansError(f"job {job.job_id} has no trace id")
-    return job.job_id, job.trace_id
+    return (job, region), job.trace_id

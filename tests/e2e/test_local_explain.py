@@ -94,3 +94,18 @@ def _spans_when_complete(local_aws: LocalAws, job_id: str, timeout_s: float = 15
         if any(span["name"] == "data.import" for span in spans) or time.monotonic() > deadline:
             return spans
         time.sleep(0.3)
+
+
+def test_trace_html_is_one_file_with_the_explanation_and_every_span(
+    local_aws: LocalAws, explained: dict[str, Any], tmp_path: Path
+) -> None:
+    job_id = explained["job"]["job_id"]
+    spans = _spans_when_complete(local_aws, job_id)
+    page = tmp_path / "trace.html"
+
+    local_aws.tenantctl("trace", job_id, "--html", str(page))
+
+    text = page.read_text()
+    assert explained["explanation"]["binding"] in text
+    assert text.count('class="bar"') == len(spans) + 1  # every span, and the batches' group
+    assert "https://" not in text and "src=" not in text
