@@ -1,13 +1,15 @@
-"""Where an import's wall time went, from what the pipeline recorded in the jobs ledger (no tracing needed):
-its phases with their shares, rows per second, the phase that bound it and its slowest batches."""
+"""Where an import's or an export's wall time went, from what the pipeline recorded in the jobs ledger (no
+tracing needed): its phases with their shares, rows per second, the phase that bound it and its slowest
+batches (an export: its entities)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from tenant_pipeline.export.timing import ExportEntityTiming
 from tenant_pipeline.imports.timings import BatchTiming, ValidationTiming
 from tenant_pipeline.store.jobs import Job
 from tenantctl.trace_timing import human_duration
@@ -25,6 +27,12 @@ THROTTLED = "throttled retries"
 COUNTING = "counting"
 COMPLETION = "completion"
 _PASS = "validation pass"
+QUERY = "query"
+SERIALISE = "serialise"
+UPLOAD = "upload"
+MANIFEST = "manifest and finish"
+_ENTITY = "entity pass"
+EXPORT_TIMELINE = (START_UP, QUERY, SERIALISE, UPLOAD, MANIFEST, UNACCOUNTED)
 
 PRIORITY = (WRITES, LOADER_SET_UP, COUNTING, FANOUT, _PASS, REPORT, START_UP, COMPLETION, QUEUE_WAIT)
 """Who gets an instant when several things run: work in a loader first, waiting in the queue last, so
@@ -56,6 +64,10 @@ _WHAT = {
     COUNTING: "counting batches in the ledger",
     COMPLETION: "finishing the job",
     UNACCOUNTED: "time no recorded step covers",
+    QUERY: "querying the tenant's records in DynamoDB",
+    SERIALISE: "serialising records",
+    UPLOAD: "uploading files to S3",
+    MANIFEST: "writing the manifest and finishing the job",
 }
 SLOWEST_SHOWN = 5
 
@@ -81,6 +93,7 @@ class Explanation:
     binding: str
     slowest_batches: list[BatchTiming]
     batches_recorded: int
+    entities: list[ExportEntityTiming] = field(default_factory=list)
 
     @property
     def rows_per_second(self) -> float:
@@ -107,6 +120,10 @@ class Explanation:
                     "receive_count": batch.receive_count,
                 }
                 for batch in self.slowest_batches
+            ],
+            "entities": [
+                {**entity.to_dict(), "seconds": (entity.ended_ns - entity.started_ns) / 1e9}
+                for entity in self.entities
             ],
         }
 
@@ -146,6 +163,43 @@ def explain_import(
         :SLOWEST_SHOWN
     ]
     return Explanation(job.job_id, wall_s, rows_read, phases, _binding(phases, wall_s), slowest, len(batches))
+
+
+def explain_export(job: Job, part_records: Sequence[Mapping[str, Any]]) -> Explanation:
+    """An export's explanation: its entities run one after another (across invocations when it continues);
+    each one's time is split into querying, serialising and uploading by what was measured."""
+    if not part_records:
+        raise NoTimingsError(f"job {job.job_id} has no recorded timings (jobs started before they were kept)")
+    entities = sorted((ExportEntityTiming.from_dict(r) for r in part_records), key=lambda e: e.started_ns)
+    start_ns = job.started_ns or _iso_ns(job.started_at)
+    last_ns = max(entity.ended_ns for entity in entities)
+    end_ns = max(_iso_ns(job.finished_at) if job.finished_at else last_ns, start_ns)
+    activities = [Activity(START_UP, start_ns, entities[0].started_ns), Activity(MANIFEST, last_ns, end_ns)]
+    activities += [Activity(_ENTITY, entity.started_ns, entity.ended_ns) for entity in entities]
+    split = split_wall_time(start_ns, end_ns, activities, (_ENTITY, START_UP, MANIFEST))
+    seconds = dict(split.seconds)
+    entity_s = seconds.pop(_ENTITY)
+    measured = sum((entity.ended_ns - entity.started_ns) / 1e9 for entity in entities)
+    shares = (
+        (sum(e.read_s for e in entities) / measured, sum(e.upload_s for e in entities) / measured)
+        if measured > 0
+        else (0.0, 0.0)
+    )
+    seconds[QUERY], seconds[UPLOAD] = entity_s * shares[0], entity_s * shares[1]
+    seconds[SERIALISE] = max(0.0, entity_s - seconds[QUERY] - seconds[UPLOAD])
+    wall_s = (end_ns - start_ns) / 1e9
+    records = job.total_rows or 0
+    rated = {QUERY, SERIALISE, UPLOAD}
+    phases = [
+        Phase(
+            name,
+            seconds[name],
+            seconds[name] / wall_s if wall_s > 0 else 0.0,
+            records / seconds[name] if name in rated and seconds[name] > 0 else None,
+        )
+        for name in EXPORT_TIMELINE
+    ]
+    return Explanation(job.job_id, wall_s, records, phases, _binding(phases, wall_s), [], 0, entities)
 
 
 def _activities(
@@ -220,6 +274,14 @@ def render_explanation(explanation: Explanation) -> list[str]:
         bar = "█" * round(phase.share * 20)
         lines.append(f"{phase.name:<20} {_s(phase.seconds):>10} {phase.share:>6.1%}  {rate:>10}  {bar}")
     lines += ["", explanation.binding]
+    if explanation.entities:
+        lines += ["", "entities, slowest first:"]
+        for entity in sorted(explanation.entities, key=lambda e: e.started_ns - e.ended_ns):
+            lines.append(
+                f"  {entity.entity:<16} {entity.records:>9,} records"
+                f"  {_s((entity.ended_ns - entity.started_ns) / 1e9):>10}"
+                f"  ({_s(entity.read_s)} querying, {_s(entity.upload_s)} uploading)"
+            )
     if explanation.slowest_batches:
         lines += ["", f"slowest batches (of {explanation.batches_recorded}):"]
         for batch in explanation.slowest_batches:

@@ -8,7 +8,7 @@ from typing import Any
 from tenant_pipeline.store.jobs import JobKind
 from tenantctl.commands.jobs import locate_job
 from tenantctl.errors import InvalidArgumentError, NoTimingsRecordedError
-from tenantctl.job_explanation import NoTimingsError, explain_import, render_explanation
+from tenantctl.job_explanation import NoTimingsError, explain_export, explain_import, render_explanation
 from tenantctl.output import print_json, print_lines
 from tenantctl.target import Target
 
@@ -17,11 +17,12 @@ def register(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "explain",
         parents=parents,
-        help="where an import's time went: phases, shares, rows/s, what bound it, slowest batches",
-        description="Split the job's wall time into its phases (read, parse and validate, fan-out, queue "
-        "wait, writes, throttled retries, completion...), each with its share and rows/s, name the phase "
-        "that bound the job and list its slowest batches. Computed from the timings the pipeline keeps in "
-        "the jobs ledger, so it needs no tracing backend.",
+        help="where an import's or export's time went: phases, shares, rows/s, what bound it",
+        description="Split the job's wall time into its phases (an import: read, parse and validate, "
+        "fan-out, queue wait, writes, throttled retries, completion...; an export: query, serialise, "
+        "upload), each with its share and rows/s, name the phase that bound the job and list its slowest "
+        "batches or entities. Computed from the timings the pipeline keeps in the jobs ledger, so it needs "
+        "no tracing backend.",
     )
     parser.add_argument("job_id", metavar="JOB_ID")
     parser.set_defaults(handler=_explain)
@@ -30,11 +31,15 @@ def register(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
 def _explain(args: argparse.Namespace) -> int:
     target: Target = args.target
     job, region = locate_job(target, args.job_id)
-    if job.kind is not JobKind.IMPORT:
-        raise InvalidArgumentError(f"job {job.job_id} is an {job.kind.value}: explain covers imports")
-    phases, batches = target.ledger(region).timings(job.job_id)
+    if job.kind not in (JobKind.IMPORT, JobKind.EXPORT):
+        raise InvalidArgumentError(
+            f"job {job.job_id} is a {job.kind.value}: explain covers imports and exports"
+        )
+    phases, parts = target.ledger(region).timings(job.job_id)
     try:
-        explanation = explain_import(job, phases, batches)
+        explanation = (
+            explain_import(job, phases, parts) if job.kind is JobKind.IMPORT else explain_export(job, parts)
+        )
     except NoTimingsError as exc:
         raise NoTimingsRecordedError(str(exc)) from None
     if args.json:

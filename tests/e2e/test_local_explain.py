@@ -109,3 +109,24 @@ def test_trace_html_is_one_file_with_the_explanation_and_every_span(
     assert explained["explanation"]["binding"] in text
     assert text.count('class="bar"') == len(spans) + 1  # every span, and the batches' group
     assert "https://" not in text and "src=" not in text
+
+
+def test_an_exports_phases_add_up_to_its_wall_time_within_5_percent(
+    local_aws: LocalAws, explained: dict[str, Any], tmp_path: Path
+) -> None:
+    # Given the imported tenant, exported
+    export = local_aws.tenantctl_json(
+        "export", "explained", "--entities", "contacts", "--format", "csv", "--out", str(tmp_path)
+    )
+    assert export["status"] == "SUCCEEDED"
+
+    explanation = local_aws.tenantctl_json("explain", export["job_id"])
+
+    phases = {phase["name"]: phase for phase in explanation["phases"]}
+    named = sum(phase["seconds"] for name, phase in phases.items() if name != "unaccounted")
+    assert abs(named - explanation["wall_seconds"]) <= 0.05 * explanation["wall_seconds"]
+    assert phases["query"]["seconds"] > 0 and phases["upload"]["seconds"] > 0
+    assert [(entity["entity"], entity["records"]) for entity in explanation["entities"]] == [
+        ("contacts", ROWS)
+    ]
+    assert explanation["rows"] == ROWS

@@ -6,9 +6,10 @@ from typing import Any
 
 import pytest
 
+from tenant_pipeline.export.timing import ExportEntityTiming
 from tenant_pipeline.imports.timings import BatchTiming, ValidationTiming
 from tenant_pipeline.store.jobs import Job, JobKind, JobStatus
-from tenantctl.job_explanation import NoTimingsError, explain_import, render_explanation
+from tenantctl.job_explanation import NoTimingsError, explain_export, explain_import, render_explanation
 
 MS = 1_000_000
 T0 = 1_767_225_600_000_000_000  # 2026-01-01T00:00:00Z
@@ -126,3 +127,40 @@ def test_slowest_batches_come_first() -> None:
 def test_a_job_without_timings_is_not_explained() -> None:
     with pytest.raises(NoTimingsError, match="no recorded timings"):
         explain_import(_job(6_000), {}, [])
+
+
+def _export_job(finished_ms: int, records: int) -> Job:
+    return Job(
+        job_id="exp-1",
+        tenant_id="acme",
+        kind=JobKind.EXPORT,
+        status=JobStatus.SUCCEEDED,
+        started_at="2026-01-01T00:00:00.000Z",
+        started_ns=T0,
+        finished_at=f"2026-01-01T00:00:{finished_ms // 1000:02d}.{finished_ms % 1000:03d}Z",
+        total_rows=records,
+        stored=records,
+    )
+
+
+def test_an_export_splits_each_entity_by_what_was_measured_and_counts_the_hand_over() -> None:
+    # Given two entities: 0.5-2.5 s (1 s querying, 0.5 s uploading), then after a continuation 3-4 s
+    entities = [
+        ExportEntityTiming(0, "contacts", 300, T0 + 500 * MS, 1.0, 0.5, T0 + 2_500 * MS).to_dict(),
+        ExportEntityTiming(1, "orders", 100, T0 + 3_000 * MS, 0.5, 0.25, T0 + 4_000 * MS).to_dict(),
+    ]
+
+    explanation = explain_export(_export_job(4_200, 400), entities)
+
+    assert _phases(explanation) == pytest.approx(
+        {
+            "start-up": 0.5,
+            "query": 1.5,
+            "serialise": 0.75,
+            "upload": 0.75,
+            "manifest and finish": 0.2,
+            "unaccounted": 0.5,  # between the two invocations
+        }
+    )
+    assert explanation.binding.startswith("The job was bound by query")
+    assert [entity.entity for entity in explanation.entities] == ["contacts", "orders"]

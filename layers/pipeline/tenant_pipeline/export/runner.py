@@ -14,6 +14,7 @@ finishes; each entity is a `data.export.{entity}` child span in whichever invoca
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
@@ -44,6 +45,7 @@ from tenant_pipeline.export.request import (
 )
 from tenant_pipeline.export.serialisers import serialiser_for
 from tenant_pipeline.export.serialisers.base import UnserialisableValueError
+from tenant_pipeline.export.timing import ExportEntityTiming
 from tenant_pipeline.export.upload import DEFAULT_PART_BYTES, StreamingUpload
 from tenant_pipeline.store.jobs import Job, JobKind, JobStatus
 from tenant_pipeline.store.keys import check_tenant_id
@@ -55,6 +57,7 @@ from tenant_telemetry.propagation import TRACE_FIELD, inject_payload, payload_co
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
+logger = logging.getLogger(__name__)
 ROOT_SPAN = "data.export"
 DEFAULT_RESERVE_MS = topology.EXPORT.timeout_s * 1000 // 2
 _EXPECTED_FAILURES = (ExportError, PipelineError, UnserialisableValueError)
@@ -130,14 +133,21 @@ class _JobState:
 
 
 class _Counted:
-    """Passes records through, counting them."""
+    """Passes records through, counting them and the time spent waiting for them (the store's queries)."""
 
     def __init__(self, records: Iterable[Mapping[str, Any]]) -> None:
         self._records = records
         self.count = 0
+        self.read_s = 0.0
 
     def __iter__(self) -> Iterator[Mapping[str, Any]]:
-        for record in self._records:
+        records = iter(self._records)
+        while True:
+            started = time.perf_counter()
+            record = next(records, None)
+            self.read_s += time.perf_counter() - started
+            if record is None:
+                return
             self.count += 1
             yield record
 
@@ -284,6 +294,7 @@ class ExportRunner:
             "export.format": state.format.value,
             "export.job_id": state.job.job_id,
         }
+        started_ns, upload_s = time.time_ns(), 0.0
         with state.trace.span(f"{ROOT_SPAN}.{schema.name}", attributes=attributes) as span:
             records = _Counted(self._store.query_entity(tenant_id, schema.name))
             serialiser = serialiser_for(state.format, schema.columns)
@@ -296,11 +307,20 @@ class ExportRunner:
                 part_bytes=self._part_bytes,
             ) as upload:
                 for chunk in serialiser.chunks(records):
+                    began = time.perf_counter()
                     upload.write(chunk)
+                    upload_s += time.perf_counter() - began
+                began = time.perf_counter()
                 result = upload.close()
+                upload_s += time.perf_counter() - began
+            span.set_attributes({"export.read_seconds": records.read_s, "export.upload_seconds": upload_s})
             span.set_attribute("export.record_count", records.count)
             span.set_attribute("export.bytes", result.bytes)
             span.set_attribute("export.sha256", result.sha256)
+        timing = ExportEntityTiming(
+            len(state.files), schema.name, records.count, started_ns, records.read_s, upload_s, time.time_ns()
+        )
+        self._record_timing(state.job.job_id, timing)
         return ManifestFile(
             entity=schema.name,
             file_name=file_name,
@@ -313,6 +333,13 @@ class ExportRunner:
             schema_version=str(schema.version),
             exported_at=now_iso(),
         )
+
+    def _record_timing(self, job_id: str, timing: ExportEntityTiming) -> None:
+        """For `tenantctl explain`; a ledger failure costs the explanation, never the export."""
+        try:
+            self._jobs.ledger.record_batch_timing(job_id, timing.index, timing.to_dict())
+        except Exception:
+            logger.warning("could not record export timing", exc_info=True, extra={"job_id": job_id})
 
     # -- the job's end states --------------------------------------------------------------------
     def _continue(self, state: _JobState) -> ExportOutcome:
