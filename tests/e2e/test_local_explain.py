@@ -12,7 +12,7 @@ from tests.e2e.conftest import BATCH_ROWS, LocalAws
 
 pytestmark = pytest.mark.e2e
 
-ROWS = 1_000
+ROWS = 400
 
 
 def _contacts(path: Path, rows: int) -> Path:
@@ -26,7 +26,7 @@ def _contacts(path: Path, rows: int) -> Path:
 
 @pytest.fixture(scope="module")
 def explained(local_aws: LocalAws, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    # Given a tenant and a file of 100 batches
+    # Given a tenant and a file of 40 batches
     local_aws.tenantctl("tenants", "create", "explained")
     source = _contacts(tmp_path_factory.mktemp("explain") / "contacts.csv", ROWS)
     # When it is imported
@@ -65,7 +65,7 @@ def test_the_human_form_names_the_binding_phase(local_aws: LocalAws, explained: 
     text = local_aws.tenantctl("explain", explained["job"]["job_id"]).stdout
 
     assert explained["explanation"]["binding"] in text
-    assert "queue wait" in text and "slowest batches (of 100)" in text
+    assert "queue wait" in text and f"slowest batches (of {ROWS // BATCH_ROWS})" in text
 
 
 def test_spans_carry_what_the_explanation_uses(local_aws: LocalAws, explained: dict[str, Any]) -> None:
@@ -87,11 +87,14 @@ def test_spans_carry_what_the_explanation_uses(local_aws: LocalAws, explained: d
 
 
 def _spans_when_complete(local_aws: LocalAws, job_id: str, timeout_s: float = 15) -> list[dict[str, Any]]:
-    """The root span is written as the finishing invocation flushes, just after the job is final."""
+    """Every invocation writes its spans as it ends, a little after it counted its batch or finished the job:
+    wait for the root and every batch."""
     deadline = time.monotonic() + timeout_s
     while True:
         spans: list[dict[str, Any]] = local_aws.tenantctl_json("trace", job_id)["spans"]
-        if any(span["name"] == "data.import" for span in spans) or time.monotonic() > deadline:
+        names = [span["name"] for span in spans]
+        complete = "data.import" in names and names.count("data.import.batch") == ROWS // BATCH_ROWS
+        if complete or time.monotonic() > deadline:
             return spans
         time.sleep(0.3)
 

@@ -99,10 +99,10 @@ def test_a_poison_batch_reaches_the_dlq_and_tenantctl_redrive_finishes_the_job_a
     real = BatchLoader._load
     fixed = {"yet": False}
 
-    def failing(self: BatchLoader, job: Job, message: Any, deadline: float | None) -> Any:
+    def failing(self: BatchLoader, job: Job, message: Any, *rest: Any) -> Any:
         if not fixed["yet"] and message.header.batch_number == 6:
             raise RuntimeError("downstream rejected batch 6")
-        return real(self, job, message, deadline)
+        return real(self, job, message, *rest)
 
     monkeypatch.setattr(BatchLoader, "_load", failing)
     pipeline.run()
