@@ -254,7 +254,7 @@ def _binding(phases: Sequence[Phase], wall_s: float) -> str:
     sentence = (
         f"The job was bound by {top.name} ({_WHAT[top.name]}): {top.share:.0%} of its {_s(wall_s)} wall time"
     )
-    if len(ranked) > 1 and ranked[1].seconds > 0:
+    if len(ranked) > 1 and ranked[1].share >= 0.01:  # a runner-up under 1% tells nothing
         sentence += f"; next came {ranked[1].name} at {ranked[1].share:.0%}"
     return sentence + "."
 

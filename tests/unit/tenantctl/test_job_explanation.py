@@ -164,3 +164,12 @@ def test_an_export_splits_each_entity_by_what_was_measured_and_counts_the_hand_o
     )
     assert explanation.binding.startswith("The job was bound by query")
     assert [entity.entity for entity in explanation.entities] == ["contacts", "orders"]
+
+
+def test_a_runner_up_under_one_percent_is_not_named() -> None:
+    entities = [ExportEntityTiming(0, "contacts", 300, T0 + 1 * MS, 4.0, 0.001, T0 + 4_000 * MS).to_dict()]
+
+    explanation = explain_export(_export_job(4_005, 300), entities)
+
+    assert explanation.binding.startswith("The job was bound by query")
+    assert "next came" not in explanation.binding
