@@ -1,7 +1,7 @@
 """Cost per million imported records on AWS, from the CPU and requests measured end to end.
 
-Prices: AWS public price pages, us-east-1, on-demand, as published on 2025-06-01 (DynamoDB on-demand
-after its 2024-11-01 price cut); free tiers ignored.
+Prices: `tenant_pipeline.capacity` (AWS public price pages, us-east-1, on-demand, as published on
+2025-06-01, DynamoDB on-demand after its 2024-11-01 price cut); free tiers ignored.
 
 Lambda duration is estimated from measured handler CPU: Lambda gives a function CPU in proportion to
 its memory (one full vCPU at 1,769 MB), so CPU-bound work of `c` CPU-seconds lasts `c * 1769 / M`
@@ -14,15 +14,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-PRICES_DATE = "2025-06-01"
-LAMBDA_GB_SECOND_USD = 0.0000166667  # x86_64
-LAMBDA_REQUEST_USD = 0.20 / 1_000_000
-SQS_REQUEST_USD = 0.40 / 1_000_000  # standard queue, per 64 KB chunk
-DYNAMODB_WRITE_UNIT_USD = 0.625 / 1_000_000  # on-demand write request unit
-DYNAMODB_READ_UNIT_USD = 0.125 / 1_000_000  # on-demand read request unit
-S3_PUT_CLASS_USD = 0.005 / 1000  # PUT, COPY, POST, LIST
-S3_GET_CLASS_USD = 0.0004 / 1000  # GET, HEAD
-FULL_VCPU_MB = 1769
+from tenant_pipeline.capacity import (
+    DYNAMODB_READ_UNIT_USD,
+    DYNAMODB_WRITE_UNIT_USD,
+    LAMBDA_GB_SECOND_USD,
+    LAMBDA_MB_PER_VCPU,
+    LAMBDA_REQUEST_USD,
+    PRICES_DATE,
+    S3_GET_CLASS_USD,
+    S3_PUT_CLASS_USD,
+    SQS_REQUEST_USD,
+)
+
+FULL_VCPU_MB = LAMBDA_MB_PER_VCPU
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from aws_cdk import AssetHashType, Duration
+from aws_cdk import AssetHashType, Duration, Size
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_secretsmanager as secretsmanager
@@ -104,6 +104,7 @@ class FunctionFactory(Construct):
             ),
             memory_size=settings.memory_mb,
             timeout=Duration.seconds(settings.timeout_s),
+            ephemeral_storage_size=Size.mebibytes(settings.ephemeral_storage_mb),
             layers=self._layers,
             environment={**self.telemetry_environment(settings), **environment},
             description=description,

@@ -109,6 +109,7 @@ class ImportPipeline(Construct):
                     batch_size=source.batch_size,
                     max_batching_window=Duration.seconds(source.max_batching_window_s),
                     report_batch_item_failures=source.report_batch_item_failures,
+                    max_concurrency=source.maximum_concurrency,
                 )
             )
 

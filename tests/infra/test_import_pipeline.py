@@ -153,3 +153,29 @@ def test_functions_receive_the_names_they_use(template_json: dict[str, Any], sta
     assert referenced_id(load[Resource.JOBS_TABLE.env_var]) == published_id(
         template_json, Resource.JOBS_TABLE
     )
+
+
+def test_queues_dead_letter_after_at_least_five_receives(template_json: dict[str, Any]) -> None:
+    for settings in topology.QUEUES:
+        redrive = properties(template_json, published_id(template_json, settings.queue))["RedrivePolicy"]
+        assert redrive["maxReceiveCount"] >= 5
+
+
+def test_loader_mapping_caps_its_concurrency(template_json: dict[str, Any]) -> None:
+    # Given the batches queue's mapping, when synthesized, then it runs at most the topology's loaders
+    queue_id = published_id(template_json, Resource.BATCHES_QUEUE)
+    (mapping,) = [
+        m["Properties"]
+        for m in resources_of_type(template_json, "AWS::Lambda::EventSourceMapping").values()
+        if referenced_id(m["Properties"]["EventSourceArn"]) == queue_id
+    ]
+    assert mapping["ScalingConfig"] == {"MaximumConcurrency": topology.LOADER_MAXIMUM_CONCURRENCY}
+
+
+def test_validator_has_the_memory_time_and_tmp_the_largest_file_needs(
+    template_json: dict[str, Any], stack: Any
+) -> None:
+    props = properties(template_json, logical_id(stack.imports.validate))
+    assert props["MemorySize"] == topology.IMPORT_VALIDATE.memory_mb
+    assert props["Timeout"] == topology.IMPORT_VALIDATE.timeout_s
+    assert props["EphemeralStorage"] == {"Size": topology.IMPORT_VALIDATE.ephemeral_storage_mb}

@@ -125,6 +125,7 @@ class FunctionSettings:
     name: str
     memory_mb: int
     timeout_s: int
+    ephemeral_storage_mb: int = 512
 
     @property
     def code_dir(self) -> str:
@@ -149,9 +150,17 @@ class EventSourceSettings:
     batch_size: int
     max_batching_window_s: int
     report_batch_item_failures: bool = True
+    maximum_concurrency: int | None = None
+    """Invocations the mapping runs at most (`MaximumConcurrency`); None: up to the account's limit."""
 
 
-IMPORT_VALIDATE = FunctionSettings(name="import_validate", memory_mb=512, timeout_s=300)
+# The validator reads a whole file in one invocation, so it gets what the largest admitted file needs
+# (`tenant_pipeline.capacity`, checked by tests/unit/pipeline/test_capacity.py): one full vCPU (the
+# validator is one Python thread; more memory buys no more CPU), Lambda's longest timeout, and the
+# largest `/tmp`, which holds the spool of valid rows twice while late duplicates are dropped.
+IMPORT_VALIDATE = FunctionSettings(
+    name="import_validate", memory_mb=1769, timeout_s=900, ephemeral_storage_mb=10_240
+)
 IMPORT_LOAD = FunctionSettings(name="import_load", memory_mb=512, timeout_s=120)
 EXPORT = FunctionSettings(name="export", memory_mb=512, timeout_s=900)
 MIGRATION = FunctionSettings(name="migration", memory_mb=1024, timeout_s=900)
@@ -162,13 +171,13 @@ INGEST_QUEUE = QueueSettings(
     queue=Resource.INGEST_QUEUE,
     dlq=Resource.INGEST_DLQ,
     visibility_timeout_s=6 * IMPORT_VALIDATE.timeout_s,
-    max_receive_count=3,
+    max_receive_count=5,
 )
 BATCHES_QUEUE = QueueSettings(
     queue=Resource.BATCHES_QUEUE,
     dlq=Resource.BATCHES_DLQ,
     visibility_timeout_s=6 * IMPORT_LOAD.timeout_s,
-    max_receive_count=3,
+    max_receive_count=5,
 )
 QUEUES = (INGEST_QUEUE, BATCHES_QUEUE)
 """The import pipeline's queues."""
@@ -197,10 +206,25 @@ EXPORT_ASYNC = AsyncInvokeSettings(function=EXPORT, retries=2, on_failure=EXPORT
 """A failed continuation is retried twice, then its invocation record goes to `EXPORT_FAILURES_QUEUE`."""
 ASYNC_INVOKES = (EXPORT_ASYNC,)
 
-EVENT_SOURCES = (
-    EventSourceSettings(queue=INGEST_QUEUE, function=IMPORT_VALIDATE, batch_size=1, max_batching_window_s=0),
-    EventSourceSettings(queue=BATCHES_QUEUE, function=IMPORT_LOAD, batch_size=10, max_batching_window_s=1),
+# AWS advises a maxReceiveCount of at least 5 for queues behind an event source mapping, so that
+# throttled or briefly failing invocations do not dead-letter messages; both queues use 5.
+
+LOADER_MAXIMUM_CONCURRENCY = 30
+"""Loader invocations at most: enough to write at the table's 40,000 WCU/s quota at the loader's
+modelled rate per invocation (`capacity.CapacityModel.loader_concurrency_to_fill_table`: 27), so more
+would only be throttled, and far below the account's 1,000 so exports and migrations keep theirs."""
+
+VALIDATOR_EVENT_SOURCE = EventSourceSettings(
+    queue=INGEST_QUEUE, function=IMPORT_VALIDATE, batch_size=1, max_batching_window_s=0
 )
+LOADER_EVENT_SOURCE = EventSourceSettings(
+    queue=BATCHES_QUEUE,
+    function=IMPORT_LOAD,
+    batch_size=10,
+    max_batching_window_s=1,
+    maximum_concurrency=LOADER_MAXIMUM_CONCURRENCY,
+)
+EVENT_SOURCES = (VALIDATOR_EVENT_SOURCE, LOADER_EVENT_SOURCE)
 EXPORT_FAILURES_SOURCE = EventSourceSettings(
     queue=EXPORT_FAILURES_QUEUE, function=EXPORT, batch_size=1, max_batching_window_s=0
 )
@@ -235,7 +259,10 @@ TABLES = (
 )
 BUCKETS = (Resource.INGEST_BUCKET, Resource.EXPORT_BUCKET, Resource.SNAPSHOT_BUCKET)
 
-DEFAULT_SHARD_COUNT = 8
+DEFAULT_SHARD_COUNT = 32
+"""Partitions one tenant's entity spreads over: 32 x 1,000 WCU/s lets one tenant write above 25,000
+items/s (`capacity`), where 8 capped it at 8,000. Changing it re-homes ids: a deployment holding data
+written with another count keeps that count (`TENANT_DATA_SHARD_COUNT`)."""
 DEFAULT_BATCH_ROWS = 500
 DEFAULT_MAX_INVALID_RATIO = 0.5
 

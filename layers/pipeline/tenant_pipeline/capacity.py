@@ -1,0 +1,522 @@
+"""A capacity model of the pipelines on AWS: each phase's wall time, the limit that binds, the cost.
+
+It is a model, not a measurement of AWS. It multiplies per-unit costs that `make bench` measures on
+one CPU (validator CPU seconds per GB, loader CPU per item, spool and batch-message bytes per row,
+snapshot CPU per GB) by AWS's documented quotas and by the shipped settings in `topology`. Network
+waits are left out except where a constant says so (each such constant is marked as an assumption).
+Every quota names where AWS documents it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
+
+from tenant_pipeline import topology
+
+# --- AWS Lambda (Lambda Developer Guide, "Lambda quotas" and "Configure Lambda function memory") ---
+LAMBDA_MB_PER_VCPU = 1769
+"""At 1,769 MB a function has the equivalent of one vCPU; CPU share is proportional to memory."""
+LAMBDA_MAX_MEMORY_MB = 10_240
+LAMBDA_MAX_EPHEMERAL_MB = 10_240
+"""`/tmp` is configurable from 512 MB to 10,240 MB ("Lambda quotas": ephemeral storage)."""
+LAMBDA_MAX_TIMEOUT_S = 900
+"""Function timeout, 15 minutes ("Lambda quotas")."""
+LAMBDA_DEFAULT_ACCOUNT_CONCURRENCY = 1_000
+"""Concurrent executions per Region, default quota ("Lambda quotas")."""
+
+# --- SQS event source mappings (Lambda Developer Guide, "Using Lambda with Amazon SQS") ---
+SQS_ESM_MIN_MAXIMUM_CONCURRENCY = 2
+SQS_ESM_MAX_MAXIMUM_CONCURRENCY = 1_000
+"""`MaximumConcurrency` of an SQS event source accepts 2 to 1,000 ("Configuring maximum concurrency")."""
+SQS_ESM_INITIAL_CONCURRENCY = 5
+"""Lambda starts polling a standard queue with five concurrent batches ("Scaling behavior")."""
+SQS_ESM_SCALE_UP_PER_MINUTE = 300
+"""While messages wait, Lambda adds up to 300 concurrent invocations per minute ("Scaling behavior")."""
+SQS_MAX_MESSAGE_BYTES = 256 * 1024
+"""Message size limit the fan-out is built for ("Amazon SQS message quotas")."""
+SQS_SEND_BATCH_ENTRIES = 10
+"""Entries per SendMessageBatch / DeleteMessageBatch ("Amazon SQS message quotas")."""
+
+# --- DynamoDB (DynamoDB Developer Guide) ---
+DYNAMODB_PARTITION_WCU = 1_000
+"""Write units per second one partition serves ("Partitions and data distribution")."""
+DYNAMODB_WRITE_UNIT_BYTES = 1_024
+"""A standard write unit covers an item of up to 1 KB ("Read/write capacity mode")."""
+DYNAMODB_NEW_ON_DEMAND_TABLE_WCU = 4_000
+"""A new on-demand table sustains up to 4,000 writes/s at first ("On-demand capacity mode": initial
+throughput)."""
+DYNAMODB_ON_DEMAND_RAMP_S = 30 * 60
+"""On-demand accommodates double the previous peak within 30 minutes ("Peak traffic and scaling
+properties")."""
+DYNAMODB_TABLE_MAX_WCU = 40_000
+"""Per-table write throughput, default quota ("Service, account, and table quotas": per table)."""
+DYNAMODB_BATCH_WRITE_ITEMS = 25
+"""Items per BatchWriteItem call ("BatchWriteItem", API Reference)."""
+
+# --- Step Functions (Developer Guide, "Step Functions service quotas") ---
+SFN_MAX_PAYLOAD_BYTES = 256 * 1024
+"""Maximum input or output of a task, state or execution; past it: `States.DataLimitExceeded`."""
+SFN_MAX_HISTORY_EVENTS = 25_000
+"""Events in one Standard execution's history."""
+SFN_INLINE_MAP_EVENTS_PER_ITEM = 7
+"""One inline Map iteration with one Lambda Task: MapIterationStarted, TaskStateEntered,
+LambdaFunctionScheduled, LambdaFunctionStarted, LambdaFunctionSucceeded, TaskStateExited,
+MapIterationSucceeded ("Execution event history" event types)."""
+SFN_DISTRIBUTED_MAP_MAX_CONCURRENCY = 10_000
+"""Child workflow executions a Distributed Map runs in parallel ("Distributed map state")."""
+
+# --- Prices: AWS public price pages, us-east-1, on-demand, published 2025-06-01; free tiers ignored ---
+PRICES_DATE = "2025-06-01"
+LAMBDA_GB_SECOND_USD = 0.0000166667  # x86_64
+LAMBDA_REQUEST_USD = 0.20 / 1_000_000
+LAMBDA_EPHEMERAL_GB_SECOND_USD = 0.0000000309  # /tmp above the free 512 MB
+SQS_REQUEST_USD = 0.40 / 1_000_000  # standard queue, per 64 KB chunk
+DYNAMODB_WRITE_UNIT_USD = 0.625 / 1_000_000  # on-demand write request unit
+DYNAMODB_READ_UNIT_USD = 0.125 / 1_000_000  # on-demand read request unit
+S3_PUT_CLASS_USD = 0.005 / 1000  # PUT, COPY, POST, LIST
+S3_GET_CLASS_USD = 0.0004 / 1000  # GET, HEAD
+SFN_STATE_TRANSITION_USD = 0.025 / 1000  # Standard workflows
+
+# --- Assumptions (not AWS quotas): the round trips the model cannot measure on a laptop ---
+ASSUMED_BATCH_WRITE_LATENCY_S = 0.015
+"""An in-Region BatchWriteItem of 25 items, round trip (assumption; the loader waits on it)."""
+ASSUMED_S3_COPY_BYTES_PER_S = 50e6
+"""Server-side CopyObject between Regions, bytes per second of one sequential copier (assumption)."""
+ITEM_KEY_OVERHEAD_BYTES = 60
+"""Bytes a stored item adds to its row: `pk`, `sk` and attribute names (approximate)."""
+DEFAULT_CHUNK_ITEMS = 1_000
+"""Items per migration snapshot chunk (`migration.request.DEFAULT_CHUNK_ITEMS`)."""
+CHUNK_STATE_ENTRY_BYTES = 83
+"""Bytes one chunk adds to a migration's execution state when the state lists the chunks."""
+SMALL_TENANT_ROWS = 100
+PARTITIONS = "rate: dynamodb partitions (shards x 1,000 WCU)"
+SPOOL_PEAK_COPIES = 2
+"""`/tmp` holds the spool twice at its peak: `BatchSpool.exclude` writes a new one before dropping the old."""
+
+
+@dataclass(frozen=True)
+class UnitCosts:
+    """Per-unit costs on one CPU, measured by `make bench` (see `bench/capacity.py`)."""
+
+    validate_cpu_s_per_gb: Mapping[str, float]
+    """Validator CPU seconds per GB (1e9 bytes) of input, by format (`csv`, `jsonl`)."""
+    spool_bytes_per_input_byte: float
+    """`/tmp` the validator's spool of valid rows takes per input byte."""
+    batch_message_bytes_per_row: float
+    """Bytes of a batch message body per row carried."""
+    load_cpu_s_per_item: float
+    """Loader CPU seconds per stored item (decode, transform, BatchWriteItem requests)."""
+    snapshot_cpu_s_per_gb: float
+    """Migration snapshot CPU seconds per GB of items (canonical encoding, gzip, checksum)."""
+    source: str = "bench"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "validate_cpu_s_per_gb": dict(self.validate_cpu_s_per_gb)}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> UnitCosts:
+        return cls(
+            validate_cpu_s_per_gb={k: float(v) for k, v in data["validate_cpu_s_per_gb"].items()},
+            spool_bytes_per_input_byte=float(data["spool_bytes_per_input_byte"]),
+            batch_message_bytes_per_row=float(data["batch_message_bytes_per_row"]),
+            load_cpu_s_per_item=float(data["load_cpu_s_per_item"]),
+            snapshot_cpu_s_per_gb=float(data["snapshot_cpu_s_per_gb"]),
+            source=str(data.get("source", "bench")),
+        )
+
+
+RECORDED_UNIT_COSTS = UnitCosts(
+    validate_cpu_s_per_gb={"csv": 26.0, "jsonl": 14.0},
+    spool_bytes_per_input_byte=0.85,
+    batch_message_bytes_per_row=90.0,
+    load_cpu_s_per_item=20e-6,
+    snapshot_cpu_s_per_gb=20.0,
+    source="recorded from a quick `make bench` run on a 2-core laptop (2026-12)",
+)
+"""What `tenantctl plan` uses when it is given no `bench/results.json`."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The settings the model evaluates; `shipped()` reads them from `topology`."""
+
+    validator_memory_mb: int
+    validator_timeout_s: int
+    validator_ephemeral_mb: int
+    loader_memory_mb: int
+    loader_max_concurrency: int | None
+    batch_rows: int
+    shard_count: int
+    max_object_bytes: int
+    migration_memory_mb: int
+    migration_timeout_s: int
+    fair_batches: bool = False
+    """Batch messages carry the tenant as `MessageGroupId` (SQS fair queues)."""
+    migration_state_lists_chunks: bool = True
+    """The migration's execution state carries every chunk (else only the manifest's key)."""
+    migration_phases_chunked: bool = False
+    """Snapshot, transfer and verify resume across invocations instead of running in one."""
+    table_wcu: int = DYNAMODB_TABLE_MAX_WCU
+
+    @classmethod
+    def shipped(cls) -> Settings:
+        return cls(
+            validator_memory_mb=topology.IMPORT_VALIDATE.memory_mb,
+            validator_timeout_s=topology.IMPORT_VALIDATE.timeout_s,
+            validator_ephemeral_mb=topology.IMPORT_VALIDATE.ephemeral_storage_mb,
+            loader_memory_mb=topology.IMPORT_LOAD.memory_mb,
+            loader_max_concurrency=topology.LOADER_EVENT_SOURCE.maximum_concurrency,
+            batch_rows=topology.DEFAULT_BATCH_ROWS,
+            shard_count=topology.DEFAULT_SHARD_COUNT,
+            max_object_bytes=topology.DEFAULT_MAX_OBJECT_BYTES,
+            migration_memory_mb=topology.MIGRATION.memory_mb,
+            migration_timeout_s=topology.MIGRATION.timeout_s,
+        )
+
+
+def vcpu_share(memory_mb: int) -> float:
+    """CPU one Python thread gets at `memory_mb`: proportional to memory, at most one vCPU."""
+    return min(1.0, memory_mb / LAMBDA_MB_PER_VCPU)
+
+
+def write_units_per_item(row_bytes: float) -> int:
+    return max(1, math.ceil((row_bytes + ITEM_KEY_OVERHEAD_BYTES) / DYNAMODB_WRITE_UNIT_BYTES))
+
+
+@dataclass(frozen=True)
+class Phase:
+    """One phase of a job: its wall time, each limit's use (1.0 = at the limit), and its cost."""
+
+    name: str
+    wall_s: float
+    usage: Mapping[str, float]
+    cost_usd: float
+    note: str = ""
+
+    @property
+    def binding(self) -> str:
+        return max(self.usage, key=lambda name: self.usage[name]) if self.usage else ""
+
+    @property
+    def fits(self) -> bool:
+        """True when no per-invocation or per-request limit is exceeded (rates only slow a phase)."""
+        return all(use <= 1.0 for name, use in self.usage.items() if not name.startswith("rate:"))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "wall_s": self.wall_s,
+            "binding": self.binding,
+            "fits": self.fits,
+            "usage": dict(self.usage),
+            "cost_usd": self.cost_usd,
+            "note": self.note,
+        }
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A job's phases. `kind` is `import` or `migration`."""
+
+    kind: str
+    rows: int
+    row_bytes: int
+    tenants: int
+    phases: tuple[Phase, ...]
+    figures: Mapping[str, float] = field(default_factory=dict)
+
+    @property
+    def wall_s(self) -> float:
+        return sum(phase.wall_s for phase in self.phases)
+
+    @property
+    def cost_usd(self) -> float:
+        return sum(phase.cost_usd for phase in self.phases)
+
+    @property
+    def fits(self) -> bool:
+        return all(phase.fits for phase in self.phases)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "model": "capacity model: measured unit costs x documented AWS quotas; not a measurement of AWS",
+            "kind": self.kind,
+            "rows": self.rows,
+            "row_bytes": self.row_bytes,
+            "tenants": self.tenants,
+            "wall_s": self.wall_s,
+            "cost_usd": self.cost_usd,
+            "fits": self.fits,
+            "phases": [phase.to_dict() for phase in self.phases],
+            "figures": dict(self.figures),
+        }
+
+
+class CapacityModel:
+    """Plans imports and migrations for given unit costs and settings."""
+
+    def __init__(self, costs: UnitCosts, settings: Settings | None = None) -> None:
+        self.costs = costs
+        self.settings = settings or Settings.shipped()
+
+    # --- import ---------------------------------------------------------------------------------
+
+    def validate_phase(self, file_bytes: float, file_format: str = "csv") -> Phase:
+        s, c = self.settings, self.costs
+        cpu_s = file_bytes / 1e9 * c.validate_cpu_s_per_gb[file_format]
+        wall_s = cpu_s / vcpu_share(s.validator_memory_mb)
+        spool_mb = SPOOL_PEAK_COPIES * file_bytes * c.spool_bytes_per_input_byte / 2**20
+        gb_s = wall_s * s.validator_memory_mb / 1024
+        extra_tmp_gb_s = wall_s * max(0, s.validator_ephemeral_mb - 512) / 1024
+        return Phase(
+            name="validate",
+            wall_s=wall_s,
+            usage={
+                "lambda timeout": wall_s / s.validator_timeout_s,
+                "lambda /tmp": spool_mb / s.validator_ephemeral_mb,
+                "admitted object size": file_bytes / s.max_object_bytes,
+            },
+            cost_usd=gb_s * LAMBDA_GB_SECOND_USD
+            + extra_tmp_gb_s * LAMBDA_EPHEMERAL_GB_SECOND_USD
+            + LAMBDA_REQUEST_USD,
+            note="one invocation reads the whole file (CPU-bound at its memory's vCPU share)",
+        )
+
+    def loader_items_per_s_per_invocation(self) -> float:
+        per_item = self.costs.load_cpu_s_per_item / vcpu_share(self.settings.loader_memory_mb)
+        return 1.0 / (per_item + ASSUMED_BATCH_WRITE_LATENCY_S / DYNAMODB_BATCH_WRITE_ITEMS)
+
+    def loader_concurrency_to_fill_table(self, row_bytes: float = 200) -> int:
+        """Loader invocations that write at the table's quota: more only meet throttling."""
+        table_items_per_s = self.settings.table_wcu / write_units_per_item(row_bytes)
+        return math.ceil(table_items_per_s / self.loader_items_per_s_per_invocation())
+
+    def write_rates(self, row_bytes: float, tenants: int = 1) -> dict[str, float]:
+        """Steady items/s all `tenants` (each importing one entity) can write, by limit."""
+        s = self.settings
+        wcu = write_units_per_item(row_bytes)
+        concurrency = s.loader_max_concurrency or LAMBDA_DEFAULT_ACCOUNT_CONCURRENCY
+        return {
+            "rate: dynamodb partitions (shards x 1,000 WCU)": tenants
+            * s.shard_count
+            * DYNAMODB_PARTITION_WCU
+            / wcu,
+            "rate: dynamodb table throughput": s.table_wcu / wcu,
+            "rate: loader concurrency": concurrency * self.loader_items_per_s_per_invocation(),
+        }
+
+    def load_phase(self, items: int, row_bytes: float, tenants: int = 1) -> Phase:
+        """Writes of `items` per tenant, stepped through the ESM scale-up and the table's ramp.
+
+        A rate limit's usage is the share of the phase's wall time it was the one that bound.
+        """
+        s, c = self.settings, self.costs
+        rates = self.write_rates(row_bytes, tenants)
+        steady = min(rates.values())
+        concurrency_cap = s.loader_max_concurrency or LAMBDA_DEFAULT_ACCOUNT_CONCURRENCY
+        per_invocation = self.loader_items_per_s_per_invocation()
+        wcu = write_units_per_item(row_bytes)
+        partitions_key, table_key, loader_key = rates
+        bound: dict[str, float] = dict.fromkeys(rates, 0.0)
+        remaining, t = float(items * tenants), 0.0
+        while remaining > 0:
+            concurrency = min(
+                concurrency_cap, SQS_ESM_INITIAL_CONCURRENCY + SQS_ESM_SCALE_UP_PER_MINUTE * t / 60
+            )
+            doublings = int(t // DYNAMODB_ON_DEMAND_RAMP_S)
+            table_wcu = min(s.table_wcu, DYNAMODB_NEW_ON_DEMAND_TABLE_WCU * 2**doublings)
+            now = {
+                partitions_key: rates[partitions_key],
+                table_key: table_wcu / wcu,
+                loader_key: concurrency * per_invocation,
+            }
+            limit = min(now, key=lambda name: now[name])
+            rate = now[limit]
+            ramped = concurrency == concurrency_cap and table_wcu == s.table_wcu
+            step = math.inf if ramped else (1.0 if t < 600 else 60.0)
+            used = min(step, remaining / rate)
+            bound[limit] += used
+            remaining -= rate * used
+            t += used
+        total = items * tenants
+        usage = {name: seconds / t for name, seconds in bound.items()} if t else dict.fromkeys(bound, 0.0)
+        messages = math.ceil(items / s.batch_rows) * tenants
+        message_bytes = s.batch_rows * c.batch_message_bytes_per_row
+        claim_checked = message_bytes > SQS_MAX_MESSAGE_BYTES
+        usage["sqs message size"] = min(message_bytes, SQS_MAX_MESSAGE_BYTES) / SQS_MAX_MESSAGE_BYTES
+        invocation_s = total / per_invocation
+        chunks_per_message = math.ceil(min(message_bytes, SQS_MAX_MESSAGE_BYTES) / 65536)
+        sqs_requests = messages * chunks_per_message + 2 * messages / SQS_SEND_BATCH_ENTRIES
+        cost = (
+            invocation_s * s.loader_memory_mb / 1024 * LAMBDA_GB_SECOND_USD
+            + messages / 10 * LAMBDA_REQUEST_USD
+            + total * wcu * DYNAMODB_WRITE_UNIT_USD
+            + sqs_requests * SQS_REQUEST_USD
+            + (messages * (S3_PUT_CLASS_USD + S3_GET_CLASS_USD) if claim_checked else 0.0)
+        )
+        return Phase(
+            name="load",
+            wall_s=t,
+            usage=usage,
+            cost_usd=cost,
+            note=f"steady {steady:,.0f} items/s; the table starts at "
+            f"{DYNAMODB_NEW_ON_DEMAND_TABLE_WCU:,} WCU/s and doubles every 30 min"
+            + ("; batches over the SQS size go by claim-check" if claim_checked else ""),
+        )
+
+    def plan_import(self, rows: int, row_bytes: int, *, file_format: str = "csv", tenants: int = 1) -> Plan:
+        """`tenants` tenants each import a file of `rows` rows of `row_bytes` at the same time."""
+        validate = self.validate_phase(rows * row_bytes, file_format)
+        load = self.load_phase(rows, row_bytes, tenants)
+        waits = self.small_tenant_wait_s(rows, row_bytes)
+        return Plan(
+            kind="import",
+            rows=rows,
+            row_bytes=row_bytes,
+            tenants=tenants,
+            phases=(validate, load),
+            figures={
+                "tenant_write_rows_per_s": self.tenant_write_rows_per_s(row_bytes),
+                "small_tenant_wait_s": waits["shipped"],
+                "small_tenant_wait_fair_s": waits["fair"],
+            },
+        )
+
+    def tenant_write_rows_per_s(self, row_bytes: float) -> float:
+        """Sustained rows/s of one tenant's entity once the table has ramped."""
+        return min(self.write_rates(row_bytes, 1).values())
+
+    def small_tenant_wait_s(self, big_rows: int, row_bytes: int) -> dict[str, float]:
+        """A 100-row import's wait when it lands just after a big tenant's file has fanned out.
+
+        Without fairness the batches queue serves messages roughly in arrival order (standard queues
+        promise no order; arrival order is the worst case and the model's p99): the small batch waits
+        for the big backlog. With `MessageGroupId` per tenant (fair queues) it waits for one batch.
+        """
+        small_validate = self.validate_phase(SMALL_TENANT_ROWS * row_bytes).wall_s
+        one_batch = (
+            min(self.settings.batch_rows, SMALL_TENANT_ROWS) / self.loader_items_per_s_per_invocation()
+        )
+        backlog = self.load_phase(big_rows, row_bytes).wall_s
+        fair = small_validate + one_batch
+        return {"fair": fair, "shipped": fair if self.settings.fair_batches else fair + backlog}
+
+    def largest_admitted_import_bytes(self, row_bytes: int = 200, file_format: str = "csv") -> float:
+        """The largest file whose validation meets no single invocation's limit (admission included)."""
+        return _largest(lambda size: self.validate_phase(size, file_format).fits, 1e6, 1e15)
+
+    # --- migration ------------------------------------------------------------------------------
+
+    def plan_migration(self, items: int, row_bytes: int, chunk_items: int = DEFAULT_CHUNK_ITEMS) -> Plan:
+        s, c = self.settings, self.costs
+        data_gb = items * (row_bytes + ITEM_KEY_OVERHEAD_BYTES) / 1e9
+        chunks = math.ceil(items / chunk_items)
+        vcpu = vcpu_share(s.migration_memory_mb)
+        one_invocation = 1.0 if not s.migration_phases_chunked else 0.0
+        snapshot_s = data_gb * c.snapshot_cpu_s_per_gb / vcpu
+        state_bytes = chunks * CHUNK_STATE_ENTRY_BYTES if s.migration_state_lists_chunks else 512
+        history = 40 + (chunks * SFN_INLINE_MAP_EVENTS_PER_ITEM if s.migration_state_lists_chunks else 0)
+        transfer_s = data_gb * 1e9 / 3 / ASSUMED_S3_COPY_BYTES_PER_S  # gzip: about a third of the bytes
+        load = self.load_phase(items, row_bytes)
+        verify_s = 2 * snapshot_s
+        read_units = items * write_units_per_item(row_bytes) / 2  # eventually consistent reads: 4 KB per unit
+        phases = (
+            Phase(
+                "snapshot",
+                snapshot_s,
+                {
+                    "lambda timeout": one_invocation * snapshot_s / s.migration_timeout_s,
+                    "step functions payload": state_bytes / SFN_MAX_PAYLOAD_BYTES,
+                },
+                snapshot_s * s.migration_memory_mb / 1024 * LAMBDA_GB_SECOND_USD
+                + read_units * DYNAMODB_READ_UNIT_USD
+                + chunks * S3_PUT_CLASS_USD,
+            ),
+            Phase(
+                "transfer",
+                transfer_s,
+                {"lambda timeout": one_invocation * transfer_s / s.migration_timeout_s},
+                chunks * S3_PUT_CLASS_USD,
+            ),
+            replace(
+                load,
+                name="load target",
+                usage={**load.usage, "step functions history": history / SFN_MAX_HISTORY_EVENTS},
+            ),
+            Phase(
+                "verify",
+                verify_s,
+                {"lambda timeout": one_invocation * verify_s / s.migration_timeout_s},
+                verify_s * s.migration_memory_mb / 1024 * LAMBDA_GB_SECOND_USD
+                + 2 * read_units * DYNAMODB_READ_UNIT_USD,
+            ),
+        )
+        return Plan(
+            kind="migration",
+            rows=items,
+            row_bytes=row_bytes,
+            tenants=1,
+            phases=phases,
+            figures={"chunks": chunks, "state_bytes": state_bytes, "history_events": history},
+        )
+
+    def largest_migration_items(self, row_bytes: int = 200) -> float:
+        return _largest(lambda n: self.plan_migration(int(n), row_bytes).fits, 1_000, 1e13)
+
+
+def _largest(fits: Callable[[float], bool], low: float, high: float) -> float:
+    """The largest x in [low, high] with `fits(x)`, for a `fits` that turns false once (0 if none)."""
+    if not fits(low):
+        return 0.0
+    if fits(high):
+        return high
+    while high / low > 1.001:
+        middle = math.sqrt(low * high)
+        low, high = (middle, high) if fits(middle) else (low, middle)
+    return low
+
+
+TABLE_FILE_SIZES = (1e6, 100e6, 1e9, 5e9, 10e9, 50e9)
+"""File sizes the model's table shows, 1 MB to 50 GB."""
+
+
+def size_rows(
+    model: CapacityModel, row_bytes: int = 200, sizes: tuple[float, ...] = TABLE_FILE_SIZES
+) -> list[dict[str, Any]]:
+    """One row per file size: each phase's time and binding limit, whether it fits, and the cost."""
+    rows = []
+    for size in sizes:
+        plan = model.plan_import(int(size // row_bytes), row_bytes)
+        validate, load = plan.phases
+        rows.append(
+            {
+                "file": _size_text(size),
+                "rows": f"{plan.rows:,}",
+                "validate_s": f"{validate.wall_s:,.0f}",
+                "validate_binds": f"{validate.binding} {validate.usage[validate.binding]:.0%}",
+                "load_s": f"{load.wall_s:,.0f}",
+                "load_binds": load.binding.removeprefix("rate: "),
+                "fits": "yes" if plan.fits else "NO",
+                "cost_usd": f"{plan.cost_usd:,.2f}",
+            }
+        )
+    return rows
+
+
+SIZE_COLUMNS = (
+    ("file", "file"),
+    ("rows", "rows"),
+    ("validate_s", "validate s"),
+    ("validate_binds", "validate: binding limit (use)"),
+    ("load_s", "load s"),
+    ("load_binds", "load: binding limit"),
+    ("fits", "fits"),
+    ("cost_usd", "cost $"),
+)
+
+
+def _size_text(size: float) -> str:
+    return f"{size / 1e9:g} GB" if size >= 1e9 else f"{size / 1e6:g} MB"
