@@ -18,6 +18,7 @@ from tenantctl.commands import (
     imports,
     jobs,
     local,
+    plan,
     redrive,
     rejects,
     tenants,
@@ -41,6 +42,7 @@ _GROUPS = (
     explain,
     trace,
     redrive,
+    plan,
     demo,
 )
 

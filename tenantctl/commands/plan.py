@@ -1,0 +1,130 @@
+"""`tenantctl plan --rows N --row-bytes B`: what an import of that size would meet on AWS, per the model.
+
+A model, not a measurement: per-unit costs from `make bench` (its `bench/results.json` when given,
+else figures recorded from one run) times AWS's documented quotas and the shipped settings
+(`tenant_pipeline.capacity`). Needs no AWS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from tenant_pipeline.capacity import (
+    RECORDED_UNIT_COSTS,
+    SIZE_COLUMNS,
+    CapacityModel,
+    Plan,
+    UnitCosts,
+    size_rows,
+)
+from tenant_pipeline.entities import UnknownEntityError, load_entity
+from tenantctl.errors import InvalidArgumentError
+from tenantctl.output import print_json, print_lines, table
+
+MODEL_NOTICE = (
+    "This is a model, not a measurement: CPU costs measured by `make bench`, scaled by Lambda's CPU share, "
+    "and AWS's documented quotas; network waits are assumptions."
+)
+
+
+def register(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "plan",
+        parents=parents,
+        help="model an import's time, binding limit and cost on AWS",
+        description="Model an import of N rows of B bytes on AWS: each phase's wall time, the limit that "
+        "binds and the cost, with the shipped settings. " + MODEL_NOTICE,
+    )
+    parser.add_argument("--rows", type=int, required=True, metavar="N", help="rows in the file")
+    parser.add_argument("--row-bytes", type=int, required=True, metavar="B", help="average bytes per row")
+    parser.add_argument("--entity", metavar="E", help="entity type (checked; see `tenantctl entities`)")
+    parser.add_argument(
+        "--tenants",
+        type=int,
+        default=1,
+        metavar="K",
+        help="tenants importing such a file at once (default 1)",
+    )
+    parser.add_argument("--format", choices=("csv", "jsonl"), default="csv", help="file format (default csv)")
+    parser.add_argument(
+        "--unit-costs",
+        metavar="PATH",
+        help="a `bench/results.json` written by `make bench` (default: figures recorded from one run)",
+    )
+    parser.set_defaults(handler=_plan)
+
+
+def unit_costs(path: str | None) -> UnitCosts:
+    if path is None:
+        return RECORDED_UNIT_COSTS
+    try:
+        results = json.loads(Path(path).read_text())
+        return UnitCosts.from_dict(results["figures"]["capacity"]["unit_costs"])
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise InvalidArgumentError(f"--unit-costs {path}: no unit costs from `make bench` ({exc})") from None
+
+
+def _plan(args: argparse.Namespace) -> int:
+    if args.rows < 1 or args.row_bytes < 1 or args.tenants < 1:
+        raise InvalidArgumentError("--rows, --row-bytes and --tenants must be positive")
+    if args.entity:
+        try:
+            load_entity(args.entity)
+        except UnknownEntityError as exc:
+            raise InvalidArgumentError(str(exc)) from None
+    costs = unit_costs(args.unit_costs)
+    model = CapacityModel(costs)
+    plan = model.plan_import(args.rows, args.row_bytes, file_format=args.format, tenants=args.tenants)
+    result = {
+        **plan.to_dict(),
+        "entity": args.entity,
+        "format": args.format,
+        "unit_costs": costs.to_dict(),
+        "largest_admitted_import_bytes": model.largest_admitted_import_bytes(args.row_bytes, args.format),
+    }
+    if args.json:
+        print_json(result)
+    else:
+        _print(plan, result, model)
+    return 0 if plan.fits else 1
+
+
+def _print(plan: Plan, result: dict[str, Any], model: CapacityModel) -> None:
+    print(MODEL_NOTICE)
+    size = plan.rows * plan.row_bytes
+    print(
+        f"import of {plan.rows:,} rows x {plan.row_bytes} B ({size / 1e9:,.3f} GB {result['format']})"
+        + (f" of {result['entity']}" if result["entity"] else "")
+        + (f", {plan.tenants} tenants at once" if plan.tenants > 1 else "")
+    )
+    rows = [
+        {
+            "phase": phase.name,
+            "wall": f"{phase.wall_s:,.1f} s",
+            "binding": phase.binding,
+            "use": f"{phase.usage[phase.binding]:.0%}" if phase.usage else "-",
+            "fits": "yes" if phase.fits else "NO",
+            "cost": f"${phase.cost_usd:,.4f}",
+        }
+        for phase in plan.phases
+    ]
+    columns = [("phase", "phase"), ("wall", "wall"), ("binding", "binding limit")]
+    print_lines(table(rows, [*columns, ("use", "use"), ("fits", "fits"), ("cost", "cost")]))
+    print(f"total {plan.wall_s:,.1f} s, ${plan.cost_usd:,.4f}")
+    figures = plan.figures
+    rate = figures["tenant_write_rows_per_s"]
+    print(f"one tenant writes at most {rate:,.0f} rows/s once the table has ramped")
+    print(
+        f"a 100-row import of another tenant waits {figures['small_tenant_wait_s']:,.0f} s behind it "
+        f"({figures['small_tenant_wait_fair_s']:,.1f} s with per-tenant fair batches)"
+    )
+    print(f"largest file one validation admits: {result['largest_admitted_import_bytes'] / 1e9:,.2f} GB")
+    for phase in plan.phases:
+        if phase.note:
+            print(f"{phase.name}: {phase.note}")
+    print()
+    print("the model at other sizes (one tenant):")
+    print_lines(table(size_rows(model, plan.row_bytes), SIZE_COLUMNS))

@@ -1,0 +1,59 @@
+"""`tenantctl plan`: the capacity model for one import, as text and as JSON, with no AWS."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tenant_pipeline import topology
+from tenant_pipeline.capacity import RECORDED_UNIT_COSTS, UnitCosts
+from tenantctl.cli import main
+
+
+def test_json_plan_names_each_phase_its_binding_limit_and_says_it_is_a_model(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code = main(["plan", "--rows", "1000000", "--row-bytes", "200", "--entity", "contacts", "--json"])
+    plan = json.loads(capsys.readouterr().out)
+    assert code == 0
+    assert "model" in plan["model"]
+    assert [phase["name"] for phase in plan["phases"]] == ["validate", "load"]
+    assert all(phase["binding"] and phase["fits"] for phase in plan["phases"])
+    assert plan["unit_costs"] == RECORDED_UNIT_COSTS.to_dict()
+    assert plan["figures"]["tenant_write_rows_per_s"] == topology.DEFAULT_SHARD_COUNT * 1_000
+
+
+def test_a_file_over_the_admitted_size_does_not_fit(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["plan", "--rows", "100000000", "--row-bytes", "200"])
+    out = capsys.readouterr().out
+    assert code == 1
+    assert out.startswith("This is a model, not a measurement")
+    assert "admitted object size" in out
+    assert "50 GB" in out  # the table of sizes
+
+
+def test_unit_costs_come_from_a_bench_results_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    slow = UnitCosts(
+        validate_cpu_s_per_gb={"csv": 1_000.0, "jsonl": 1_000.0},
+        spool_bytes_per_input_byte=1.0,
+        batch_message_bytes_per_row=100.0,
+        load_cpu_s_per_item=1e-5,
+        snapshot_cpu_s_per_gb=10.0,
+    )
+    results = tmp_path / "results.json"
+    results.write_text(json.dumps({"figures": {"capacity": {"unit_costs": slow.to_dict()}}}))
+    code = main(["plan", "--rows", "10000000", "--row-bytes", "200", "--unit-costs", str(results), "--json"])
+    plan = json.loads(capsys.readouterr().out)
+    # 2 GB at 1,000 CPU s/GB needs 2,000 s of one vCPU: past the 900 s timeout.
+    assert code == 1
+    assert plan["phases"][0]["binding"] == "lambda timeout"
+
+
+def test_unknown_entity_and_bad_numbers_are_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["plan", "--rows", "10", "--row-bytes", "100", "--entity", "nope"]) != 0
+    assert main(["plan", "--rows", "0", "--row-bytes", "100"]) != 0
+    assert "tenantctl: error" in capsys.readouterr().err
