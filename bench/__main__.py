@@ -124,6 +124,7 @@ def main() -> int:
     validation = run.section("validation", lambda: _call_owned("bench.validation", sizes.validation_rows))
     memory = run.section("validator_memory", lambda: _validator_memory(sizes))
     loader = run.section("loader_write", lambda: _loader(sizes))
+    capacity = run.section("capacity", lambda: _capacity(validation, loader))
     telemetry_import = run.section("telemetry_import", lambda: _call_owned("bench.telemetry_import"))
     run.section("cold_start", _cold_start)
     run.section("export", lambda: _call_owned("bench.export", sizes.export_records))
@@ -135,7 +136,7 @@ def main() -> int:
         seed_memory = run.section("seed_memory", lambda: _seed_memory(aws.get(), sizes))
 
     values: dict[str, Any] = {}
-    for source in (validation, memory, loader, telemetry, telemetry_import, e2e, seed_memory):
+    for source in (validation, memory, loader, capacity, telemetry, telemetry_import, e2e, seed_memory):
         values.update({goal.key: source[goal.key] for goal in GOALS if goal.key in source})
     goals = evaluate(values)
     results = {
@@ -168,6 +169,14 @@ def _loader(sizes: Sizes) -> dict[str, Any]:
     from bench.loader_write import compare
 
     return compare(sizes.loader_rows)
+
+
+def _capacity(validation: dict[str, Any], loader: dict[str, Any]) -> dict[str, Any]:
+    from bench.capacity import run
+
+    if not validation or not loader:
+        raise ImportError("the model needs the validation and loader_write sections' unit costs")
+    return run(validation, loader)
 
 
 def _telemetry_share(aws: LocalAws, sizes: Sizes) -> dict[str, Any]:

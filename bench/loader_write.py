@@ -76,6 +76,7 @@ def run_batch_writer(rows: int) -> dict[str, Any]:
     import boto3
 
     from tenant_pipeline.store.keys import record_pk
+    from tenant_pipeline.topology import DEFAULT_SHARD_COUNT
 
     warm, measured = _split(loader_rows(rows))
     table = boto3.resource("dynamodb", region_name="us-east-1").Table(TABLE)
@@ -87,7 +88,7 @@ def run_batch_writer(rows: int) -> dict[str, Any]:
                 item: dict[str, Any] = {name: value for name, value in pairs if value is not None}
                 if "age" in item:
                     item["age"] = Decimal(item["age"])
-                item["pk"] = record_pk(TENANT, ENTITY, item["id"], 8)
+                item["pk"] = record_pk(TENANT, ENTITY, item["id"], DEFAULT_SHARD_COUNT)
                 item["sk"] = item["id"]
                 writer.put_item(Item=item)
 

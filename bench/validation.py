@@ -190,6 +190,7 @@ def run(rows: int, repeats: int = 5, invalid_every: int = 100) -> dict[str, floa
                 f"{invalid_jsonl} in the JSON Lines"
             )
         csv_mb = csv_path.stat().st_size / 1e6
+        jsonl_mb = jsonl_path.stat().st_size / 1e6
     return {
         "rows": float(rows),
         "invalid_rows": float(invalid_csv),
@@ -199,6 +200,7 @@ def run(rows: int, repeats: int = 5, invalid_every: int = 100) -> dict[str, floa
         "csv_validate_vs_csv_reader": csv_floor_s / csv_ours_s,
         "orjson_rows_per_s": j_floor / jl_floor_s,
         "jsonl_validate_rows_per_s": j_ours / jl_ours_s,
+        "jsonl_validate_mb_per_s": jsonl_mb / jl_ours_s,
         "jsonl_validate_vs_orjson": jl_floor_s / jl_ours_s,
         "csv_validate_stream_vs_csv_reader": csv_floor_s / csv_rows_s,
         "jsonl_validate_stream_vs_orjson": jl_floor_s / jl_rows_s,

@@ -45,6 +45,30 @@ GOALS = (
         ">=",
         20,
     ),
+    Goal(
+        "largest_admitted_import_gb",
+        "capacity model: largest file the shipped settings import within one invocation's limits",
+        ">=",
+        50,
+    ),
+    Goal(
+        "tenant_write_rows_per_s",
+        "capacity model: sustained rows/s of one tenant's entity, shipped key design and settings",
+        ">=",
+        25_000,
+    ),
+    Goal(
+        "small_tenant_wait_p99_s",
+        "capacity model: a 100-row import's wait beside another tenant's 50M-row import",
+        "<=",
+        30,
+    ),
+    Goal(
+        "largest_migration_items",
+        "capacity model: largest tenant (items) that migrates without meeting a limit",
+        ">=",
+        100_000_000,
+    ),
 )
 
 

@@ -93,8 +93,8 @@ CHUNK_STATE_ENTRY_BYTES = 83
 """Bytes one chunk adds to a migration's execution state when the state lists the chunks."""
 SMALL_TENANT_ROWS = 100
 PARTITIONS = "rate: dynamodb partitions (shards x 1,000 WCU)"
-SPOOL_PEAK_COPIES = 2
-"""`/tmp` holds the spool twice at its peak: `BatchSpool.exclude` writes a new one before dropping the old."""
+SPOOL_PEAK_COPIES = 1
+"""Copies of the spool `/tmp` holds at its peak (`BatchSpool.exclude` rewrites it in place)."""
 
 
 @dataclass(frozen=True)
@@ -129,11 +129,11 @@ class UnitCosts:
 
 
 RECORDED_UNIT_COSTS = UnitCosts(
-    validate_cpu_s_per_gb={"csv": 26.0, "jsonl": 14.0},
-    spool_bytes_per_input_byte=0.85,
-    batch_message_bytes_per_row=90.0,
-    load_cpu_s_per_item=20e-6,
-    snapshot_cpu_s_per_gb=20.0,
+    validate_cpu_s_per_gb={"csv": 52.4, "jsonl": 32.7},
+    spool_bytes_per_input_byte=1.24,
+    batch_message_bytes_per_row=106.0,
+    load_cpu_s_per_item=55.6e-6,
+    snapshot_cpu_s_per_gb=101.0,
     source="recorded from a quick `make bench` run on a 2-core laptop (2026-12)",
 )
 """What `tenantctl plan` uses when it is given no `bench/results.json`."""

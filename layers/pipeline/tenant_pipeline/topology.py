@@ -209,9 +209,9 @@ ASYNC_INVOKES = (EXPORT_ASYNC,)
 # AWS advises a maxReceiveCount of at least 5 for queues behind an event source mapping, so that
 # throttled or briefly failing invocations do not dead-letter messages; both queues use 5.
 
-LOADER_MAXIMUM_CONCURRENCY = 30
+LOADER_MAXIMUM_CONCURRENCY = 35
 """Loader invocations at most: enough to write at the table's 40,000 WCU/s quota at the loader's
-modelled rate per invocation (`capacity.CapacityModel.loader_concurrency_to_fill_table`: 27), so more
+modelled rate per invocation (`capacity.CapacityModel.loader_concurrency_to_fill_table`: 32), so more
 would only be throttled, and far below the account's 1,000 so exports and migrations keep theirs."""
 
 VALIDATOR_EVENT_SOURCE = EventSourceSettings(

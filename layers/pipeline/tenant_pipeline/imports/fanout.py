@@ -83,39 +83,51 @@ class BatchSpool:
     def exclude(self, lines: Iterator[LateDuplicate], on_removed: Callable[[LateDuplicate], None]) -> int:
         """Drop the rows at the lines of `lines` (ascending, all spooled); returns how many.
 
-        The spool is rewritten once; batches left empty disappear, so batch numbers stay 1..N.
-        Memory holds one batch plus the pairs of at most one validated batch at a time.
+        The spool is rewritten in place (a batch never grows by losing rows, so the writes stay behind
+        the reads), so `/tmp` never holds it twice; batches left empty disappear, so batch numbers stay
+        1..N. Memory holds one batch plus the pairs of at most one validated batch at a time.
         """
         pending_pair = next(lines, None)
         if pending_pair is None:
             return 0
-        rewritten = tempfile.TemporaryFile()  # noqa: SIM115 - replaces the spool file
         waiting: dict[int, LateDuplicate] = {}
-        removed = 0
+        removed = read_at = write_at = 0
         self.batches = self.rows = 0
-        for _, lines_json, rows_json in self._entries():
+        spool = self._file
+        while True:
+            spool.seek(read_at)
+            line = spool.readline()
+            if not line:
+                break
+            read_at = spool.tell()
+            _, lines_json, rows_json = line.rstrip(b"\n").split(b" ", 2)
             numbers: list[int] = orjson.loads(lines_json)
             last = max(numbers)
             while pending_pair is not None and pending_pair.line <= last:
                 waiting[pending_pair.line] = pending_pair
                 pending_pair = next(lines, None)
-            if not waiting or waiting.keys().isdisjoint(numbers):
-                self._write(rewritten, numbers, rows_json)
-                continue
-            kept_lines, kept_rows = [], []
-            for number, row in zip(numbers, orjson.loads(rows_json), strict=True):
-                if number in waiting:
-                    on_removed(waiting.pop(number))
-                    removed += 1
-                else:
-                    kept_lines.append(number)
-                    kept_rows.append(row)
-            if kept_lines:
-                self._write(rewritten, kept_lines, orjson.dumps(kept_rows))
-        self._file.close()
-        self._file = rewritten
-        self._file.flush()
+            if waiting and not waiting.keys().isdisjoint(numbers):
+                kept_lines, kept_rows = [], []
+                for number, row in zip(numbers, orjson.loads(rows_json), strict=True):
+                    if number in waiting:
+                        on_removed(waiting.pop(number))
+                        removed += 1
+                    else:
+                        kept_lines.append(number)
+                        kept_rows.append(row)
+                numbers, rows_json = kept_lines, orjson.dumps(kept_rows)
+            if numbers:
+                spool.seek(write_at)
+                self._write(spool, numbers, rows_json)
+                write_at = spool.tell()
+        spool.truncate(write_at)
+        spool.flush()
         return removed
+
+    def size_bytes(self) -> int:
+        """Bytes the spool holds in `/tmp` (the capacity model sizes ephemeral storage by it)."""
+        self._file.flush()
+        return self._file.seek(0, 2)
 
     def close(self) -> None:
         self._file.close()

@@ -1,0 +1,139 @@
+"""The capacity model (`tenant_pipeline.capacity`) fed by the unit costs this run measured.
+
+Validator CPU per GB comes from the `validation` section (CSV and JSON Lines, best CPU time of
+`validate_batches`), loader CPU per item from `loader_write`. This module measures the rest on the
+same generated contacts: the `/tmp` the validator's spool takes per input byte, the bytes of a batch
+message per row, and the migration snapshot's CPU per GB (canonical encoding, gzip, checksum, as
+`migration.snapshot` does per chunk). Then it prints the model's table (1 MB to 50 GB; one big tenant
+beside 100 small ones) and the figures the goals read.
+"""
+
+from __future__ import annotations
+
+import gzip
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from bench.validation import contact_rows, write_files
+from tenant_pipeline.capacity import (
+    SIZE_COLUMNS,
+    CapacityModel,
+    Settings,
+    UnitCosts,
+    size_rows,
+)
+from tenant_pipeline.entities import load_entity
+from tenant_pipeline.imports.batch_message import BatchHeader
+from tenant_pipeline.imports.fanout import BatchSpool
+from tenant_pipeline.migration.checksum import ItemChecksum
+from tenant_pipeline.migration.item_codec import canonical_line
+from tenant_pipeline.store.keys import record_pk
+from tenant_pipeline.topology import DEFAULT_BATCH_ROWS, DEFAULT_SHARD_COUNT
+from tenantctl.output import table
+
+ROW_BYTES = 200
+"""Row size of the model's table: about a contact row of the bench's files."""
+BIG_TENANT_ROWS = 50_000_000
+SMALL_TENANTS = 100
+SAMPLE_ROWS = 20_000
+
+
+def spool_and_message_bytes(rows: int = SAMPLE_ROWS) -> dict[str, float]:
+    """`/tmp` per input byte (CSV) and batch-message bytes per row, for generated contacts."""
+    entity = load_entity("contacts")
+    columns = entity.columns
+    with tempfile.TemporaryDirectory() as folder:
+        csv_path, _ = write_files(rows, Path(folder), invalid_every=0)
+        csv_bytes = csv_path.stat().st_size
+    values = [[row.get(column) for column in columns] for row in contact_rows(rows, invalid_every=0)]
+    spool = BatchSpool(DEFAULT_BATCH_ROWS)
+    spool.add_batch(list(range(2, rows + 2)), values)
+    spool.finish()
+    header = BatchHeader(
+        job_id="j" * 36,
+        tenant_id="acme",
+        entity="contacts",
+        batch_number=1,
+        row_count=0,
+        columns=tuple(columns),
+    )
+    message_bytes = 0
+    for _, _, rows_json in spool:
+        message_bytes += len(header.body(rows_json))
+    spool_bytes = spool.size_bytes()
+    spool.close()
+    return {
+        "spool_bytes_per_input_byte": spool_bytes / csv_bytes,
+        "batch_message_bytes_per_row": message_bytes / rows,
+    }
+
+
+def snapshot_cpu_s_per_gb(rows: int = SAMPLE_ROWS) -> float:
+    items = [
+        {
+            "pk": {"S": record_pk("acme", "contacts", str(row["id"]), DEFAULT_SHARD_COUNT)},
+            "sk": {"S": str(row["id"])},
+            **{key: {"S": str(value)} for key, value in row.items()},
+        }
+        for row in contact_rows(rows, invalid_every=0)
+    ]
+    best, lines = float("inf"), [b""]
+    for _ in range(3):
+        began = time.process_time()
+        checksum, lines = ItemChecksum(), []
+        for item in items:
+            checksum.add(item)
+            lines.append(canonical_line(item))
+        gzip.compress(b"".join(lines), mtime=0)
+        best = min(best, time.process_time() - began)
+    item_bytes = sum(len(line) for line in lines)
+    return best / (item_bytes / 1e9)
+
+
+def run(validation: dict[str, Any], loader: dict[str, Any]) -> dict[str, Any]:
+    costs = UnitCosts(
+        validate_cpu_s_per_gb={
+            "csv": 1000 / validation["csv_validate_mb_per_s"],
+            "jsonl": 1000 / validation["jsonl_validate_mb_per_s"],
+        },
+        load_cpu_s_per_item=loader["loader_cpu_us_per_item"] / 1e6,
+        snapshot_cpu_s_per_gb=snapshot_cpu_s_per_gb(),
+        source="this `make bench` run",
+        **spool_and_message_bytes(),
+    )
+    model = CapacityModel(costs, Settings.shipped())
+    print("capacity model (a model: this run's unit costs x AWS's documented quotas, shipped settings):")
+    for line in table(size_rows(model, ROW_BYTES), SIZE_COLUMNS):
+        print("  " + line)
+    mix = model.plan_import(BIG_TENANT_ROWS, ROW_BYTES)
+    small = model.plan_import(100, ROW_BYTES, tenants=SMALL_TENANTS)
+    migration = model.plan_migration(int(model.largest_migration_items(ROW_BYTES)), ROW_BYTES)
+    print(
+        f"  one tenant's {BIG_TENANT_ROWS:,} rows beside {SMALL_TENANTS} tenants' 100 rows: big load "
+        f"{mix.phases[1].wall_s:,.0f} s; a small import waits {mix.figures['small_tenant_wait_s']:,.0f} s "
+        f"({mix.figures['small_tenant_wait_fair_s']:,.1f} s with fair batches); the 100 small ones alone "
+        f"{small.wall_s:,.1f} s"
+    )
+    print(f"  largest migration binds on: {', '.join(p.name + ': ' + p.binding for p in migration.phases)}")
+    return {
+        "unit_costs": costs.to_dict(),
+        "largest_admitted_import_gb": model.largest_admitted_import_bytes(ROW_BYTES) / 1e9,
+        "largest_import_one_invocation_fits_gb": _fits_ignoring_admission(model) / 1e9,
+        "tenant_write_rows_per_s": model.tenant_write_rows_per_s(ROW_BYTES),
+        "small_tenant_wait_p99_s": mix.figures["small_tenant_wait_s"],
+        "small_tenant_wait_fair_s": mix.figures["small_tenant_wait_fair_s"],
+        "largest_migration_items": model.largest_migration_items(ROW_BYTES),
+        "loader_concurrency_to_fill_table": model.loader_concurrency_to_fill_table(ROW_BYTES),
+        "big_tenant_import_wall_s": mix.wall_s,
+        "big_tenant_import_cost_usd": mix.cost_usd,
+    }
+
+
+def _fits_ignoring_admission(model: CapacityModel) -> float:
+    """The largest file one validation could take if admission allowed it (time and `/tmp` only)."""
+    from dataclasses import replace
+
+    unlimited = CapacityModel(model.costs, replace(model.settings, max_object_bytes=10**18))
+    return unlimited.largest_admitted_import_bytes(ROW_BYTES)

@@ -1,0 +1,32 @@
+"""The validator's spool of valid rows: dropping late duplicates never needs a second copy in `/tmp`."""
+
+from __future__ import annotations
+
+import tempfile
+
+import pytest
+
+from tenant_pipeline.imports.fanout import BatchSpool
+from tenant_pipeline.validation.duplicates import LateDuplicate
+
+
+def test_exclude_rewrites_the_spool_in_place(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given 10 batches of 4 rows spooled,
+    with BatchSpool(batch_rows=4) as spool:
+        spool.add_batch(list(range(2, 42)), [[f"id-{n}", n * 1.5, "x" * (n % 7)] for n in range(40)])
+        spool.finish()
+        before = spool.size_bytes()
+        opened: list[object] = []
+        monkeypatch.setattr(tempfile, "TemporaryFile", lambda *a, **k: opened.append(1))
+        # when rows at lines 3, 6..9 (a whole batch) and 41 turn out to be later duplicates,
+        late = [LateDuplicate(line=n, key=f"id-{n - 2}", first_line=1) for n in (3, 6, 7, 8, 9, 41)]
+        removed: list[int] = []
+        count = spool.exclude(iter(late), lambda pair: removed.append(pair.line))
+        # then no second spool was opened, the file shrank, and the rest reads back in order.
+        assert opened == []
+        assert count == 6 and removed == [3, 6, 7, 8, 9, 41]
+        assert spool.size_bytes() < before
+        batches = list(spool)
+        assert [number for number, _, _ in batches] == list(range(1, 10))
+        assert sum(rows for _, rows, _ in batches) == 34 == spool.rows
+        assert spool.batches == 9
