@@ -88,5 +88,9 @@ class ValidationInProgressError(PipelineError):
     """Another invocation holds the job's validation lease; retry after it ends or expires."""
 
 
+class ValidationOutOfTimeError(PipelineError):
+    """The validation reached its invocation's deadline before reading the whole file."""
+
+
 class FanoutError(StoreError):
     """Batch messages could not be sent after retries."""

@@ -13,7 +13,8 @@ from tenant_pipeline.store.tenant_data import TenantDataStore
 from tenant_pipeline.topology import Resource, Tunable
 from tenant_telemetry.testing import InMemoryTelemetry
 
-from .conftest import Stack, attributes
+from . import pump as pump_module
+from .conftest import FakeLambdaContext, Stack, attributes
 from .pipeline import Pipeline, contact_row, contacts_csv, load_through, reset_handlers
 
 KEY = "tenants/acme/imports/contacts/contacts.csv"
@@ -198,3 +199,19 @@ def test_a_validation_pass_that_loses_a_record_loads_nothing(
         "nothing was loaded"
     )
     assert pipeline.data.count_entity("acme", "contacts") == 0
+
+
+def test_a_validation_out_of_time_ends_its_job_failed_with_the_reason(
+    pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a validator invocation with less time left than it keeps to record the job's end
+    monkeypatch.setattr(pump_module, "FakeLambdaContext", lambda: FakeLambdaContext(timeout_ms=1_000))
+    # When it validates the file
+    pipeline.run()
+    # Then the job ends FAILED, saying why, with nothing loaded and nothing dead-lettered
+    job = pipeline.only_job("acme")
+    assert job.status is JobStatus.FAILED
+    assert "ran out of time" in (job.error or "")
+    assert pipeline.data.count_entity("acme", "contacts") == 0
+    assert pipeline.queue_depth(Resource.INGEST_DLQ) == 0
+    assert pipeline.queue_depth(Resource.BATCHES_QUEUE) == 0

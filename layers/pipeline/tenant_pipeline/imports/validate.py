@@ -42,6 +42,7 @@ from tenant_pipeline.errors import (
     TenantNotActiveError,
     UnknownTenantError,
     ValidationInProgressError,
+    ValidationOutOfTimeError,
 )
 from tenant_pipeline.formats import FileFormat, FileRejectedError, ReadLimits, UnsupportedFormatError
 from tenant_pipeline.imports.completion import ROOT_SPAN, JobCompleter
@@ -155,6 +156,10 @@ class _Source:
     refusal: ImportRefusedError | None
 
 
+FINISH_RESERVE_S = 30.0
+"""Time kept, of an invocation's remaining time, to write the report and record the job's end."""
+
+
 class ImportValidator:
     """Validates one notified object and fans its valid rows out to the loaders."""
 
@@ -259,8 +264,9 @@ class ImportValidator:
             if current.finished or current.fanout_complete:
                 return ValidationResult(Outcome.DUPLICATE, job.job_id)
             raise ValidationInProgressError(f"job {job.job_id} is being validated by another invocation")
+        deadline = None if remaining_s is None else now + remaining_s - FINISH_RESERVE_S
         try:
-            return self._validate_claimed(job, source)
+            return self._validate_claimed(job, source, deadline)
         except BaseException:
             self._jobs.release_validation(job.job_id)
             raise
@@ -302,7 +308,7 @@ class ImportValidator:
             return job
         return self._jobs.get(job_id)
 
-    def _validate_claimed(self, job: Job, source: _Source) -> ValidationResult:
+    def _validate_claimed(self, job: Job, source: _Source, deadline: float | None) -> ValidationResult:
         trace = JobTrace.from_dict(job.trace) if job.trace else JobTrace.start(ROOT_SPAN)
         with trace.span(VALIDATE_SPAN) as span:
             span.set_attribute("tenant.id", job.tenant_id)
@@ -322,7 +328,14 @@ class ImportValidator:
                 max_invalid_ratio=tenant.max_invalid_ratio,
                 mapping=tenant.column_mappings.get(entity.name),
             )
-            return self._validate_rows(job, source.opened, rows, trace, span)
+            try:
+                return self._validate_rows(job, source.opened, rows, trace, span, deadline=deadline)
+            except ValidationOutOfTimeError as exc:
+                # Another attempt would run out of time the same way: the job says why, now.
+                reason = str(exc)
+                span.set_status(Status(StatusCode.ERROR, reason))
+                self._completer.fail(job.job_id, JobStatus.FAILED, reason)
+                return ValidationResult(Outcome.FAILED_VALIDATION, job.job_id, reason)
 
     def _admit(self, import_key: ImportKey, opened: OpenedObject) -> tuple[Tenant, EntitySchema, FileFormat]:
         """Tenant, entity, format and size checks before any row is read."""
@@ -359,7 +372,14 @@ class ImportValidator:
         return report.upload(self._objects, source_bucket(job), report_key(job.tenant_id, job.job_id))
 
     def _validate_rows(
-        self, job: Job, opened: OpenedObject, rows: _Rows, trace: JobTrace, span: Any
+        self,
+        job: Job,
+        opened: OpenedObject,
+        rows: _Rows,
+        trace: JobTrace,
+        span: Any,
+        *,
+        deadline: float | None,
     ) -> ValidationResult:
         columns = rows.entity.columns
         key_field = rows.entity.primary_key
@@ -379,6 +399,11 @@ class ImportValidator:
                     renamed=rows.renamed,
                 )
                 for batch in validated:
+                    if deadline is not None and self._clock() > deadline:
+                        raise ValidationOutOfTimeError(
+                            f"validation ran out of time after {rows.read:,} rows of the file: the "
+                            "validator's timeout is too short for it (see `tenantctl plan`)"
+                        )
                     rows.total += batch.total
                     rows.read += batch.read
                     if batch.invalid:
