@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from unittest.mock import patch
 
 import pytest
+from botocore.exceptions import ClientError
 
 from tenant_pipeline.errors import (
     InvalidTenantIdError,
+    StoreError,
     TenantExistsError,
     TenantStatusConflictError,
     UnknownJobError,
     UnknownTenantError,
 )
-from tenant_pipeline.store.jobs import Job, JobKind, JobsLedger, JobStatus
+from tenant_pipeline.store.jobs import CONFLICT_ATTEMPTS, Job, JobKind, JobsLedger, JobStatus
 from tenant_pipeline.store.tenant_data import QUERY_PAGE_ITEMS, TenantDataStore
 from tenant_pipeline.store.tenants import TenantDirectory, TenantStatus
 from tenant_pipeline.topology import Resource
@@ -180,3 +184,86 @@ def test_reading_a_large_partition_holds_one_bounded_page_at_a_time(stack: Stack
     assert read == total
     assert max(page_sizes) == QUERY_PAGE_ITEMS
     assert len(page_sizes) >= 3
+
+
+class _ConflictingFirst:
+    """A DynamoDB client whose first `conflicts` transactions are cancelled as AWS does on a conflict."""
+
+    def __init__(self, client: Any, conflicts: int) -> None:
+        self._client = client
+        self.conflicts = conflicts
+        self.calls = 0
+
+    def transact_write_items(self, **kwargs: Any) -> Any:
+        self.calls += 1
+        if self.calls <= self.conflicts:
+            raise ClientError(
+                {
+                    "Error": {"Code": "TransactionCanceledException", "Message": "Transaction cancelled"},
+                    "CancellationReasons": [{"Code": "None"}, {"Code": "TransactionConflict"}],
+                },
+                "TransactWriteItems",
+            )
+        return self._client.transact_write_items(**kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+
+def test_a_batch_whose_count_conflicts_with_another_is_counted_on_retry(stack: Stack) -> None:
+    _jobs(stack).create(_job("imp-c"))
+    # Given a job item that two other batches were updating at the same moment, twice
+    client = _ConflictingFirst(stack.clients.dynamodb, conflicts=2)
+    jobs = JobsLedger(stack.settings.name(Resource.JOBS_TABLE), client)  # type: ignore[arg-type]
+    # When a batch is counted, then it counts, after two retries, once
+    assert jobs.mark_batch_done("imp-c", 1, 7)
+    assert client.calls == 3
+    job = jobs.get("imp-c")
+    assert (job.batches_done, job.stored) == (1, 7)
+
+
+def test_a_count_that_keeps_conflicting_fails_the_batch_for_a_later_receive(stack: Stack) -> None:
+    _jobs(stack).create(_job("imp-d"))
+    client = _ConflictingFirst(stack.clients.dynamodb, conflicts=100)
+    jobs = JobsLedger(stack.settings.name(Resource.JOBS_TABLE), client)  # type: ignore[arg-type]
+    with pytest.raises(StoreError):
+        jobs.mark_batch_done("imp-d", 1, 7)
+    assert client.calls == CONFLICT_ATTEMPTS
+    assert _jobs(stack).get("imp-d").batches_done == 0
+
+
+class _SerialConflicting(_ConflictingFirst):
+    """Loaders' calls one at a time (moto's in-process backend is not thread-safe), every third
+    transaction cancelled by a conflict, as concurrent updates of one job item get them on AWS."""
+
+    def __init__(self, client: Any) -> None:
+        super().__init__(client, conflicts=0)
+        self._lock = threading.Lock()
+
+    def transact_write_items(self, **kwargs: Any) -> Any:
+        with self._lock:
+            self.conflicts = self.calls + 1 if self.calls % 3 == 2 else 0
+            return super().transact_write_items(**kwargs)
+
+    def get_item(self, **kwargs: Any) -> Any:
+        with self._lock:
+            return self._client.get_item(**kwargs)
+
+
+def test_concurrent_loaders_on_one_job_lose_no_count(stack: Stack) -> None:
+    _jobs(stack).create(_job("imp-busy"))
+    client = _SerialConflicting(stack.clients.dynamodb)
+    jobs = JobsLedger(stack.settings.name(Resource.JOBS_TABLE), client)  # type: ignore[arg-type]
+
+    # Given 8 loaders counting 20 batches each of one job at once, a third of their tries conflicting
+    def count(loader: int) -> list[bool]:
+        return [jobs.mark_batch_done("imp-busy", loader * 20 + n, 3) for n in range(1, 21)]
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = [done for batch in pool.map(count, range(8)) for done in batch]
+    # Then every batch counted once, and the job holds every count
+    assert all(results) and len(results) == 160
+    assert client.calls > 160
+    job = _jobs(stack).get("imp-busy")
+    assert (job.batches_done, job.stored) == (160, 480)
+    assert len(_jobs(stack).batches_done("imp-busy")) == 160

@@ -10,6 +10,8 @@ success (after a redrive) removes it in the same transaction that counts it.
 from __future__ import annotations
 
 import json
+import random
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -34,6 +36,12 @@ from tenant_pipeline.topology import JOBS_BY_TENANT_INDEX
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
+
+
+CONFLICT_ATTEMPTS = 6
+"""Tries of a batch's counting transaction that conflicts with another batch of the same job."""
+CONFLICT_BACKOFF_S = 0.05
+"""First retry's upper bound of full-jitter backoff; it doubles with each attempt (about 1.6 s in all)."""
 
 
 class JobStatus(StrEnum):
@@ -406,18 +414,24 @@ class JobsLedger:
         }
         if "#stored" in update:  # `stored` is a DynamoDB reserved word
             job_op["Update"]["ExpressionAttributeNames"] = {"#stored": "stored"}
-        try:
-            self._client.transact_write_items(TransactItems=[marker_op, job_op])  # type: ignore[list-item]
-        except ClientError as exc:
-            if error_code(exc) != "TransactionCanceledException":
+        for attempt in range(CONFLICT_ATTEMPTS):
+            try:
+                self._client.transact_write_items(TransactItems=[marker_op, job_op])  # type: ignore[list-item]
+            except ClientError as exc:
+                if error_code(exc) != "TransactionCanceledException":
+                    raise as_store_error(exc, "mark batch") from exc
+                reasons = [reason.get("Code") for reason in exc.response.get("CancellationReasons", [])]
+                if len(reasons) == 2 and reasons[1] == "ConditionalCheckFailed":
+                    raise UnknownJobError(f"unknown job {job_id!r}") from None
+                if self._marker_exists(job_id, batch_number):
+                    return False
+                if "TransactionConflict" in reasons and attempt + 1 < CONFLICT_ATTEMPTS:
+                    # Another batch of the same job committed first: nothing was written, so try again.
+                    time.sleep(random.uniform(0, CONFLICT_BACKOFF_S * 2**attempt))
+                    continue
                 raise as_store_error(exc, "mark batch") from exc
-            reasons = [reason.get("Code") for reason in exc.response.get("CancellationReasons", [])]
-            if len(reasons) == 2 and reasons[1] == "ConditionalCheckFailed":
-                raise UnknownJobError(f"unknown job {job_id!r}") from None
-            if self._marker_exists(job_id, batch_number):
-                return False
-            raise as_store_error(exc, "mark batch") from exc
-        return True
+            return True
+        raise AssertionError("unreachable: the last attempt returns or raises")
 
     def _marker_exists(self, job_id: str, batch_number: int) -> bool:
         try:
