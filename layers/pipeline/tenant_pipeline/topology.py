@@ -259,10 +259,10 @@ TABLES = (
 )
 BUCKETS = (Resource.INGEST_BUCKET, Resource.EXPORT_BUCKET, Resource.SNAPSHOT_BUCKET)
 
-DEFAULT_SHARD_COUNT = 32
-"""Partitions one tenant's entity spreads over: 32 x 1,000 WCU/s lets one tenant write above 25,000
-items/s (`capacity`), where 8 capped it at 8,000. Changing it re-homes ids: a deployment holding data
-written with another count keeps that count (`TENANT_DATA_SHARD_COUNT`)."""
+DEFAULT_SHARD_COUNT = 8
+"""Partitions one tenant's entity spreads over (8 x 1,000 WCU/s caps one tenant's writes at 8,000 items/s,
+`capacity`). The shard of an id depends on this count, so changing it under existing data would write a
+re-imported id to a second item: raising it needs a re-sharding migration first."""
 DEFAULT_BATCH_ROWS = 500
 DEFAULT_MAX_INVALID_RATIO = 0.5
 
