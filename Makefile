@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: demo test lint typecheck bench synth clean
+.PHONY: demo test test-thorough lint typecheck bench synth clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,10 @@ test: $(VENV)/.dev node_modules/.installed
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy layers/telemetry/tenant_telemetry layers/pipeline/tenant_pipeline functions tenantctl infra
 	$(BIN)/pytest
+
+# Thousands of generated files against the csv and json modules (a few hundred run in `make test`).
+test-thorough: $(VENV)/.dev
+	$(BIN)/pytest -m thorough
 
 bench: $(VENV)/.dev
 	$(BIN)/python -m bench

@@ -4,7 +4,8 @@ The files are shaped like real exports: quoted commas and quotes, line breaks of
 and outside quoted fields, blank lines, rows of the wrong width, with and without a BOM and a final
 line break, and entity rows valid and invalid. The expected outcome of each record comes from how
 it was generated (never from the validator), and the count of records from the standard library.
-The default tests try a few hundred files per format; the `slow` ones another thousand each.
+The default tests try a few hundred files per format; the `thorough` ones (`make test-thorough`) another
+thousand each.
 """
 
 from __future__ import annotations
@@ -240,6 +241,7 @@ def test_every_json_array_element_is_stored_or_reported(data: st.DataObject) -> 
 
 
 @pytest.mark.slow
+@pytest.mark.thorough
 @_SLOW
 @given(st.data())
 def test_thousands_of_csv_files(data: st.DataObject) -> None:
@@ -247,6 +249,7 @@ def test_thousands_of_csv_files(data: st.DataObject) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.thorough
 @_SLOW
 @given(st.data())
 def test_thousands_of_json_files(data: st.DataObject) -> None:
