@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import tempfile
 
+import orjson
 import pytest
 
 from tenant_pipeline.imports.fanout import BatchSpool
@@ -19,7 +20,9 @@ def test_exclude_rewrites_the_spool_in_place(monkeypatch: pytest.MonkeyPatch) ->
         opened: list[object] = []
         monkeypatch.setattr(tempfile, "TemporaryFile", lambda *a, **k: opened.append(1))
         # when rows at lines 3, 6..9 (a whole batch) and 41 turn out to be later duplicates,
-        late = [LateDuplicate(line=n, key=f"id-{n - 2}", first_line=1) for n in (3, 6, 7, 8, 9, 41)]
+        late = [
+            LateDuplicate(line=n, key=f"id-{n - 2}", first_line=1, ordinal=n - 2) for n in (3, 6, 7, 8, 9, 41)
+        ]
         removed: list[int] = []
         count = spool.exclude(iter(late), lambda pair: removed.append(pair.line))
         # then no second spool was opened, the file shrank, and the rest reads back in order.
@@ -30,3 +33,16 @@ def test_exclude_rewrites_the_spool_in_place(monkeypatch: pytest.MonkeyPatch) ->
         assert [number for number, _, _ in batches] == list(range(1, 10))
         assert sum(rows for _, rows, _ in batches) == 34 == spool.rows
         assert spool.batches == 9
+
+
+def test_exclude_tells_apart_rows_that_share_a_line() -> None:
+    # Given five rows of a one-line JSON array (all at line 1), spooled in batches of two,
+    with BatchSpool(batch_rows=2) as spool:
+        spool.add_batch([1] * 5, [[f"id-{n % 3}", n] for n in range(5)])
+        spool.finish()
+        # when the 4th and 5th rows (ordinals 3 and 4) repeat the 1st and 2nd ones' ids,
+        late = [LateDuplicate(line=1, key=f"id-{n % 3}", first_line=1, ordinal=n) for n in (3, 4)]
+        assert spool.exclude(iter(late), lambda _: None) == 2
+        # then exactly those two are gone and the first occurrences stay.
+        kept = [orjson.loads(rows) for _, _, rows in spool]
+        assert kept == [[["id-0", 0], ["id-1", 1]], [["id-2", 2]]]

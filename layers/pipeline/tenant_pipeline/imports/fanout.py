@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from itertools import compress
 from typing import IO, Any
 
 import orjson
@@ -33,9 +34,9 @@ class BatchSpool:
 
     Each line holds one batch: its row count, its rows' source line numbers (JSON) and its rows
     (JSON, as the batch message carries them), separated by spaces. Rows arrive in bulk
-    (`add_batch`) and are encoded one batch per `orjson.dumps` call. The line numbers let
-    `exclude` drop rows found to be later duplicates only after the pass (see
-    `validation.duplicates`).
+    (`add_batch`) and are encoded one batch per `orjson.dumps` call. `exclude` drops rows found to
+    be later duplicates only after the pass by their ordinal among the spooled rows (records can
+    share a line; see `validation.duplicates`).
     """
 
     def __init__(self, batch_rows: int) -> None:
@@ -80,18 +81,17 @@ class BatchSpool:
         for number, (count, _, rows_json) in enumerate(self._entries(), start=1):
             yield number, int(count), rows_json
 
-    def exclude(self, lines: Iterator[LateDuplicate], on_removed: Callable[[LateDuplicate], None]) -> int:
-        """Drop the rows at the lines of `lines` (ascending, all spooled); returns how many.
+    def exclude(self, late: Iterator[LateDuplicate], on_removed: Callable[[LateDuplicate], None]) -> int:
+        """Drop the rows at the ordinals of `late` (ascending, all spooled); returns how many.
 
         The spool is rewritten in place (a batch never grows by losing rows, so the writes stay behind
         the reads), so `/tmp` never holds it twice; batches left empty disappear, so batch numbers stay
-        1..N. Memory holds one batch plus the pairs of at most one validated batch at a time.
+        1..N. Memory holds one batch plus the duplicates falling in it.
         """
-        pending_pair = next(lines, None)
-        if pending_pair is None:
+        pending = next(late, None)
+        if pending is None:
             return 0
-        waiting: dict[int, LateDuplicate] = {}
-        removed = read_at = write_at = 0
+        removed = read_at = write_at = first_ordinal = 0
         self.batches = self.rows = 0
         spool = self._file
         while True:
@@ -100,22 +100,20 @@ class BatchSpool:
             if not line:
                 break
             read_at = spool.tell()
-            _, lines_json, rows_json = line.rstrip(b"\n").split(b" ", 2)
+            count, lines_json, rows_json = line.rstrip(b"\n").split(b" ", 2)
+            end_ordinal = first_ordinal + int(count)
             numbers: list[int] = orjson.loads(lines_json)
-            last = max(numbers)
-            while pending_pair is not None and pending_pair.line <= last:
-                waiting[pending_pair.line] = pending_pair
-                pending_pair = next(lines, None)
-            if waiting and not waiting.keys().isdisjoint(numbers):
-                kept_lines, kept_rows = [], []
-                for number, row in zip(numbers, orjson.loads(rows_json), strict=True):
-                    if number in waiting:
-                        on_removed(waiting.pop(number))
-                        removed += 1
-                    else:
-                        kept_lines.append(number)
-                        kept_rows.append(row)
-                numbers, rows_json = kept_lines, orjson.dumps(kept_rows)
+            if pending is not None and pending.ordinal < end_ordinal:
+                dropped: set[int] = set()
+                while pending is not None and pending.ordinal < end_ordinal:
+                    dropped.add(pending.ordinal - first_ordinal)
+                    on_removed(pending)
+                    pending = next(late, None)
+                keep = [i not in dropped for i in range(len(numbers))]
+                removed += len(dropped)
+                numbers = list(compress(numbers, keep))
+                rows_json = orjson.dumps(list(compress(orjson.loads(rows_json), keep)))
+            first_ordinal = end_ordinal
             if numbers:
                 spool.seek(write_at)
                 self._write(spool, numbers, rows_json)

@@ -5,15 +5,17 @@ first appears, which a repeat's reason names), so a batch is checked with C-leve
 (`isdisjoint`, `update`) and a repeat is known at once. Past that cap
 the set stops growing: a key already in it is still a duplicate at once, and every other key is
 spilled with its line number to one of `partitions` hash partitions in temporary files. After
-the pass, `later_duplicates()` reads one partition at a time and yields, in line order, the
+the pass, `later_duplicates()` reads one partition at a time and yields, in file order, the
 rows repeating a key first seen in a spilled row (the first occurrence in file order stands), each
-with the line of that first occurrence.
+with the line of that first occurrence and its ordinal among the rows that passed (the rows not
+found to repeat a key at once). Several records can share a line (a JSON array on one line), so
+rows are told apart by that ordinal, never by their line.
 
 Memory bound. At most `max_keys` keys (default 262,144: ~25 MB for 10-20 character ids, the
 set's table plus the strings) during the pass, plus the file buffers of the partitions
 (8 KiB each); while resolving, one partition's distinct keys, never more than `max_keys`
 either: a larger partition is split again with another hash. So memory is flat however many
-rows the file has; `/tmp` holds ~30 bytes per spilled row.
+rows the file has; `/tmp` holds ~40 bytes per spilled row.
 
 Results are exact (keys are compared, never digests). Callers that stream results must know
 that rows after the cap may turn out to be duplicates only at the end (`spilled`).
@@ -26,7 +28,7 @@ import sys
 import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from decimal import Decimal
-from itertools import compress
+from itertools import compress, count
 from operator import ne, not_
 from typing import IO, Any, NamedTuple
 
@@ -39,11 +41,14 @@ _MAX_DEPTH = 16  # re-splits of one partition (each divides it by `partitions`)
 
 
 class LateDuplicate(NamedTuple):
-    """A row found to repeat a key only after the pass, and the line that has the key first."""
+    """A row found to repeat a key only after the pass, and the line that has the key first.
+
+    `ordinal` is the row's position (from 0) among the rows `check` passed: the file's valid rows."""
 
     line: int
     key: Any
     first_line: int
+    ordinal: int
 
 
 def _key_text(value: Any) -> str:
@@ -70,6 +75,7 @@ class KeyTracker:
         self._spill: list[IO[bytes]] = []
         self._results: list[IO[bytes]] = []
         self._spilled = 0
+        self._passed = 0  # rows `check` did not flag so far: the next passed row's ordinal
         self._positions = 0  # running position for `add_batch` (no line numbers)
 
     def __len__(self) -> int:
@@ -115,11 +121,15 @@ class KeyTracker:
         if len(fresh) == len(keys) and seen.keys().isdisjoint(fresh):
             repeats = []
         else:
+            # Rows are told apart by position, not line: records can share a line (a JSON array on one line).
+            positions = range(len(keys))
+            first_at = dict(zip(reversed(keys), reversed(positions), strict=True))
             for key in seen.keys() & fresh.keys():
-                fresh[key] = seen[key]  # a key from an earlier batch keeps its first line
-            # A row is a repeat when its key's first line is another row's.
-            repeats = list(compress(range(len(keys)), map(ne, map(fresh.__getitem__, keys), lines)))
+                first_at[key] = -1  # a key from an earlier batch: every row of it here repeats
+                del fresh[key]  # and keeps its first line
+            repeats = list(compress(positions, map(ne, map(first_at.__getitem__, keys), positions)))
         seen.update(fresh)
+        self._passed += len(keys) - len(repeats)
         if len(seen) >= self._max_keys:
             self._start_spilling()
         return repeats
@@ -140,17 +150,17 @@ class KeyTracker:
             fresh = list(map(not_, known))
             lines, keys = list(compress(lines, fresh)), list(compress(keys, fresh))
         mask = self._partitions - 1
-        buckets: dict[int, list[tuple[int, Any]]] = {}
-        for line, key in zip(lines, keys, strict=True):
-            buckets.setdefault(hash(key) & mask, []).append((line, key))
-        for index, pairs in buckets.items():
-            pairs.sort()  # file order inside the partition (a batch's rows may come grouped)
-            self._spill[index].write(orjson.dumps(pairs, default=_key_text) + b"\n")
-            self._spilled += len(pairs)
+        buckets: dict[int, list[tuple[int, int, Any]]] = {}
+        for ordinal, line, key in zip(count(self._passed), lines, keys):
+            buckets.setdefault(hash(key) & mask, []).append((ordinal, line, key))
+        self._passed += len(keys)
+        for index, rows in buckets.items():
+            self._spill[index].write(orjson.dumps(rows, default=_key_text) + b"\n")
+            self._spilled += len(rows)
         return repeats
 
     def later_duplicates(self) -> Iterator[LateDuplicate]:
-        """After the pass: each spilled row repeating an earlier spilled row, by line."""
+        """After the pass: each spilled row repeating an earlier spilled row, in file order."""
         results = []
         for part in self._spill:
             part.flush()
@@ -159,18 +169,23 @@ class KeyTracker:
             self._results.append(out)
             self._resolve(part, out, depth=1)
             out.seek(0)
-            results.append(_pairs(out))
-        return (LateDuplicate(*found) for found in heapq.merge(*results))
+            results.append(_entries(out))
+        return (
+            LateDuplicate(line=line, key=key, first_line=first_line, ordinal=ordinal)
+            for ordinal, line, key, first_line in heapq.merge(*results)
+        )
 
     def _resolve(self, part: IO[bytes], out: IO[bytes], depth: int) -> None:
         """Write the later duplicates of one partition to `out`; split it if it holds too many keys."""
-        seen: dict[Any, int] = {}
+        seen: dict[Any, int] = {}  # key -> line of its first row
         for chunk in part:
             found = []
-            for line, key in orjson.loads(chunk):
-                first = seen.setdefault(key, line)
-                if first != line:
-                    found.append((line, key, first))
+            for ordinal, line, key in orjson.loads(chunk):
+                first = seen.get(key)
+                if first is None:
+                    seen[key] = line
+                else:
+                    found.append((ordinal, line, key, first))
             if found:
                 out.write(orjson.dumps(found) + b"\n")
             if len(seen) > self._max_keys and depth < _MAX_DEPTH:
@@ -189,10 +204,10 @@ class KeyTracker:
         mask = self._partitions - 1
         for chunk in part:
             buckets: dict[int, list[Any]] = {}
-            for pair in orjson.loads(chunk):
-                buckets.setdefault(hash(f"{depth}\x00{pair[1]!r}") & mask, []).append(pair)
-            for index, pairs in buckets.items():
-                subs[index].write(orjson.dumps(pairs) + b"\n")
+            for row in orjson.loads(chunk):
+                buckets.setdefault(hash(f"{depth}\x00{row[2]!r}") & mask, []).append(row)
+            for index, rows in buckets.items():
+                subs[index].write(orjson.dumps(rows) + b"\n")
         found_files = []
         for sub in subs:
             sub.seek(0)
@@ -202,8 +217,8 @@ class KeyTracker:
             found.seek(0)
             found_files.append(found)
         batch: list[list[Any]] = []
-        for pair in heapq.merge(*map(_pairs, found_files)):
-            batch.append(pair)
+        for entry in heapq.merge(*map(_entries, found_files)):
+            batch.append(entry)
             if len(batch) >= _WRITE_PAIRS:
                 out.write(orjson.dumps(batch) + b"\n")
                 batch = []
@@ -225,7 +240,7 @@ class KeyTracker:
         self.close()
 
 
-def _pairs(file: IO[bytes]) -> Iterator[list[Any]]:
-    """The `[line, key]` pairs (or `[line, key, first line]` results) written to a file, in order."""
+def _entries(file: IO[bytes]) -> Iterator[list[Any]]:
+    """The `[ordinal, line, key]` rows (or `[ordinal, line, key, first line]` results) of a file, in order."""
     for chunk in file:
         yield from orjson.loads(chunk)

@@ -89,9 +89,11 @@ def validate_stream(
     tracker = keys if keys is not None else KeyTracker()  # (an empty tracker is falsy: it has a len)
     with tracker:
         held: IO[bytes] | None = None
+        streamed = 0  # valid rows yielded before batches were held
         try:
             for batch in validate_batches(stream, fmt, entity, limits, keys=tracker, mapping=mapping):
                 if held is None and not tracker.spilled:
+                    streamed += len(batch.rows)
                     yield from _outcomes(batch, names)
                     continue
                 # From the batch in which the tracker spilled on (some of its rows may have been spilled
@@ -100,13 +102,16 @@ def validate_stream(
                     held = tempfile.TemporaryFile()  # noqa: SIM115 - closed below
                 pickle.dump(batch, held, protocol=pickle.HIGHEST_PROTOCOL)
             if held is not None:
-                yield from _replay(held, tracker, entity.primary_key, names)
+                yield from _replay(held, tracker, entity.primary_key, names, first_ordinal=streamed)
         finally:
             if held is not None:
                 held.close()
 
 
-def _replay(held: IO[bytes], keys: KeyTracker, key: str, names: tuple[str, ...]) -> Iterator[Outcome]:
+def _replay(
+    held: IO[bytes], keys: KeyTracker, key: str, names: tuple[str, ...], *, first_ordinal: int
+) -> Iterator[Outcome]:
+    """Outcomes of the held batches, later duplicates made invalid (`first_ordinal`: the first row's)."""
     held.flush()
     held.seek(0)
     late = keys.later_duplicates()
@@ -116,31 +121,27 @@ def _replay(held: IO[bytes], keys: KeyTracker, key: str, names: tuple[str, ...])
             batch: ValidatedBatch = pickle.load(held)
         except EOFError:
             return
-        last = max(batch.lines, default=0)
+        end_ordinal = first_ordinal + len(batch.rows)
         found: dict[int, LateDuplicate] = {}
-        while pending is not None and pending.line <= last:
-            found[pending.line] = pending
+        while pending is not None and pending.ordinal < end_ordinal:
+            found[pending.ordinal - first_ordinal] = pending
             pending = next(late, None)
+        first_ordinal = end_ordinal
         if found:
             _move_late_duplicates(batch, found, key)
         yield from _outcomes(batch, names)
 
 
 def _move_late_duplicates(batch: ValidatedBatch, found: dict[int, LateDuplicate], key: str) -> None:
-    """Turn the valid rows at the lines of `found` into invalid ones, keeping every row's position."""
+    """Turn the valid rows at the positions of `found` into invalid ones, keeping every row's position."""
     taken = set(batch.invalid_at)
     valid_at = [at for at in range(batch.total) if at not in taken]
-    moved = [i for i, line in enumerate(batch.lines) if line in found]
     invalid = list(zip(batch.invalid_at, batch.invalid, strict=True))
     invalid += [
-        (
-            valid_at[i],
-            InvalidRow(batch.lines[i], (_late_error(key, found[batch.lines[i]]),)),
-        )
-        for i in moved
+        (valid_at[i], InvalidRow(batch.lines[i], (_late_error(key, late),))) for i, late in found.items()
     ]
     invalid.sort(key=itemgetter(0))
-    keep = [line not in found for line in batch.lines]
+    keep = [i not in found for i in range(len(batch.rows))]
     batch.lines = list(compress(batch.lines, keep))
     batch.rows = list(compress(batch.rows, keep))
     batch.invalid = [row for _, row in invalid]
