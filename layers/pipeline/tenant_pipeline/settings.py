@@ -17,7 +17,6 @@ class PipelineSettings:
 
     names: Mapping[Resource, str] = field(default_factory=dict)
     region: str | None = None
-    shard_count: int = topology.DEFAULT_SHARD_COUNT
     batch_rows: int = topology.DEFAULT_BATCH_ROWS
     max_object_bytes: int = topology.DEFAULT_MAX_OBJECT_BYTES
     max_decompressed_bytes: int = topology.DEFAULT_MAX_DECOMPRESSED_BYTES
@@ -30,7 +29,6 @@ class PipelineSettings:
         return cls(
             names=names,
             region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or None,
-            shard_count=_positive_int(env, Tunable.SHARD_COUNT, topology.DEFAULT_SHARD_COUNT),
             batch_rows=_positive_int(env, Tunable.BATCH_ROWS, topology.DEFAULT_BATCH_ROWS),
             max_object_bytes=_positive_int(env, Tunable.MAX_OBJECT_BYTES, topology.DEFAULT_MAX_OBJECT_BYTES),
             max_decompressed_bytes=_positive_int(

@@ -259,10 +259,17 @@ TABLES = (
 )
 BUCKETS = (Resource.INGEST_BUCKET, Resource.EXPORT_BUCKET, Resource.SNAPSHOT_BUCKET)
 
-DEFAULT_SHARD_COUNT = 8
-"""Partitions one tenant's entity spreads over (8 x 1,000 WCU/s caps one tenant's writes at 8,000 items/s,
-`capacity`). The shard of an id depends on this count, so changing it under existing data would write a
-re-imported id to a second item: raising it needs a re-sharding migration first."""
+LEGACY_SHARD_COUNT = 8
+"""Shards of a tenant whose directory entry records no count: every tenant created before counts were
+recorded. The shard of an id depends on its tenant's count, so an existing tenant keeps 8 for good (a
+re-imported id must land on the item it overwrites); 8 x 1,000 WCU/s caps its writes at 8,000 items/s."""
+NEW_TENANT_SHARD_COUNT = 32
+"""Shards a new tenant's entities spread over, recorded in its directory entry when it is created.
+The goal of 25,000 rows/s needs 25 partitions of 1,000 WCU/s (`capacity.CapacityModel.shards_for_rate`);
+32, the next power of two, leaves room for uneven shards: 32,000 items/s of up to 964 bytes, which the
+loader's `MaximumConcurrency` writes with 26 of its 35 invocations (tests/unit/pipeline/test_capacity.py)."""
+MAX_SHARD_COUNT = 256
+"""Most shards a tenant may have: every reader queries each of them, so a count is not free."""
 DEFAULT_BATCH_ROWS = 500
 DEFAULT_MAX_INVALID_RATIO = 0.5
 
@@ -270,7 +277,6 @@ DEFAULT_MAX_INVALID_RATIO = 0.5
 class Tunable(StrEnum):
     """Optional environment overrides of the pipeline's settings; unset means the default above."""
 
-    SHARD_COUNT = "TENANT_DATA_SHARD_COUNT"
     BATCH_ROWS = "IMPORT_BATCH_ROWS"
     MAX_OBJECT_BYTES = "IMPORT_MAX_OBJECT_BYTES"
     MAX_DECOMPRESSED_BYTES = "IMPORT_MAX_DECOMPRESSED_BYTES"

@@ -16,7 +16,6 @@ def test_names_and_tunables_come_from_the_topologys_variables() -> None:
     )
     assert settings.name(Resource.JOBS_TABLE) == "jobs"
     assert settings.batch_rows == 100
-    assert settings.shard_count == topology.DEFAULT_SHARD_COUNT
     assert settings.region == "eu-west-1"
     assert settings.batches_max_receive_count == topology.BATCHES_QUEUE.max_receive_count
 
@@ -28,5 +27,5 @@ def test_a_missing_name_says_which_variable_to_set() -> None:
 
 @pytest.mark.parametrize("raw", ["zero", "0", "-3"])
 def test_a_bad_tunable_is_refused(raw: str) -> None:
-    with pytest.raises(InvalidSettingError, match=Tunable.SHARD_COUNT.value):
-        PipelineSettings.from_env({Tunable.SHARD_COUNT.value: raw})
+    with pytest.raises(InvalidSettingError, match=Tunable.BATCH_ROWS.value):
+        PipelineSettings.from_env({Tunable.BATCH_ROWS.value: raw})

@@ -5,7 +5,8 @@
                or `TIMING#{n:06d}` (where a batch's time went, for `tenantctl explain`);
                only job items carry `tenant_id`/`started_key`, so markers stay out of `jobs-by-tenant`.
 - tenant-data: pk=`{tenant}#{entity}#{shard}` sk=`{record_id}`, shard = CRC-32 of the id modulo the
-               shard count: stable across processes and languages, so any reader finds every item.
+               tenant's shard count (recorded in its directory entry): stable across processes and
+               languages, so any reader that takes the tenant's count finds every item.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import re
 import zlib
 
 from tenant_pipeline.errors import InvalidTenantIdError
+from tenant_pipeline.topology import MAX_SHARD_COUNT
 
 TENANT_ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
 JOB_SK = "JOB"
@@ -50,6 +52,17 @@ def batch_number_of(sk: str) -> int:
 def started_key(started_at: str, job_id: str) -> str:
     """Sort key of `jobs-by-tenant`: ISO time first (newest first when descending), id breaks ties."""
     return f"{started_at}#{job_id}"
+
+
+def check_shard_count(shard_count: int) -> int:
+    """The count itself, if a tenant may have it (1 to `MAX_SHARD_COUNT`)."""
+    if (
+        isinstance(shard_count, bool)
+        or not isinstance(shard_count, int)
+        or not 1 <= shard_count <= MAX_SHARD_COUNT
+    ):
+        raise ValueError(f"a shard count must be an integer from 1 to {MAX_SHARD_COUNT}, got {shard_count!r}")
+    return shard_count
 
 
 def shard_of(record_id: str, shard_count: int) -> int:

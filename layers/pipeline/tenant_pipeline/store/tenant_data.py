@@ -1,5 +1,8 @@
 """The tenant store: every tenant's records, sharded so one import is not held to one partition.
 
+Each tenant has its own shard count (its directory entry records it), so every key and every read
+takes the tenant's count: the shard of an id depends on it.
+
 Writes take DynamoDB typed attribute maps built by the caller (the loader builds them straight from
 validated rows), 25 per `BatchWriteItem` as AWS requires, sent through the client's `batch_write_item`
 (the client `AwsClients` builds skips botocore's parameter validation: the maps are ours, built from
@@ -19,10 +22,9 @@ from typing import TYPE_CHECKING, Any
 from boto3.dynamodb.types import TypeDeserializer
 from botocore.exceptions import ClientError
 
-from tenant_pipeline import topology
 from tenant_pipeline.errors import WriteIncompleteError
 from tenant_pipeline.store.client_errors import THROTTLE_CODES, as_store_error, error_code
-from tenant_pipeline.store.keys import check_tenant_id, data_pk, record_pk
+from tenant_pipeline.store.keys import check_shard_count, check_tenant_id, data_pk, record_pk
 from tenant_pipeline.store.pages import pages
 
 if TYPE_CHECKING:
@@ -57,22 +59,21 @@ class TenantDataStore:
         self,
         table_name: str,
         client: DynamoDBClient,
-        shard_count: int = topology.DEFAULT_SHARD_COUNT,
         *,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
         jitter: Callable[[], float] = random.random,
     ) -> None:
         self.table_name = table_name
-        self.shard_count = shard_count
         self._client = client
         self._sleep = sleep
         self._clock = clock
         self._jitter = jitter
 
-    def record_key(self, tenant_id: str, entity: str, record_id: str) -> Item:
+    @staticmethod
+    def record_key(tenant_id: str, entity: str, record_id: str, shard_count: int) -> Item:
         return {
-            "pk": {"S": record_pk(tenant_id, entity, record_id, self.shard_count)},
+            "pk": {"S": record_pk(tenant_id, entity, record_id, shard_count)},
             "sk": {"S": record_id},
         }
 
@@ -116,11 +117,11 @@ class TenantDataStore:
 
     # -- reading -------------------------------------------------------------------------------
     def _entity_pages(
-        self, tenant_id: str, entity: str, action: str, **request: Any
+        self, tenant_id: str, entity: str, shard_count: int, action: str, **request: Any
     ) -> Iterator[Mapping[str, Any]]:
-        """Every page of a query over one tenant's entity, shard by shard."""
+        """Every page of a query over one tenant's entity, shard by shard of the tenant's count."""
         check_tenant_id(tenant_id)  # a forged id (`a#contacts`, `../a`) is refused, not looked up
-        for shard in range(self.shard_count):
+        for shard in range(check_shard_count(shard_count)):
             try:
                 yield from pages(
                     self._client.query,
@@ -132,25 +133,28 @@ class TenantDataStore:
             except ClientError as exc:
                 raise as_store_error(exc, action) from exc
 
-    def query_items(self, tenant_id: str, entity: str) -> Iterator[Item]:
+    def query_items(self, tenant_id: str, entity: str, shard_count: int) -> Iterator[Item]:
         """Every stored item of one tenant's entity as typed maps, shard by shard, paginated.
 
         Pages are capped at `QUERY_PAGE_ITEMS` as well as DynamoDB's 1 MB, so a reader's memory stays
         bounded on emulators that ignore the byte cap (the local AWS), at a negligible request cost."""
-        for page in self._entity_pages(tenant_id, entity, "query tenant data", Limit=QUERY_PAGE_ITEMS):
+        pages_read = self._entity_pages(
+            tenant_id, entity, shard_count, "query tenant data", Limit=QUERY_PAGE_ITEMS
+        )
+        for page in pages_read:
             yield from page.get("Items", [])
 
-    def query_entity(self, tenant_id: str, entity: str) -> Iterator[dict[str, Any]]:
+    def query_entity(self, tenant_id: str, entity: str, shard_count: int) -> Iterator[dict[str, Any]]:
         """Every stored record of one tenant's entity as plain values (numbers as `Decimal`),
         without the table's own `pk`/`sk`."""
         deserializer = TypeDeserializer()
-        for item in self.query_items(tenant_id, entity):
+        for item in self.query_items(tenant_id, entity, shard_count):
             yield {
                 name: deserializer.deserialize(value)
                 for name, value in item.items()
                 if name not in ("pk", "sk")
             }
 
-    def count_entity(self, tenant_id: str, entity: str) -> int:
-        counted = self._entity_pages(tenant_id, entity, "count tenant data", Select="COUNT")
+    def count_entity(self, tenant_id: str, entity: str, shard_count: int) -> int:
+        counted = self._entity_pages(tenant_id, entity, shard_count, "count tenant data", Select="COUNT")
         return sum(page.get("Count", 0) for page in counted)

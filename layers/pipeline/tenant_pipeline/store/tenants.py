@@ -18,7 +18,7 @@ from tenant_pipeline.errors import (
     UnknownTenantError,
 )
 from tenant_pipeline.store.client_errors import as_store_error, error_code, is_conditional_failure
-from tenant_pipeline.store.keys import TENANT_SK, TOMBSTONE_SK, check_tenant_id, tenant_pk
+from tenant_pipeline.store.keys import TENANT_SK, TOMBSTONE_SK, check_shard_count, check_tenant_id, tenant_pk
 from tenant_pipeline.store.pages import pages
 
 if TYPE_CHECKING:
@@ -38,9 +38,16 @@ class Tombstone:
     tenant_id: str
     deleted_at: str
     job_id: str
+    shard_count: int = topology.LEGACY_SHARD_COUNT
+    """The erased tenant's count, so an erasure run again finds what is left in every shard."""
 
     def to_dict(self) -> dict[str, Any]:
-        return {"tenant_id": self.tenant_id, "deleted_at": self.deleted_at, "job_id": self.job_id}
+        return {
+            "tenant_id": self.tenant_id,
+            "deleted_at": self.deleted_at,
+            "job_id": self.job_id,
+            "shard_count": self.shard_count,
+        }
 
 
 @dataclass(frozen=True)
@@ -53,6 +60,8 @@ class Tenant:
     updated_at: str | None = None
     column_mappings: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     """Per entity, the tenant's own CSV header names -> the column each fills."""
+    shard_count: int = topology.LEGACY_SHARD_COUNT
+    """Partitions each of the tenant's entities spreads over, fixed when the tenant is created."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -63,6 +72,7 @@ class Tenant:
             "created_at": self.created_at,
             "updated_at": self.updated_at,
             "column_mappings": {entity: dict(mapping) for entity, mapping in self.column_mappings.items()},
+            "shard_count": self.shard_count,
         }
 
     @classmethod
@@ -77,7 +87,13 @@ class Tenant:
             column_mappings=json.loads(item["column_mappings_json"]["S"])
             if "column_mappings_json" in item
             else {},
+            shard_count=recorded_shard_count(item),
         )
+
+
+def recorded_shard_count(item: Mapping[str, Any]) -> int:
+    """The count an entry or tombstone records; none recorded: the tenant predates counts, so 8."""
+    return int(item["shard_count"]["N"]) if "shard_count" in item else topology.LEGACY_SHARD_COUNT
 
 
 def now_iso() -> str:
@@ -105,13 +121,23 @@ class TenantDirectory:
         home_region: str,
         max_invalid_ratio: float = topology.DEFAULT_MAX_INVALID_RATIO,
         column_mappings: Mapping[str, Mapping[str, str]] | None = None,
+        shard_count: int = topology.NEW_TENANT_SHARD_COUNT,
     ) -> Tenant:
+        """Record a new tenant; `shard_count` is fixed for its life (a migration carries it along)."""
         check_tenant_id(tenant_id)
+        check_shard_count(shard_count)
         if not 0.0 <= max_invalid_ratio <= 1.0:
             raise ValueError(f"max invalid ratio must be between 0 and 1, got {max_invalid_ratio}")
         mappings = dict(column_mappings or {})
         tenant = Tenant(
-            tenant_id, home_region, TenantStatus.ACTIVE, float(max_invalid_ratio), now_iso(), None, mappings
+            tenant_id,
+            home_region,
+            TenantStatus.ACTIVE,
+            float(max_invalid_ratio),
+            now_iso(),
+            None,
+            mappings,
+            shard_count,
         )
         item = {
             "pk": {"S": tenant_pk(tenant_id)},
@@ -121,6 +147,7 @@ class TenantDirectory:
             "status": {"S": tenant.status.value},
             "max_invalid_ratio": {"N": repr(tenant.max_invalid_ratio)},
             "created_at": {"S": tenant.created_at},
+            "shard_count": {"N": str(shard_count)},
         }
         if mappings:
             item["column_mappings_json"] = {"S": json.dumps(mappings)}
@@ -148,11 +175,13 @@ class TenantDirectory:
         item = reply.get("Item")
         if item is None:
             return None
-        return Tombstone(tenant_id, item["deleted_at"]["S"], item["job_id"]["S"])
+        return Tombstone(tenant_id, item["deleted_at"]["S"], item["job_id"]["S"], recorded_shard_count(item))
 
-    def bury(self, tenant_id: str, *, job_id: str, deleted_at: str | None = None) -> Tombstone:
+    def bury(
+        self, tenant_id: str, *, job_id: str, shard_count: int, deleted_at: str | None = None
+    ) -> Tombstone:
         """Replace the entry by a tombstone, in one transaction; refused while the tenant migrates."""
-        tombstone = Tombstone(tenant_id, deleted_at or now_iso(), job_id)
+        tombstone = Tombstone(tenant_id, deleted_at or now_iso(), job_id, check_shard_count(shard_count))
         key = {"pk": {"S": tenant_pk(tenant_id)}, "sk": {"S": TENANT_SK}}
         try:
             self._client.transact_write_items(
@@ -175,6 +204,7 @@ class TenantDirectory:
                                 "tenant_id": {"S": tenant_id},
                                 "deleted_at": {"S": tombstone.deleted_at},
                                 "job_id": {"S": job_id},
+                                "shard_count": {"N": str(tombstone.shard_count)},
                             },
                         }
                     },
