@@ -164,10 +164,14 @@ def check_ours(aws: LocalAws, result: dict[str, Any], tenant_ids: list[str], row
     """Every job finished with the file's counts, and the table holds exactly the valid rows."""
     from tenant_pipeline import topology
     from tenant_pipeline.store.tenant_data import TenantDataStore
+    from tenant_pipeline.store.tenants import TenantDirectory
 
     valid, invalid = datasets.expected_counts(rows)
     data_table = aws.function_env[topology.Resource.TENANT_DATA_TABLE.env_var]
     store = TenantDataStore(data_table, aws.client("dynamodb"))
+    directory = TenantDirectory(
+        aws.function_env[topology.Resource.TENANTS_TABLE.env_var], aws.client("dynamodb")
+    )
     for job in result["jobs"]:
         counts = (job["total_rows"], job["stored"], job["invalid"])
         if counts != (rows, valid, invalid):
@@ -175,7 +179,11 @@ def check_ours(aws: LocalAws, result: dict[str, Any], tenant_ids: list[str], row
             raise ImportMismatchError(f"job {job['job_id']} counted {counts}, the file has {expected}")
     per_tenant = _stored_per_tenant(aws, data_table) if len(tenant_ids) > 1 else None
     for tenant in tenant_ids:
-        stored = per_tenant[tenant] if per_tenant is not None else store.count_entity(tenant, ENTITY)
+        stored = (
+            per_tenant[tenant]
+            if per_tenant is not None
+            else store.count_entity(tenant, ENTITY, directory.get(tenant).shard_count)
+        )
         if stored != valid:
             raise ImportMismatchError(f"{tenant}: table holds {stored} items, the file has {valid} valid")
 

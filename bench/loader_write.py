@@ -59,15 +59,16 @@ def run_ours(rows: int) -> dict[str, Any]:
     from tenant_pipeline.aws import AwsClients
     from tenant_pipeline.imports.items import AttributePlan
     from tenant_pipeline.store.tenant_data import TenantDataStore
+    from tenant_pipeline.topology import NEW_TENANT_SHARD_COUNT
 
     warm, measured = _split(loader_rows(rows))
     plan = AttributePlan(
         columns=datasets.COLUMNS, kinds=("S", "S", "S", "N", "S", "S", "S"), primary_key="id"
     )
     store = TenantDataStore(TABLE, AwsClients(region="us-east-1").dynamodb)
-    store.put_items(plan.items(TENANT, ENTITY, warm, store.shard_count))
+    store.put_items(plan.items(TENANT, ENTITY, warm, NEW_TENANT_SHARD_COUNT))
     with cpu_time() as cpu:
-        stats = store.put_items(plan.items(TENANT, ENTITY, measured, store.shard_count))
+        stats = store.put_items(plan.items(TENANT, ENTITY, measured, NEW_TENANT_SHARD_COUNT))
     return {"items": len(measured), "cpu_s": cpu.process_s, "calls": stats.calls}
 
 
@@ -76,7 +77,7 @@ def run_batch_writer(rows: int) -> dict[str, Any]:
     import boto3
 
     from tenant_pipeline.store.keys import record_pk
-    from tenant_pipeline.topology import DEFAULT_SHARD_COUNT
+    from tenant_pipeline.topology import NEW_TENANT_SHARD_COUNT
 
     warm, measured = _split(loader_rows(rows))
     table = boto3.resource("dynamodb", region_name="us-east-1").Table(TABLE)
@@ -88,7 +89,7 @@ def run_batch_writer(rows: int) -> dict[str, Any]:
                 item: dict[str, Any] = {name: value for name, value in pairs if value is not None}
                 if "age" in item:
                     item["age"] = Decimal(item["age"])
-                item["pk"] = record_pk(TENANT, ENTITY, item["id"], DEFAULT_SHARD_COUNT)
+                item["pk"] = record_pk(TENANT, ENTITY, item["id"], NEW_TENANT_SHARD_COUNT)
                 item["sk"] = item["id"]
                 writer.put_item(Item=item)
 

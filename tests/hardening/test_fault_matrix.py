@@ -162,11 +162,11 @@ def test_throttling_errors_on_every_other_batch_write_are_retried_to_the_last_it
     # Given DynamoDB rejects every other BatchWriteItem outright (not with UnprocessedItems)
     wrappers: list[ErrorEveryOtherCall] = []
 
-    def throttled_store(table: str, client: Any, shards: int) -> TenantDataStore:
+    def throttled_store(table: str, client: Any) -> TenantDataStore:
         wrappers.append(
             ErrorEveryOtherCall(client, "batch_write_item", "ProvisionedThroughputExceededException")
         )
-        return TenantDataStore(table, wrappers[-1], shards, sleep=lambda _: None)  # type: ignore[arg-type]
+        return TenantDataStore(table, wrappers[-1], sleep=lambda _: None)  # type: ignore[arg-type]
 
     load_through(monkeypatch, throttled_store)
     pipeline.run()

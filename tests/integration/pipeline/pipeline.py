@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote_plus
@@ -18,6 +18,7 @@ from functions.import_validate import handler as validate_handler
 from tenant_pipeline import topology
 from tenant_pipeline.aws import AwsClients
 from tenant_pipeline.cold_start import ColdStart
+from tenant_pipeline.errors import UnknownTenantError
 from tenant_pipeline.imports.load import BatchLoader
 from tenant_pipeline.settings import PipelineSettings
 from tenant_pipeline.store.jobs import Job, JobsLedger
@@ -43,6 +44,29 @@ def contacts_csv(rows: Iterable[Sequence[str]]) -> bytes:
     writer.writerow(CONTACT_COLUMNS)
     writer.writerows(rows)
     return out.getvalue().encode()
+
+
+@dataclass(frozen=True)
+class TenantRecords:
+    """The tenant store read as every reader reads it: over the shards the tenant's entry records."""
+
+    store: TenantDataStore
+    tenants: TenantDirectory
+
+    def shard_count(self, tenant_id: str) -> int:
+        try:
+            return self.tenants.get(tenant_id).shard_count
+        except UnknownTenantError:  # no entry: look in every shard a tenant may have
+            return topology.MAX_SHARD_COUNT
+
+    def count_entity(self, tenant_id: str, entity: str) -> int:
+        return self.store.count_entity(tenant_id, entity, self.shard_count(tenant_id))
+
+    def query_entity(self, tenant_id: str, entity: str) -> Iterator[dict[str, Any]]:
+        return self.store.query_entity(tenant_id, entity, self.shard_count(tenant_id))
+
+    def query_items(self, tenant_id: str, entity: str) -> Iterator[dict[str, Any]]:
+        return self.store.query_items(tenant_id, entity, self.shard_count(tenant_id))
 
 
 @dataclass
@@ -75,12 +99,19 @@ class Pipeline:
         return JobsLedger(self.stack.settings.name(Resource.JOBS_TABLE), self.stack.clients.dynamodb)
 
     @property
-    def data(self) -> TenantDataStore:
-        return TenantDataStore(
-            self.stack.settings.name(Resource.TENANT_DATA_TABLE),
-            self.stack.clients.dynamodb,
-            self.stack.settings.shard_count,
+    def data(self) -> TenantRecords:
+        store = TenantDataStore(
+            self.stack.settings.name(Resource.TENANT_DATA_TABLE), self.stack.clients.dynamodb
         )
+        return TenantRecords(store, self.tenants)
+
+    def scanned_items(self, tenant_id: str) -> list[dict[str, Any]]:
+        """Every item of the tenant, by scanning the table: no reader's shard count involved."""
+        found = []
+        paginator = self.stack.clients.dynamodb.get_paginator("scan")
+        for page in paginator.paginate(TableName=self.stack.settings.name(Resource.TENANT_DATA_TABLE)):
+            found += [item for item in page["Items"] if item["pk"]["S"].startswith(f"{tenant_id}#")]
+        return found
 
     @property
     def rejects(self) -> RejectsLog:

@@ -36,9 +36,7 @@ def eraser(pipeline: Pipeline) -> TenantEraser:
     stores = RegionStores(
         region=REGION,
         directory=pipeline.tenants,
-        items=TenantItems(
-            settings.name(Resource.TENANT_DATA_TABLE), clients.dynamodb, entity_names(), settings.shard_count
-        ),
+        items=TenantItems(settings.name(Resource.TENANT_DATA_TABLE), clients.dynamodb, entity_names()),
         s3=clients.s3,
         ingest_bucket=settings.name(Resource.INGEST_BUCKET),
         export_bucket=settings.name(Resource.EXPORT_BUCKET),
@@ -73,3 +71,20 @@ def test_an_erasure_removes_only_the_tenant_and_can_run_again(pipeline: Pipeline
     # A tenant never known is refused
     with pytest.raises(ErasureRefusedError, match="unknown tenant 'ghost'"):
         eraser(pipeline).erase("ghost")
+
+
+def test_a_rerun_erases_every_shard_of_the_count_its_tombstone_keeps(pipeline: Pipeline) -> None:
+    # Given acme's records spread over all its 32 shards, and an erasure that buried it and then failed
+    pipeline.put("tenants/acme/imports/contacts/b.csv", contacts_csv(contact_row(n) for n in range(5, 100)))
+    pipeline.run()
+    items = pipeline.scanned_items("acme")
+    assert len(items) == 100
+    assert max(int(item["pk"]["S"].rsplit("#", 1)[1]) for item in items) >= 8
+    pipeline.tenants.bury("acme", job_id="del-failed", shard_count=pipeline.tenants.get("acme").shard_count)
+    # When the erasure runs again, knowing the tenant only by its tombstone
+    job = eraser(pipeline).erase("acme")
+    # Then it finds the records in every one of the 32 shards
+    assert job.status is JobStatus.SUCCEEDED and job.details["totals"]["records"] == 100
+    assert pipeline.scanned_items("acme") == []
+    tombstone = pipeline.tenants.tombstone("acme")
+    assert tombstone is not None and tombstone.shard_count == 32

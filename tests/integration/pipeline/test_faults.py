@@ -113,9 +113,9 @@ def test_throttled_writes_are_retried_until_every_item_is_stored(
 ) -> None:
     wrappers: list[ThrottlingDynamo] = []
 
-    def throttled_store(table: str, client: Any, shards: int) -> TenantDataStore:
+    def throttled_store(table: str, client: Any) -> TenantDataStore:
         wrappers.append(ThrottlingDynamo(client))
-        return TenantDataStore(table, wrappers[-1], shards, sleep=lambda _: None)  # type: ignore[arg-type]
+        return TenantDataStore(table, wrappers[-1], sleep=lambda _: None)  # type: ignore[arg-type]
 
     load_through(monkeypatch, throttled_store)
     pipeline.run()

@@ -150,24 +150,26 @@ def test_the_validation_lease_admits_one_validator_at_a_time(stack: Stack) -> No
 
 
 def test_tenant_data_is_found_across_every_shard(stack: Stack) -> None:
-    store = TenantDataStore(stack.settings.name(Resource.TENANT_DATA_TABLE), stack.clients.dynamodb, 4)
-    items = [{**store.record_key("acme", "contacts", f"c-{n}"), "n": {"N": str(n)}} for n in range(60)]
-    items.append({**store.record_key("globex", "contacts", "c-1"), "n": {"N": "-1"}})
+    store = TenantDataStore(stack.settings.name(Resource.TENANT_DATA_TABLE), stack.clients.dynamodb)
+    items = [{**store.record_key("acme", "contacts", f"c-{n}", 4), "n": {"N": str(n)}} for n in range(60)]
+    items.append({**store.record_key("globex", "contacts", "c-1", 4), "n": {"N": "-1"}})
     store.put_items(items)
-    records = list(store.query_entity("acme", "contacts"))
+    records = list(store.query_entity("acme", "contacts", 4))
     assert sorted(int(r["n"]) for r in records) == list(range(60))
-    assert store.count_entity("acme", "contacts") == 60
-    assert store.count_entity("globex", "contacts") == 1
-    assert store.count_entity("acme", "orders") == 0
+    assert store.count_entity("acme", "contacts", 4) == 60
+    assert store.count_entity("globex", "contacts", 4) == 1
+    assert store.count_entity("acme", "orders", 4) == 0
+    # A reader that took a smaller count than the tenant's would miss records: the count matters.
+    assert store.count_entity("acme", "contacts", 2) < 60
 
 
 def test_reading_a_large_partition_holds_one_bounded_page_at_a_time(stack: Stack) -> None:
     # Given more items in one partition than one page holds (one shard, so one partition)
     client = stack.clients.dynamodb
-    store = TenantDataStore(stack.settings.name(Resource.TENANT_DATA_TABLE), client, 1)
+    store = TenantDataStore(stack.settings.name(Resource.TENANT_DATA_TABLE), client)
     total = 2 * QUERY_PAGE_ITEMS + 7
     store.put_items(
-        [{**store.record_key("acme", "orders", f"o-{n}"), "n": {"N": str(n)}} for n in range(total)]
+        [{**store.record_key("acme", "orders", f"o-{n}", 1), "n": {"N": str(n)}} for n in range(total)]
     )
     page_sizes: list[int] = []
     real_query = client.query
@@ -179,7 +181,7 @@ def test_reading_a_large_partition_holds_one_bounded_page_at_a_time(stack: Stack
 
     # When every item is read back
     with patch.object(client, "query", side_effect=recording_query):
-        read = sum(1 for _ in store.query_items("acme", "orders"))
+        read = sum(1 for _ in store.query_items("acme", "orders", 1))
     # Then all of them arrive, in pages no larger than the cap
     assert read == total
     assert max(page_sizes) == QUERY_PAGE_ITEMS

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from decimal import Decimal
 
 import pytest
@@ -52,3 +53,15 @@ def test_a_claim_check_outside_the_jobs_folder_is_refused(key: str) -> None:
 def test_a_malformed_message_is_refused(body: str | bytes, reason: str) -> None:
     with pytest.raises(BatchMessageError, match=reason):
         BatchMessage.parse(body)
+
+
+def test_the_tenants_shard_count_travels_with_the_batch_and_an_older_message_means_eight() -> None:
+    rows = encode_rows([["o-1", 1], ["o-2", 2]])
+    assert BatchMessage.parse(replace(HEADER, shard_count=32).body(rows)).header.shard_count == 32
+    # A message sent before counts were recorded carries none: its tenant has the legacy 8
+    older = json.loads(HEADER.body(rows))
+    del older["shard_count"]
+    assert BatchMessage.parse(json.dumps(older)).header.shard_count == 8
+    for bad in (0, -1, "32", 10_000):
+        with pytest.raises(BatchMessageError, match="malformed"):
+            BatchMessage.parse(json.dumps({**older, "shard_count": bad}))

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import binascii
 from decimal import Decimal
 from typing import Any
 
+import pytest
 from boto3.dynamodb.types import TypeDeserializer
 
 from tenant_pipeline.imports.items import AttributePlan, column_kind, to_attribute
@@ -55,6 +57,21 @@ def test_a_repeated_id_in_one_batch_keeps_one_item() -> None:
 def test_the_shard_is_stable_and_within_range() -> None:
     assert shard_of("c-1", 8) == shard_of("c-1", 8)
     assert {shard_of(f"id-{n}", 8) for n in range(200)} == set(range(8))
+
+
+@pytest.mark.parametrize("shards", [8, 32])
+def test_an_id_maps_to_the_same_shard_of_its_tenants_count_in_every_batch(shards: int) -> None:
+    # The loader keys rows by the count its batch carries: CRC-32 of the id modulo it, in any batch
+    plan = AttributePlan.from_schema(("id", "age"), PROPERTIES, "id")
+    ids = [f"c-{n}" for n in range(500)]
+    first = plan.items("acme", "contacts", [[record_id, 1] for record_id in ids], shards)
+    again = plan.items("acme", "contacts", [[record_id, 2] for record_id in reversed(ids)], shards)
+    expected = {
+        record_id: f"acme#contacts#{binascii.crc32(record_id.encode()) % shards}" for record_id in ids
+    }
+    assert {item["sk"]["S"]: item["pk"]["S"] for item in first} == expected
+    assert {item["sk"]["S"]: item["pk"]["S"] for item in again} == expected
+    assert {pk.rsplit("#", 1)[1] for pk in expected.values()} == {str(n) for n in range(shards)}
 
 
 def test_nested_values_round_trip_through_the_boto3_deserializer() -> None:

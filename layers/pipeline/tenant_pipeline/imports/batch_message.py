@@ -1,9 +1,13 @@
 """The message that carries one import batch from the validator to the loader.
 
 Body (JSON): `{"v": 1, "job_id", "tenant_id", "entity", "batch_number", "row_count", "columns",
-"rows": [[...], ...]}` with rows inline, or `"claim_check": {"bucket", "key"}` instead of `rows`
-when the inline body would pass the SQS size limit. The trace context travels in the message
+"shard_count", "rows": [[...], ...]}` with rows inline, or `"claim_check": {"bucket", "key"}` instead
+of `rows` when the inline body would pass the SQS size limit. The trace context travels in the message
 attributes (`traceparent`), not in the body.
+
+`shard_count` is the tenant's count as the validator read it from the directory, so the loader keys
+every row without reading the directory again. A message without it was sent before counts were
+recorded, for a tenant that therefore has the legacy 8.
 """
 
 from __future__ import annotations
@@ -17,6 +21,8 @@ import orjson
 
 from tenant_pipeline.errors import BatchMessageError
 from tenant_pipeline.imports.keys import batches_prefix
+from tenant_pipeline.store.keys import check_shard_count
+from tenant_pipeline.topology import LEGACY_SHARD_COUNT
 
 VERSION = 1
 
@@ -42,6 +48,7 @@ class BatchHeader:
     batch_number: int
     row_count: int
     columns: tuple[str, ...]
+    shard_count: int = LEGACY_SHARD_COUNT
 
     def body(self, rows_json: bytes) -> bytes:
         """The message body with rows inline (`rows_json` from `encode_rows`)."""
@@ -60,6 +67,7 @@ class BatchHeader:
             "batch_number": self.batch_number,
             "row_count": self.row_count,
             "columns": list(self.columns),
+            "shard_count": self.shard_count,
         }
 
 
@@ -82,6 +90,7 @@ class BatchMessage:
                 batch_number=int(data["batch_number"]),
                 row_count=int(data["row_count"]),
                 columns=tuple(str(column) for column in data["columns"]),
+                shard_count=check_shard_count(data.get("shard_count", LEGACY_SHARD_COUNT)),
             )
         except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
             raise BatchMessageError(f"malformed batch message: {exc}") from None

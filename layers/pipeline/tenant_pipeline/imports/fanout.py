@@ -157,7 +157,14 @@ class BatchFanout:
         self.claim_checks = 0
 
     def send_all(
-        self, spool: BatchSpool, *, job_id: str, tenant_id: str, entity: str, columns: Sequence[str]
+        self,
+        spool: BatchSpool,
+        *,
+        job_id: str,
+        tenant_id: str,
+        entity: str,
+        columns: Sequence[str],
+        shard_count: int,
     ) -> None:
         for number, row_count, rows_json in spool:
             header = BatchHeader(
@@ -167,6 +174,7 @@ class BatchFanout:
                 batch_number=number,
                 row_count=row_count,
                 columns=tuple(columns),
+                shard_count=shard_count,
             )
             self.add(header, rows_json)
         self.flush()

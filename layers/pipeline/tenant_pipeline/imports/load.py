@@ -89,9 +89,7 @@ class BatchLoader:
         jobs = JobsLedger(settings.name(Resource.JOBS_TABLE), clients.dynamodb)
         return cls(
             jobs=jobs,
-            store=store_factory(
-                settings.name(Resource.TENANT_DATA_TABLE), clients.dynamodb, settings.shard_count
-            ),
+            store=store_factory(settings.name(Resource.TENANT_DATA_TABLE), clients.dynamodb),
             objects=ObjectStore(clients.s3),
             completer=JobCompleter(jobs, max_receives=settings.batches_max_receive_count),
             max_receives=settings.batches_max_receive_count,
@@ -158,7 +156,7 @@ class BatchLoader:
                 raise BatchMessageError(f"claim check bucket {bucket!r} is not the job's bucket")
             rows = check_rows(header, orjson.loads(self._objects.get_bytes(bucket, key)))
         items = self._plan(header.entity, header.columns).items(
-            header.tenant_id, header.entity, rows, self._store.shard_count
+            header.tenant_id, header.entity, rows, header.shard_count
         )
         write_started_ns = time.time_ns()
         stats = self._store.put_items(items, deadline=deadline)

@@ -122,6 +122,8 @@ class _Rows:
     entity: EntitySchema
     fmt: FileFormat
     max_invalid_ratio: float
+    shard_count: int
+    """The tenant's count: every batch message carries it to the loader."""
     total: int = 0
     invalid: int = 0
     read: int = 0
@@ -327,6 +329,7 @@ class ImportValidator:
                 fmt=fmt,
                 max_invalid_ratio=tenant.max_invalid_ratio,
                 mapping=tenant.column_mappings.get(entity.name),
+                shard_count=tenant.shard_count,
             )
             try:
                 return self._validate_rows(job, source.opened, rows, trace, span, deadline=deadline)
@@ -469,6 +472,7 @@ class ImportValidator:
                     tenant_id=job.tenant_id,
                     entity=rows.entity.name,
                     columns=columns,
+                    shard_count=rows.shard_count,
                 )
                 fanout_span.set_attribute("import.batch_count", batches)
             self._record_timing(
