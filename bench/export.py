@@ -73,13 +73,13 @@ def query_floor_in_child() -> dict[str, Any]:
     """In the child: read every item of the entity with paginated `Query`s and nothing else."""
     from tenant_pipeline.aws import AwsClients
     from tenant_pipeline.store.tenant_data import TenantDataStore
-    from tenant_pipeline.topology import DEFAULT_SHARD_COUNT, Resource
+    from tenant_pipeline.topology import NEW_TENANT_SHARD_COUNT, Resource
 
     env = json.loads(os.environ["BENCH_LOCAL_AWS"])["env"]
     clients = AwsClients(region=REGION)
-    store = TenantDataStore(env[Resource.TENANT_DATA_TABLE.env_var], clients.dynamodb, DEFAULT_SHARD_COUNT)
+    store = TenantDataStore(env[Resource.TENANT_DATA_TABLE.env_var], clients.dynamodb)
     began, cpu_began = time.perf_counter(), time.process_time()
-    count = sum(1 for _ in store.query_items(TENANT, "contacts"))
+    count = sum(1 for _ in store.query_items(TENANT, "contacts", NEW_TENANT_SHARD_COUNT))
     return {
         "records": count,
         "seconds": time.perf_counter() - began,
@@ -93,10 +93,12 @@ def _seed(env: dict[str, str], dynamodb: Any, records: int) -> None:
     from tenant_pipeline.imports.items import AttributePlan
     from tenant_pipeline.store.tenant_data import TenantDataStore
     from tenant_pipeline.store.tenants import TenantDirectory
-    from tenant_pipeline.topology import DEFAULT_SHARD_COUNT, Resource
+    from tenant_pipeline.topology import NEW_TENANT_SHARD_COUNT, Resource
 
-    TenantDirectory(env[Resource.TENANTS_TABLE.env_var], dynamodb).create(TENANT, REGION)
-    store = TenantDataStore(env[Resource.TENANT_DATA_TABLE.env_var], dynamodb, DEFAULT_SHARD_COUNT)
+    TenantDirectory(env[Resource.TENANTS_TABLE.env_var], dynamodb).create(
+        TENANT, REGION, shard_count=NEW_TENANT_SHARD_COUNT
+    )
+    store = TenantDataStore(env[Resource.TENANT_DATA_TABLE.env_var], dynamodb)
     schema = load_entity("contacts")
     plan = AttributePlan.from_schema(schema.columns, schema.raw["properties"], schema.primary_key)
     for start in range(0, records, SEED_BATCH):
@@ -112,7 +114,7 @@ def _seed(env: dict[str, str], dynamodb: Any, records: int) -> None:
             ]
             for i in range(start, min(records, start + SEED_BATCH))
         ]
-        store.put_items(plan.items(TENANT, "contacts", rows, DEFAULT_SHARD_COUNT))
+        store.put_items(plan.items(TENANT, "contacts", rows, NEW_TENANT_SHARD_COUNT))
 
 
 def export_in_child(fmt: str, gzip: bool) -> dict[str, Any]:
@@ -121,7 +123,7 @@ def export_in_child(fmt: str, gzip: bool) -> dict[str, Any]:
     from tenant_pipeline.export import ExportJobs, ExportManifest, ExportRunner
     from tenant_pipeline.store.tenant_data import TenantDataStore
     from tenant_pipeline.store.tenants import TenantDirectory
-    from tenant_pipeline.topology import DEFAULT_SHARD_COUNT, Resource
+    from tenant_pipeline.topology import Resource
 
     env = json.loads(os.environ["BENCH_LOCAL_AWS"])["env"]
     clients = AwsClients(region=REGION)
@@ -133,7 +135,7 @@ def export_in_child(fmt: str, gzip: bool) -> dict[str, Any]:
 
     runner = ExportRunner(
         tenants=TenantDirectory(env[Resource.TENANTS_TABLE.env_var], clients.dynamodb),
-        store=TenantDataStore(env[Resource.TENANT_DATA_TABLE.env_var], clients.dynamodb, DEFAULT_SHARD_COUNT),
+        store=TenantDataStore(env[Resource.TENANT_DATA_TABLE.env_var], clients.dynamodb),
         jobs=ExportJobs(env[Resource.JOBS_TABLE.env_var], clients.dynamodb),
         s3=clients.s3,
         bucket=bucket,

@@ -60,9 +60,7 @@ class Dependencies:
             settings=settings,
             clients=clients,
             tenants=TenantDirectory(settings.name(Resource.TENANTS_TABLE), clients.dynamodb),
-            store=TenantDataStore(
-                settings.name(Resource.TENANT_DATA_TABLE), clients.dynamodb, settings.shard_count
-            ),
+            store=TenantDataStore(settings.name(Resource.TENANT_DATA_TABLE), clients.dynamodb),
             jobs=ExportJobs(settings.name(Resource.JOBS_TABLE), clients.dynamodb),
         )
 

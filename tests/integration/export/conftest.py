@@ -17,7 +17,6 @@ from tenant_pipeline.topology import TABLES, Resource
 from tenantctl.local.provision import table_definition
 
 REGION = "us-east-1"
-SHARDS = 8
 
 
 @dataclass
@@ -55,11 +54,12 @@ class ExportWorld:
         return ExportRunner(**{**arguments, **overrides})
 
     def store_records(self, tenant_id: str, entity: str, records: Sequence[dict[str, Any]]) -> None:
-        """Write records as the loader does: typed items built from rows in schema column order."""
+        """Write records as the loader does: typed items built from rows in schema column order, keyed
+        by the tenant's shard count."""
         schema = load_entity(entity)
         plan = AttributePlan.from_schema(schema.columns, schema.raw["properties"], schema.primary_key)
         rows = [[record.get(column) for column in schema.columns] for record in records]
-        self.store.put_items(plan.items(tenant_id, entity, rows, SHARDS))
+        self.store.put_items(plan.items(tenant_id, entity, rows, self.tenants.get(tenant_id).shard_count))
 
     def read(self, key: str) -> bytes:
         body: bytes = self.s3.get_object(Bucket=self.bucket, Key=key)["Body"].read()
@@ -98,7 +98,7 @@ def world(aws_credentials: None) -> Iterator[ExportWorld]:
             bucket=bucket,
             names=names,
             tenants=tenants,
-            store=TenantDataStore(names[Resource.TENANT_DATA_TABLE], dynamodb, SHARDS),
+            store=TenantDataStore(names[Resource.TENANT_DATA_TABLE], dynamodb),
             jobs=ExportJobs(names[Resource.JOBS_TABLE], dynamodb),
             continuation=RecordingContinuation([]),
         )

@@ -19,7 +19,7 @@ from tenantctl.cli import main
 from tenantctl.export_command import UnsafeManifestError, download_file
 from tenantctl.local.stack import LocalAws, LocalAwsOptions
 from tenantctl.target import Target
-from tests.integration.export.conftest import SHARDS, contact, order
+from tests.integration.export.conftest import contact, order
 
 pytestmark = pytest.mark.slow
 
@@ -47,9 +47,9 @@ def seed(target: Target, tenant_id: str, entity: str, records: list[dict[str, ob
 
     schema = load_entity(entity)
     plan = AttributePlan.from_schema(schema.columns, schema.raw["properties"], schema.primary_key)
-    store = TenantDataStore(target.name(Resource.TENANT_DATA_TABLE), target.clients().dynamodb, SHARDS)
+    store = TenantDataStore(target.name(Resource.TENANT_DATA_TABLE), target.clients().dynamodb)
     rows = [[record.get(column) for column in schema.columns] for record in records]
-    store.put_items(plan.items(tenant_id, entity, rows, SHARDS))
+    store.put_items(plan.items(tenant_id, entity, rows, target.find_tenant(tenant_id).shard_count))
 
 
 def cli(target: Target, *args: str) -> int:
@@ -285,9 +285,9 @@ def test_an_export_that_continues_itself_finishes_on_the_local_aws(
 
     # Given an export function that keeps more time in reserve than it ever has left: it exports one
     # entity per invocation and continues with an asynchronous invoke of itself
+    local.directory().create("initech", local.region)
     seed(local, "initech", "contacts", [contact(i) for i in range(30)])
     seed(local, "initech", "orders", [order(i) for i in range(20)])
-    local.directory().create("initech", local.region)
     monkeypatch.setattr(handler, "ExportRunner", functools.partial(ExportRunner, reserve_ms=10**9))
     dispatched: list[dict[str, object]] = []
     dispatch = LambdaContinuation.dispatch

@@ -26,7 +26,9 @@ from tenant_pipeline.export import (
 from tenant_pipeline.export.upload import MIN_PART_BYTES
 from tenant_pipeline.store.jobs import JobKind, JobStatus
 from tenant_pipeline.store.keys import shard_of
-from tests.integration.export.conftest import SHARDS, ExportWorld, contact, order, plenty_of_time
+from tenant_pipeline.topology import Resource
+from tests.integration.export.conftest import REGION, ExportWorld, contact, order, plenty_of_time
+from tests.legacy_tenants import put_legacy_tenant
 
 
 def export(world: ExportWorld, **request: Any) -> dict[str, Any]:
@@ -36,6 +38,22 @@ def export(world: ExportWorld, **request: Any) -> dict[str, Any]:
 
 def manifest_of(world: ExportWorld, outcome: dict[str, Any]) -> ExportManifest:
     return ExportManifest.from_json(world.read(outcome["manifest_key"]))
+
+
+@pytest.mark.parametrize(("tenant_id", "shards"), [("acme", 32), ("oldco", 8)])
+def test_an_export_reads_every_shard_of_its_tenants_count(
+    world: ExportWorld, tenant_id: str, shards: int
+) -> None:
+    # Given a new tenant (32 shards) or one created before counts were recorded (8), with 300 contacts
+    put_legacy_tenant(world.dynamodb, world.names[Resource.TENANTS_TABLE], "oldco", REGION)
+    contacts = [contact(i) for i in range(300)]
+    world.store_records(tenant_id, "contacts", contacts)
+    assert {shard_of(item["id"], shards) for item in contacts} == set(range(shards))
+    # When it exports, then the file holds every record once
+    outcome = export(world, tenant_id=tenant_id, entities=["contacts"])
+    assert outcome["status"] == "SUCCEEDED"
+    rows = csv_rows(world.read(manifest_of(world, outcome).file("contacts").key))
+    assert sorted(row["id"] for row in rows) == sorted(item["id"] for item in contacts)
 
 
 def csv_rows(raw: bytes) -> list[dict[str, str]]:
@@ -49,7 +67,8 @@ def test_thousands_of_records_across_every_shard_with_checksums_that_match(world
     orders = [order(i) for i in range(1_500)]
     world.store_records("acme", "contacts", contacts)
     world.store_records("acme", "orders", orders)
-    assert {shard_of(item["id"], SHARDS) for item in contacts} == set(range(SHARDS))
+    shards = world.tenants.get("acme").shard_count
+    assert {shard_of(item["id"], shards) for item in contacts} == set(range(shards))
 
     # When the tenant exports both entity types
     outcome = export(world)

@@ -33,7 +33,6 @@ def deployed(world: ExportWorld, monkeypatch: pytest.MonkeyPatch) -> ExportWorld
     """The function's environment, as the stack sets it."""
     for resource, name in world.names.items():
         monkeypatch.setenv(resource.env_var, name)
-    monkeypatch.setenv("TENANT_DATA_SHARD_COUNT", "8")
     handler.dependencies.reset()
     return world
 

@@ -41,7 +41,7 @@ def _store(client: _Dynamo, sleeps: list[float], clock: list[float]) -> TenantDa
         sleeps.append(seconds)
         clock[0] += seconds
 
-    return TenantDataStore("data", client, 8, sleep=sleep, clock=lambda: clock[0], jitter=lambda: 1.0)  # type: ignore[arg-type]
+    return TenantDataStore("data", client, sleep=sleep, clock=lambda: clock[0], jitter=lambda: 1.0)  # type: ignore[arg-type]
 
 
 def test_items_go_in_calls_of_at_most_25() -> None:

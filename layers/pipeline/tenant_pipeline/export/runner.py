@@ -296,7 +296,8 @@ class ExportRunner:
         }
         started_ns, upload_s = time.time_ns(), 0.0
         with state.trace.span(f"{ROOT_SPAN}.{schema.name}", attributes=attributes) as span:
-            records = _Counted(self._store.query_entity(tenant_id, schema.name))
+            shard_count = self._tenants.get(tenant_id).shard_count  # every shard the tenant's ids map to
+            records = _Counted(self._store.query_entity(tenant_id, schema.name, shard_count))
             serialiser = serialiser_for(state.format, schema.columns)
             with StreamingUpload(
                 self._s3,
