@@ -313,9 +313,7 @@ def _migrations(args: argparse.Namespace) -> int:
 
 def migration_context(target: Target, region: str) -> MigrationContext:
     """The migration adapters as the function in `region` has them, for commands run by an operator."""
-    settings = PipelineSettings(
-        names=target.names(region), region=region, shard_count=PipelineSettings.from_env().shard_count
-    )
+    settings = PipelineSettings(names=target.names(region), region=region)
     return MigrationContext(clients=target.clients(region), settings=settings)
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from tenant_pipeline.entities import entity_names
 from tenant_pipeline.erasure import RegionStores, TenantEraser
 from tenant_pipeline.migration.tenant_items import TenantItems
-from tenant_pipeline.settings import PipelineSettings
 from tenant_pipeline.store.jobs import Job
 from tenant_pipeline.topology import Resource
 from tenantctl.command_telemetry import flush_job_telemetry, use_job_telemetry
@@ -21,7 +20,6 @@ def region_stores(target: Target, region: str) -> RegionStores:
             target.name(Resource.TENANT_DATA_TABLE, region),
             clients.dynamodb,
             entity_names(),
-            PipelineSettings.from_env().shard_count,
         ),
         s3=clients.s3,
         ingest_bucket=target.name(Resource.INGEST_BUCKET, region),

@@ -173,9 +173,20 @@ class TenantEraser:
             )
         return home
 
+    def shard_count(self, tenant_id: str) -> int:
+        """The tenant's shard count, from an entry or (an erasure run again) from a tombstone."""
+        for entry in self.entries(tenant_id).values():
+            return entry.shard_count
+        for stores in self._regions:
+            tombstone = stores.directory.tombstone(tenant_id)
+            if tombstone is not None:
+                return tombstone.shard_count
+        raise ErasureRefusedError(f"unknown tenant {tenant_id!r}")
+
     def erase(self, tenant_id: str) -> Job:
         """Check, record the job, bury the tenant, erase every region; the finished job counts it all."""
         home = self.check(tenant_id)
+        shard_count = self.shard_count(tenant_id)
         ledger = self._ledgers(home)
         trace = JobTrace.start(ROOT_SPAN, attributes={"tenant.id": tenant_id})
         job = Job(
@@ -192,12 +203,12 @@ class TenantEraser:
         ledger.create(job)
         removed: dict[str, dict[str, int]] = {}
         try:
-            self._bury(tenant_id, job.job_id)
+            self._bury(tenant_id, job.job_id, shard_count)
             for stores in self._regions:
                 with trace.span(
                     REGION_SPAN, attributes={"tenant.id": tenant_id, "cloud.region": stores.region}
                 ) as span:
-                    removed[stores.region] = self._erase_region(stores, tenant_id)
+                    removed[stores.region] = self._erase_region(stores, tenant_id, shard_count)
                     for what, count in removed[stores.region].items():
                         span.set_attribute(f"deletion.{what}", count)
         except Exception as exc:
@@ -217,25 +228,27 @@ class TenantEraser:
         trace.complete(attributes={f"deletion.{what}": count for what, count in totals.items()})
         return finished or ledger.get(job.job_id)
 
-    def _bury(self, tenant_id: str, job_id: str) -> None:
+    def _bury(self, tenant_id: str, job_id: str, shard_count: int) -> None:
         deleted_at = now_iso()  # one moment for every region's tombstone
         for stores in self._regions:
             try:
-                stores.directory.bury(tenant_id, job_id=job_id, deleted_at=deleted_at)
+                stores.directory.bury(
+                    tenant_id, job_id=job_id, shard_count=shard_count, deleted_at=deleted_at
+                )
             except UnknownTenantError:
                 continue  # no entry in this region (or buried before)
             except TenantStatusConflictError as exc:
                 raise ErasureRefusedError(str(exc)) from None
 
     @staticmethod
-    def _erase_region(stores: RegionStores, tenant_id: str) -> dict[str, int]:
+    def _erase_region(stores: RegionStores, tenant_id: str, shard_count: int) -> dict[str, int]:
         prefixes = object_prefixes(tenant_id)
         buckets = {
             "ingest": stores.ingest_bucket,
             "export": stores.export_bucket,
             "snapshot": stores.snapshot_bucket,
         }
-        counts = {"records": stores.items.delete_tenant(tenant_id)}
+        counts = {"records": stores.items.delete_tenant(tenant_id, shard_count)}
         names = {"ingest": "uploads_and_reports", "export": "export_files", "snapshot": "snapshot_files"}
         for role, bucket in buckets.items():
             counts[names[role]] = sum(delete_every_version(stores.s3, bucket, p) for p in prefixes[role])

@@ -13,13 +13,14 @@ import pytest
 from tenant_pipeline.migration import dispatch
 from tenant_pipeline.store.keys import record_pk
 from tenant_pipeline.store.tenants import TenantDirectory
-from tenant_pipeline.topology import DEFAULT_SHARD_COUNT, Resource
+from tenant_pipeline.topology import LEGACY_SHARD_COUNT, NEW_TENANT_SHARD_COUNT, Resource
 from tenant_telemetry.testing import InMemoryTelemetry, in_memory_telemetry
 from tenantctl.local.clients import local_client
 from tenantctl.local.provision import LOCAL_ROLE_NAME
 from tenantctl.local.stack import LocalAws, LocalAwsOptions
 from tenantctl.migrate_command import provision_state_machine
 from tenantctl.target import Target
+from tests.legacy_tenants import put_legacy_tenant
 
 SOURCE = "us-east-1"
 TARGET = "eu-west-1"
@@ -93,15 +94,22 @@ def phases(monkeypatch: pytest.MonkeyPatch) -> dict[str, dispatch.PhaseRunner]:
 _counter = iter(range(1, 1_000_000))
 
 
-def seed_tenant(local: Local, *, contacts: int = 23, orders: int = 11, home: str = SOURCE) -> str:
-    """A new active tenant with contacts and orders stored as the import pipeline stores them."""
+def seed_tenant(
+    local: Local, *, contacts: int = 23, orders: int = 11, home: str = SOURCE, legacy: bool = False
+) -> str:
+    """An active tenant (a new one, or one created before counts were recorded) with contacts and
+    orders stored as the import pipeline stores them, over the tenant's shards."""
     tenant_id = f"mig{next(_counter)}-{random.randrange(16**6):06x}"
-    local.directory(home).create(tenant_id, home)
     dynamodb = local.client("dynamodb", home)
+    if legacy:
+        put_legacy_tenant(dynamodb, local.name(Resource.TENANTS_TABLE, home), tenant_id, home)
+    else:
+        local.directory(home).create(tenant_id, home, shard_count=NEW_TENANT_SHARD_COUNT)
+    shards = LEGACY_SHARD_COUNT if legacy else NEW_TENANT_SHARD_COUNT
     table = local.name(Resource.TENANT_DATA_TABLE, home)
     items = [
         {
-            "pk": {"S": record_pk(tenant_id, "contacts", f"c{n}", DEFAULT_SHARD_COUNT)},
+            "pk": {"S": record_pk(tenant_id, "contacts", f"c{n}", shards)},
             "sk": {"S": f"c{n}"},
             "id": {"S": f"c{n}"},
             "email": {"S": f"person{n}@example.com"},
@@ -111,7 +119,7 @@ def seed_tenant(local: Local, *, contacts: int = 23, orders: int = 11, home: str
         for n in range(contacts)
     ] + [
         {
-            "pk": {"S": record_pk(tenant_id, "orders", f"o{n}", DEFAULT_SHARD_COUNT)},
+            "pk": {"S": record_pk(tenant_id, "orders", f"o{n}", shards)},
             "sk": {"S": f"o{n}"},
             "id": {"S": f"o{n}"},
             "contact_id": {"S": f"c{n % max(contacts, 1)}"},

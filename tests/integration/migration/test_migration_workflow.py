@@ -17,7 +17,7 @@ from tenant_pipeline.migration.purge import purge_copy
 from tenant_pipeline.migration.snapshots import SnapshotStore
 from tenant_pipeline.store.jobs import JobsLedger
 from tenant_pipeline.store.tenants import TenantStatus
-from tenant_pipeline.topology import Resource
+from tenant_pipeline.topology import LEGACY_SHARD_COUNT, NEW_TENANT_SHARD_COUNT, Resource
 from tenant_telemetry.metrics import PipelineMetrics
 from tenant_telemetry.testing import InMemoryTelemetry
 from tenantctl.migrate_command import list_migrations, migration_context, start_migration, wait_for_migration
@@ -55,9 +55,27 @@ def test_full_migration_copies_every_item_and_switches_the_directory(
     for region in (SOURCE, TARGET):
         tenant = local.directory(region).get(tenant_id)
         assert (tenant.home_region, tenant.status) == (TARGET, TenantStatus.ACTIVE)
+        assert tenant.shard_count == NEW_TENANT_SHARD_COUNT  # the copied items are keyed by it
+    # the items spread over all 32 shards, not only the first 8
+    assert max(int(item["pk"]["S"].rsplit("#", 1)[1]) for item in before) >= LEGACY_SHARD_COUNT
     # the source copy is kept until purged
     assert local.items(tenant_id, SOURCE) == before
     assert result["source_retained"] is True
+
+
+def test_a_legacy_tenant_migrates_every_item_and_keeps_its_eight_shards(local: Local) -> None:
+    # Given a tenant created before shard counts were recorded: 8 shards, its entry silent about them
+    tenant_id = seed_tenant(local, legacy=True)
+    before = local.items(tenant_id, SOURCE)
+    assert {item["pk"]["S"].rsplit("#", 1)[1] for item in before} <= {str(n) for n in range(8)}
+    # When it migrates
+    started = start_migration(local.target(), tenant_id, TARGET, chunk_items=10)
+    result = wait_for_migration(local.target(), started, WAIT_S)
+    # Then every item is in the target, and the target's entry records the 8 its items are keyed by
+    assert result["status"] == "SUCCEEDED", result
+    assert local.items(tenant_id, TARGET) == before
+    assert result["record_count"] == result["target_record_count"] == 34
+    assert local.directory(TARGET).get(tenant_id).shard_count == LEGACY_SHARD_COUNT
 
 
 def _history(local: Local, execution_arn: str) -> list[dict[str, Any]]:

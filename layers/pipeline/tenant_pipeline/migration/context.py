@@ -71,8 +71,12 @@ class MigrationContext:
             self.stack(region).tenant_data_table,
             self._clients(region).dynamodb,
             entities=self.entities(),
-            shard_count=self.settings.shard_count,
         )
+
+    def shard_count(self, tenant_id: str) -> int:
+        """The tenant's shard count, as its entry in this region's directory records it: the entry
+        stays here through the migration and after it (the cutover copies the count to the target)."""
+        return self.directory(self.home_region).get(tenant_id).shard_count
 
     def snapshots(self, region: str) -> SnapshotStore:
         return SnapshotStore(self.stack(region).snapshot_bucket, self._clients(region).s3)

@@ -39,8 +39,12 @@ def _point_to_target(directory: TenantDirectory, home: Tenant, state: MigrationS
         current = directory.get(state.tenant_id)
     except UnknownTenantError:
         try:
-            directory.create(
-                state.tenant_id, state.target_region, home.max_invalid_ratio, home.column_mappings
+            directory.create(  # the count travels with the entry: the copied items are keyed by it
+                state.tenant_id,
+                state.target_region,
+                home.max_invalid_ratio,
+                home.column_mappings,
+                shard_count=home.shard_count,
             )
         except TenantExistsError:
             current = directory.get(state.tenant_id)

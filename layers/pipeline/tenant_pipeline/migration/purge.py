@@ -30,7 +30,7 @@ def purge_copy(context: MigrationContext, tenant_id: str, region: str) -> PurgeR
         raise PurgeRefusedError(f"tenant {tenant_id} is migrating; purge after the migration ends")
     if tenant.home_region == region:
         raise PurgeRefusedError(f"{region} is the home region of tenant {tenant_id}: its data there is live")
-    deleted = context.items(region).delete_tenant(tenant_id)
+    deleted = context.items(region).delete_tenant(tenant_id, tenant.shard_count)
     ledger = context.ledger(region)  # a migration's record lives where its execution ran: its source
     purged_at = iso_from_ns(context.clock_ns())
     for record in ledger.list_for_tenant(tenant_id):

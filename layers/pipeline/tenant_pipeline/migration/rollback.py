@@ -30,7 +30,7 @@ def rollback(context: MigrationContext, state: MigrationState, error: Any) -> di
             raise AlreadyCutOverError(f"tenant {state.tenant_id} already lives in {state.target_region}")
         deleted = 0
         if record.frozen:
-            deleted = context.items(state.target_region).delete_tenant(state.tenant_id)
+            deleted = context.items(state.target_region).delete_tenant(state.tenant_id, home.shard_count)
             context.snapshots(state.target_region).delete_prefix(
                 snapshot_prefix(state.tenant_id, state.migration_id)
             )

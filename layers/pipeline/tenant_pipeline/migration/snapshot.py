@@ -63,7 +63,9 @@ def _take(context: MigrationContext, state: MigrationState, store: SnapshotStore
         )
         lines.clear()
 
-    for item in context.items(state.source_region).items(state.tenant_id):
+    for item in context.items(state.source_region).items(
+        state.tenant_id, context.shard_count(state.tenant_id)
+    ):
         checksum.add(item)
         entities[item["pk"]["S"].split("#")[1]] += 1
         lines.append(canonical_line(item))

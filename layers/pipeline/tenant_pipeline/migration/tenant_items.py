@@ -2,7 +2,8 @@
 
 The migration copies items in their typed form (never through the record model), so what lands in
 the target is byte-for-byte what the source held. A tenant's items live in one partition per
-entity and shard (`store.keys.data_pk`); they are read with strongly consistent queries.
+entity and shard (`store.keys.data_pk`), as many shards as the tenant's recorded count, which every
+call takes; they are read with strongly consistent queries.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from botocore.exceptions import ClientError
 from tenant_pipeline.migration.errors import MigrationStoreError, TransientMigrationError
 from tenant_pipeline.migration.item_codec import Item
 from tenant_pipeline.store.client_errors import THROTTLE_CODES, error_code
-from tenant_pipeline.store.keys import data_pk
+from tenant_pipeline.store.keys import check_shard_count, data_pk
 from tenant_pipeline.store.pages import pages
 
 if TYPE_CHECKING:
@@ -42,29 +43,28 @@ class TenantItems:
         table_name: str,
         client: DynamoDBClient,
         entities: Sequence[str],
-        shard_count: int,
         sleep: Any = time.sleep,
     ) -> None:
         self._table = table_name
         self._client = client
         self._entities = tuple(entities)
-        self._shard_count = shard_count
         self._sleep = sleep
 
-    def partitions(self, tenant_id: str) -> list[str]:
+    def partitions(self, tenant_id: str, shard_count: int) -> list[str]:
         return [
             data_pk(tenant_id, entity, shard)
             for entity in self._entities
-            for shard in range(self._shard_count)
+            for shard in range(check_shard_count(shard_count))
         ]
 
-    def items(self, tenant_id: str, *, keys_only: bool = False) -> Iterator[Item]:
+    def items(self, tenant_id: str, shard_count: int, *, keys_only: bool = False) -> Iterator[Item]:
         """Every item of the tenant, partition by partition, page by page."""
-        for pk in self.partitions(tenant_id):
+        for pk in self.partitions(tenant_id, shard_count):
             yield from self._query(pk, keys_only=keys_only, limit=None)
 
-    def holds_any(self, tenant_id: str) -> bool:
-        return any(next(self._query(pk, keys_only=True, limit=1), None) for pk in self.partitions(tenant_id))
+    def holds_any(self, tenant_id: str, shard_count: int) -> bool:
+        partitions = self.partitions(tenant_id, shard_count)
+        return any(next(self._query(pk, keys_only=True, limit=1), None) for pk in partitions)
 
     def put_all(self, items: Iterable[Item]) -> int:
         """Idempotent puts (an existing item is overwritten), 25 per call; returns how many."""
@@ -79,11 +79,11 @@ class TenantItems:
             written += self._write(batch)
         return written
 
-    def delete_tenant(self, tenant_id: str) -> int:
+    def delete_tenant(self, tenant_id: str, shard_count: int) -> int:
         """Delete every item of the tenant; returns how many were deleted."""
         deleted = 0
         batch: list[dict[str, Any]] = []
-        for key in self.items(tenant_id, keys_only=True):
+        for key in self.items(tenant_id, shard_count, keys_only=True):
             batch.append({"DeleteRequest": {"Key": {"pk": key["pk"], "sk": key["sk"]}}})
             if len(batch) == BATCH_WRITE_LIMIT:
                 deleted += self._write(batch)

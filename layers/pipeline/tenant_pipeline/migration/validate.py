@@ -136,7 +136,7 @@ def _check(context: MigrationContext, request: MigrationRequest) -> str:
         context.stack(target)
     except RegionNotConfiguredError as exc:
         raise InvalidMigrationRequestError(str(exc)) from None
-    if context.items(target).holds_any(tenant_id):
+    if context.items(target).holds_any(tenant_id, tenant.shard_count):
         raise InvalidMigrationRequestError(
             f"{target} still holds a copy of tenant {tenant_id} from an earlier migration; remove it with "
             f"`tenantctl purge-source {tenant_id} --region {target}` first"

@@ -24,7 +24,9 @@ def verify(context: MigrationContext, state: MigrationState) -> dict[str, Any]:
         )
         if manifest is None:
             raise SnapshotMissingError(f"the snapshot of migration {state.migration_id} has no manifest")
-        actual = checksum_of(context.items(state.target_region).items(state.tenant_id))
+        actual = checksum_of(
+            context.items(state.target_region).items(state.tenant_id, context.shard_count(state.tenant_id))
+        )
         match = actual.count == manifest.record_count and actual.hexdigest == manifest.checksum
         span.set_attribute("migration.integrity_check", "passed" if match else "failed")
         span.set_attribute("migration.record_count", manifest.record_count)
