@@ -30,7 +30,7 @@ from tenant_pipeline.imports.fanout import BatchSpool
 from tenant_pipeline.migration.checksum import ItemChecksum
 from tenant_pipeline.migration.item_codec import canonical_line
 from tenant_pipeline.store.keys import record_pk
-from tenant_pipeline.topology import DEFAULT_BATCH_ROWS, DEFAULT_SHARD_COUNT
+from tenant_pipeline.topology import DEFAULT_BATCH_ROWS, NEW_TENANT_SHARD_COUNT
 from tenantctl.output import table
 
 ROW_BYTES = 200
@@ -73,7 +73,7 @@ def spool_and_message_bytes(rows: int = SAMPLE_ROWS) -> dict[str, float]:
 def snapshot_cpu_s_per_gb(rows: int = SAMPLE_ROWS) -> float:
     items = [
         {
-            "pk": {"S": record_pk("acme", "contacts", str(row["id"]), DEFAULT_SHARD_COUNT)},
+            "pk": {"S": record_pk("acme", "contacts", str(row["id"]), NEW_TENANT_SHARD_COUNT)},
             "sk": {"S": str(row["id"])},
             **{key: {"S": str(value)} for key, value in row.items()},
         }

@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import argparse
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from tenant_pipeline import topology
 from tenant_pipeline.capacity import (
     RECORDED_UNIT_COSTS,
     SIZE_COLUMNS,
     CapacityModel,
     Plan,
+    Settings,
     UnitCosts,
     size_rows,
 )
@@ -50,6 +53,15 @@ def register(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
     )
     parser.add_argument("--format", choices=("csv", "jsonl"), default="csv", help="file format (default csv)")
     parser.add_argument(
+        "--shards",
+        type=int,
+        default=topology.NEW_TENANT_SHARD_COUNT,
+        metavar="N",
+        help="the tenant's shard count, as `tenants show` gives it (default "
+        f"{topology.NEW_TENANT_SHARD_COUNT}, a new tenant's; tenants created before counts were recorded "
+        f"have {topology.LEGACY_SHARD_COUNT})",
+    )
+    parser.add_argument(
         "--unit-costs",
         metavar="PATH",
         help="a `bench/results.json` written by `make bench` (default: figures recorded from one run)",
@@ -70,18 +82,21 @@ def unit_costs(path: str | None) -> UnitCosts:
 def _plan(args: argparse.Namespace) -> int:
     if args.rows < 1 or args.row_bytes < 1 or args.tenants < 1:
         raise InvalidArgumentError("--rows, --row-bytes and --tenants must be positive")
+    if not 1 <= args.shards <= topology.MAX_SHARD_COUNT:
+        raise InvalidArgumentError(f"--shards must be from 1 to {topology.MAX_SHARD_COUNT}")
     if args.entity:
         try:
             load_entity(args.entity)
         except UnknownEntityError as exc:
             raise InvalidArgumentError(str(exc)) from None
     costs = unit_costs(args.unit_costs)
-    model = CapacityModel(costs)
+    model = CapacityModel(costs, replace(Settings.shipped(), shard_count=args.shards))
     plan = model.plan_import(args.rows, args.row_bytes, file_format=args.format, tenants=args.tenants)
     result = {
         **plan.to_dict(),
         "entity": args.entity,
         "format": args.format,
+        "shard_count": args.shards,
         "unit_costs": costs.to_dict(),
         "largest_admitted_import_bytes": model.largest_admitted_import_bytes(args.row_bytes, args.format),
     }
@@ -116,7 +131,10 @@ def _print(plan: Plan, result: dict[str, Any], model: CapacityModel) -> None:
     print(f"total {plan.wall_s:,.1f} s, ${plan.cost_usd:,.4f}")
     figures = plan.figures
     rate = figures["tenant_write_rows_per_s"]
-    print(f"one tenant writes at most {rate:,.0f} rows/s once the table has ramped")
+    print(
+        f"one tenant with {result['shard_count']} shards writes at most {rate:,.0f} rows/s once the table "
+        "has ramped"
+    )
     print(
         f"a 100-row import of another tenant waits {figures['small_tenant_wait_s']:,.0f} s behind it "
         f"({figures['small_tenant_wait_fair_s']:,.1f} s with per-tenant fair batches)"

@@ -94,6 +94,8 @@ CHUNK_STATE_ENTRY_BYTES = 83
 SMALL_TENANT_ROWS = 100
 PARTITIONS = "rate: dynamodb partitions (shards x 1,000 WCU)"
 SPOOL_PEAK_COPIES = 1
+TENANT_WRITE_GOAL_ROWS_PER_S = 25_000
+"""The sustained rate one tenant's entity is sized for: the count new tenants get meets it."""
 """Copies of the spool `/tmp` holds at its peak (`BatchSpool.exclude` rewrites it in place)."""
 
 
@@ -150,6 +152,7 @@ class Settings:
     loader_max_concurrency: int | None
     batch_rows: int
     shard_count: int
+    """Shards of the tenant modelled: a new tenant's count (existing tenants keep 8)."""
     max_object_bytes: int
     migration_memory_mb: int
     migration_timeout_s: int
@@ -160,6 +163,7 @@ class Settings:
     migration_phases_chunked: bool = False
     """Snapshot, transfer and verify resume across invocations instead of running in one."""
     table_wcu: int = DYNAMODB_TABLE_MAX_WCU
+    loader_timeout_s: int = topology.IMPORT_LOAD.timeout_s
 
     @classmethod
     def shipped(cls) -> Settings:
@@ -170,7 +174,7 @@ class Settings:
             loader_memory_mb=topology.IMPORT_LOAD.memory_mb,
             loader_max_concurrency=topology.LOADER_EVENT_SOURCE.maximum_concurrency,
             batch_rows=topology.DEFAULT_BATCH_ROWS,
-            shard_count=topology.DEFAULT_SHARD_COUNT,
+            shard_count=topology.NEW_TENANT_SHARD_COUNT,
             max_object_bytes=topology.DEFAULT_MAX_OBJECT_BYTES,
             migration_memory_mb=topology.MIGRATION.memory_mb,
             migration_timeout_s=topology.MIGRATION.timeout_s,
@@ -294,6 +298,34 @@ class CapacityModel:
         table_items_per_s = self.settings.table_wcu / write_units_per_item(row_bytes)
         return math.ceil(table_items_per_s / self.loader_items_per_s_per_invocation())
 
+    def shards_for_rate(self, rows_per_s: float, row_bytes: float = 200) -> int:
+        """Shards (partitions of 1,000 WCU/s) one tenant's entity needs to write `rows_per_s`."""
+        return math.ceil(rows_per_s * write_units_per_item(row_bytes) / DYNAMODB_PARTITION_WCU)
+
+    def loader_concurrency_for_rate(self, rows_per_s: float) -> int:
+        """Loader invocations that together write `rows_per_s` (each at its modelled rate)."""
+        return math.ceil(rows_per_s / self.loader_items_per_s_per_invocation())
+
+    def throttled_loader_invocation(self, row_bytes: float) -> dict[str, float]:
+        """One loader invocation's wall time when every loader writes the same tenant's entity.
+
+        The loaders then offer more than the tenant's shards take; DynamoDB refuses the excess, and
+        the store retries it (`UnprocessedItems`, backoff) until the shards have taken every item: an
+        invocation's share of the shards' rate sets its time, retries included. It must end well
+        inside the timeout, else batches would be retried (and, after 5 receives, dead-lettered)."""
+        s = self.settings
+        concurrency = s.loader_max_concurrency or LAMBDA_DEFAULT_ACCOUNT_CONCURRENCY
+        per_invocation = self.loader_items_per_s_per_invocation()
+        offered = concurrency * per_invocation
+        taken = min(offered, self.write_rates(row_bytes, 1)[PARTITIONS])
+        items = topology.LOADER_EVENT_SOURCE.batch_size * s.batch_rows
+        wall_s = items / (taken / concurrency)
+        return {
+            "wall_s": wall_s,
+            "throttled_share": 1 - taken / offered,
+            "timeout_use": wall_s / s.loader_timeout_s,
+        }
+
     def write_rates(self, row_bytes: float, tenants: int = 1) -> dict[str, float]:
         """Steady items/s all `tenants` (each importing one entity) can write, by limit."""
         s = self.settings
@@ -347,6 +379,9 @@ class CapacityModel:
         message_bytes = s.batch_rows * c.batch_message_bytes_per_row
         claim_checked = message_bytes > SQS_MAX_MESSAGE_BYTES
         usage["sqs message size"] = min(message_bytes, SQS_MAX_MESSAGE_BYTES) / SQS_MAX_MESSAGE_BYTES
+        usage["lambda timeout (loader, throttled)"] = self.throttled_loader_invocation(row_bytes)[
+            "timeout_use"
+        ]
         invocation_s = total / per_invocation
         chunks_per_message = math.ceil(min(message_bytes, SQS_MAX_MESSAGE_BYTES) / 65536)
         sqs_requests = messages * chunks_per_message + 2 * messages / SQS_SEND_BATCH_ENTRIES

@@ -24,7 +24,7 @@ UNSIZED = replace(
     validator_timeout_s=300,
     validator_ephemeral_mb=512,
     loader_max_concurrency=None,
-    shard_count=8,
+    shard_count=topology.LEGACY_SHARD_COUNT,
 )
 
 
@@ -67,9 +67,35 @@ def test_largest_admitted_import_is_capped_by_admission() -> None:
 def test_one_tenant_writes_at_its_shards_capacity() -> None:
     assert CapacityModel(COSTS, UNSIZED).tenant_write_rows_per_s(200) == pytest.approx(8_000)
     shipped = CapacityModel(COSTS, SHIPPED).tenant_write_rows_per_s(200)
-    assert shipped == pytest.approx(topology.DEFAULT_SHARD_COUNT * 1_000)
+    assert shipped == pytest.approx(topology.NEW_TENANT_SHARD_COUNT * 1_000)
     # Items over 1 KB take two write units each.
     assert CapacityModel(COSTS, SHIPPED).tenant_write_rows_per_s(1_500) == pytest.approx(shipped / 2)
+
+
+def test_a_new_tenants_shard_count_meets_the_write_goal_and_the_loaders_keep_up() -> None:
+    model = CapacityModel(capacity.RECORDED_UNIT_COSTS, SHIPPED)
+    needed = model.shards_for_rate(capacity.TENANT_WRITE_GOAL_ROWS_PER_S)
+    assert needed == 25  # 25,000 rows of up to 1 KB: one write unit each, 1,000 per partition
+    # The shipped count meets the goal with room to spare, not wastefully (every reader queries each shard)
+    assert needed <= topology.NEW_TENANT_SHARD_COUNT < 2 * needed
+    assert model.tenant_write_rows_per_s(200) >= capacity.TENANT_WRITE_GOAL_ROWS_PER_S
+    # A legacy tenant keeps its 8 shards, and so its 8,000 rows/s
+    legacy = CapacityModel(capacity.RECORDED_UNIT_COSTS, replace(SHIPPED, shard_count=8))
+    assert legacy.tenant_write_rows_per_s(200) == pytest.approx(8_000)
+    # The loaders' MaximumConcurrency writes at the new tenant's full rate
+    rate = model.write_rates(200)[capacity.PARTITIONS]
+    assert model.loader_concurrency_for_rate(rate) <= topology.LOADER_MAXIMUM_CONCURRENCY
+
+
+def test_loaders_throttled_by_one_tenants_shards_still_end_well_inside_their_timeout() -> None:
+    # Every loader on one tenant offers more than its 32 shards take: the excess is throttled and retried
+    model = CapacityModel(capacity.RECORDED_UNIT_COSTS, SHIPPED)
+    throttled = model.throttled_loader_invocation(200)
+    assert 0 < throttled["throttled_share"] < 0.5
+    # An invocation (10 batches of 500 rows) gets 1/35 of 32,000 rows/s: 5,000 rows in under 6 s
+    assert throttled["wall_s"] == pytest.approx(10 * 500 / (32_000 / 35))
+    assert throttled["timeout_use"] < 0.1
+    assert model.load_phase(1_000_000, 200).usage["lambda timeout (loader, throttled)"] < 0.1
 
 
 def test_loader_concurrency_reaches_the_table_quota_and_no_further() -> None:

@@ -22,7 +22,16 @@ def test_json_plan_names_each_phase_its_binding_limit_and_says_it_is_a_model(
     assert [phase["name"] for phase in plan["phases"]] == ["validate", "load"]
     assert all(phase["binding"] and phase["fits"] for phase in plan["phases"])
     assert plan["unit_costs"] == RECORDED_UNIT_COSTS.to_dict()
-    assert plan["figures"]["tenant_write_rows_per_s"] == topology.DEFAULT_SHARD_COUNT * 1_000
+    assert plan["figures"]["tenant_write_rows_per_s"] == topology.NEW_TENANT_SHARD_COUNT * 1_000
+    assert plan["shard_count"] == topology.NEW_TENANT_SHARD_COUNT
+
+
+def test_a_legacy_tenants_plan_writes_at_its_eight_shards(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["plan", "--rows", "1000000", "--row-bytes", "200", "--shards", "8", "--json"])
+    plan = json.loads(capsys.readouterr().out)
+    assert code == 0
+    assert plan["figures"]["tenant_write_rows_per_s"] == 8 * 1_000
+    assert main(["plan", "--rows", "10", "--row-bytes", "100", "--shards", "0"]) != 0
 
 
 def test_a_file_over_the_admitted_size_does_not_fit(capsys: pytest.CaptureFixture[str]) -> None:
