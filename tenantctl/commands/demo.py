@@ -272,12 +272,9 @@ def _check_job(target: Target, sample: SampleImport, job: Job, region: str) -> N
         len(rejected) == sample.invalid,
         f"{label}: the error report names {len(rejected)} lines, expected {sample.invalid}",
     )
-    store = TenantDataStore(
-        target.name(Resource.TENANT_DATA_TABLE, region),
-        target.clients(region).dynamodb,
-        topology.DEFAULT_SHARD_COUNT,
-    )
-    in_store = store.count_entity(sample.tenant_id, sample.entity_type)
+    store = TenantDataStore(target.name(Resource.TENANT_DATA_TABLE, region), target.clients(region).dynamodb)
+    shard_count = target.find_tenant(sample.tenant_id).shard_count
+    in_store = store.count_entity(sample.tenant_id, sample.entity_type, shard_count)
     _expect(
         in_store == expected_stored,
         f"{label}: the tenant store holds {in_store} records, expected {expected_stored}",

@@ -12,7 +12,6 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from tenant_pipeline import topology
 from tenant_pipeline.migration.tracing import ROOT_SPAN
 from tenant_pipeline.store.tenant_data import TenantDataStore
 from tenant_pipeline.store.tenants import TenantStatus
@@ -108,9 +107,6 @@ def migration_step(
 
 
 def _counts(target: Target, region: str, tenant_id: str, stored: Mapping[str, int]) -> dict[str, int]:
-    store = TenantDataStore(
-        target.name(Resource.TENANT_DATA_TABLE, region),
-        target.clients(region).dynamodb,
-        topology.DEFAULT_SHARD_COUNT,
-    )
-    return {entity: store.count_entity(tenant_id, entity) for entity in stored}
+    store = TenantDataStore(target.name(Resource.TENANT_DATA_TABLE, region), target.clients(region).dynamodb)
+    shard_count = target.find_tenant(tenant_id).shard_count  # the same in both regions: the cutover copies it
+    return {entity: store.count_entity(tenant_id, entity, shard_count) for entity in stored}

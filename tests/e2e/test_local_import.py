@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import binascii
 import json
 import signal
 import subprocess
@@ -138,6 +139,25 @@ def test_import_command_waits_and_joins_the_uploaders_trace(local_aws: LocalAws)
     assert (job["status"], job["stored"], job["total_rows"], job["invalid"]) == ("SUCCEEDED", 25, 25, 0)
     listed = local_aws.tenantctl_json("jobs", "initech")
     assert [entry["job_id"] for entry in listed] == [job["job_id"]]
+
+
+def test_a_tenant_created_with_its_own_shard_count_is_stored_over_those_shards(local_aws: LocalAws) -> None:
+    created = local_aws.tenantctl_json("tenants", "create", "umbrella", "--shards", "4")
+    assert created["shard_count"] == 4
+    job = local_aws.tenantctl_json(
+        "import", "umbrella", "contacts", str(sample_path("contacts.csv")), "--wait"
+    )
+    assert (job["status"], job["stored"]) == ("SUCCEEDED", 25)
+    assert local_aws.tenantctl_json("tenants", "show", "umbrella")["shard_count"] == 4
+    table = local_aws.tenantctl_json("local", "info")["resources"]["tenant-data-table"]
+    scanned = json.loads(local_aws.aws("dynamodb", "scan", "--table-name", table, "--output", "json").stdout)
+    keys = [
+        (item["pk"]["S"], item["sk"]["S"])
+        for item in scanned["Items"]
+        if item["pk"]["S"].startswith("umbrella#")
+    ]
+    assert len(keys) == 25
+    assert all(pk == f"umbrella#contacts#{binascii.crc32(sk.encode()) % 4}" for pk, sk in keys)
 
 
 def test_a_rejected_file_fails_the_import_and_explains_itself(local_aws: LocalAws, tmp_path: Path) -> None:
