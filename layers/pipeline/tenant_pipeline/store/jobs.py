@@ -1,15 +1,15 @@
-"""The jobs ledger: one item per job, plus per import batch a marker, a counter shard and failures.
+"""The jobs ledger: one item per job, plus per import batch a marker and counter shards.
 
 Counting is exactly-once without one hot item per job. A finished batch puts its marker
 (`BATCH#{n:06d}`, only if absent) and adds itself to one of `JOB_COUNTER_SHARDS` counter items
 (`COUNT#{k}`, k = batch number modulo the shards) in one transaction, so a re-delivered batch, or a
 loader that died after writing, can neither count twice nor leave a marker without its counts, and
 concurrent batches of one job meet on a counter shard, not on the job item. A batch that went to the
-dead-letter queue has a `FAILED#{n:06d}` item (with why), put only while its marker is absent; the
-success that counts it later (after a redrive) deletes it in the same transaction. Reading a job is
-one Query over its `COUNT#`, `FAILED#` and `JOB` items (adjacent in sort order): the counts are
-summed live. Finishing a job copies the counts it was judged on onto the job item, so listings
-(the `jobs-by-tenant` index) show them.
+dead-letter queue is added to its shard's `failed` number set while its marker is absent (and why,
+to a `FAILED#{n:06d}` item); the success that counts it later (after a redrive) removes it from the
+set in the same transaction. Reading a job is one Query over its `COUNT#`, `FAILED#` and `JOB`
+items (adjacent in sort order): the counts are summed live. Finishing a job copies the counts it
+was judged on onto the job item, so listings (the `jobs-by-tenant` index) show them.
 """
 
 from __future__ import annotations
@@ -217,25 +217,23 @@ def _key(job_id: str, sk: str = JOB_SK) -> dict[str, Any]:
 
 
 def _with_live_counts(job: Job, items: Sequence[dict[str, Any]]) -> Job:
-    """The job with the counts its counter shards and failure items hold, when it has any (imports);
-    an export's or a finished listing's counts are the job item's own."""
-    if not items:
+    """The job with the counts its counter shards hold, when it has any (imports); an export's or a
+    finished listing's counts are the job item's own."""
+    shards = [item for item in items if item["sk"]["S"].startswith(COUNTER_PREFIX)]
+    if not shards:
         return job
-    done = stored = 0
-    failures: dict[int, str] = {}
-    for item in items:
-        sk = item["sk"]["S"]
-        if sk.startswith(COUNTER_PREFIX):
-            done += int(item.get("batches_done", {}).get("N", "0"))
-            stored += int(item.get("stored", {}).get("N", "0"))
-        elif sk.startswith(FAILED_PREFIX):
-            failures[int(sk.removeprefix(FAILED_PREFIX))] = item.get("reason", {}).get("S", "")
+    failed = sorted(int(n) for shard in shards for n in shard.get("failed", {}).get("NS", []))
+    reasons = {
+        int(item["sk"]["S"].removeprefix(FAILED_PREFIX)): item.get("reason", {}).get("S", "")
+        for item in items
+        if item["sk"]["S"].startswith(FAILED_PREFIX)
+    }
     return replace(
         job,
-        batches_done=done,
-        stored=stored,
-        failed_batches=tuple(sorted(failures)),
-        failure_reasons=dict(sorted(failures.items())),
+        batches_done=sum(int(shard.get("batches_done", {}).get("N", "0")) for shard in shards),
+        stored=sum(int(shard.get("stored", {}).get("N", "0")) for shard in shards),
+        failed_batches=tuple(failed),
+        failure_reasons={number: reasons.get(number, "") for number in failed},
     )
 
 
@@ -435,19 +433,22 @@ class JobsLedger:
                     "Update": {
                         "TableName": self._table,
                         "Key": _key(job_id, counter_sk(batch_number % JOB_COUNTER_SHARDS)),
-                        "UpdateExpression": "ADD batches_done :one, #stored :stored",
+                        # A batch recorded as failed, then redriven, is failed no more.
+                        "UpdateExpression": "ADD batches_done :one, #stored :stored DELETE failed :batch",
                         "ExpressionAttributeNames": {"#stored": "stored"},  # a DynamoDB reserved word
-                        "ExpressionAttributeValues": {":one": {"N": "1"}, ":stored": {"N": str(stored)}},
+                        "ExpressionAttributeValues": {
+                            ":one": {"N": "1"},
+                            ":stored": {"N": str(stored)},
+                            ":batch": {"NS": [str(batch_number)]},
+                        },
                     }
                 },
-                # A batch recorded as failed, then redriven, is failed no more.
-                {"Delete": {"TableName": self._table, "Key": _key(job_id, failed_batch_sk(batch_number))}},
             ],
         )
 
     def mark_batch_failed(self, job_id: str, batch_number: int, reason: str) -> bool:
         """Record a batch that went (or is about to go) to the dead-letter queue, with why; False if
-        it had been counted as done, or recorded as failed already (the first reason is kept)."""
+        it had been counted as done, or was recorded as failed already (the first reason is kept)."""
         return self._transact_batch(
             "record failed batch",
             [
@@ -459,13 +460,23 @@ class JobsLedger:
                     }
                 },
                 {
-                    "Put": {
+                    "Update": {
                         "TableName": self._table,
-                        "Item": {
-                            **_key(job_id, failed_batch_sk(batch_number)),
-                            "reason": {"S": reason[:MAX_REASON_CHARS]},
+                        "Key": _key(job_id, counter_sk(batch_number % JOB_COUNTER_SHARDS)),
+                        "UpdateExpression": "ADD failed :batch",
+                        "ConditionExpression": "NOT contains(failed, :number)",
+                        "ExpressionAttributeValues": {
+                            ":batch": {"NS": [str(batch_number)]},
+                            ":number": {"N": str(batch_number)},
                         },
-                        "ConditionExpression": "attribute_not_exists(pk)",
+                    }
+                },
+                {
+                    "Update": {
+                        "TableName": self._table,
+                        "Key": _key(job_id, failed_batch_sk(batch_number)),
+                        "UpdateExpression": "SET reason = if_not_exists(reason, :reason)",
+                        "ExpressionAttributeValues": {":reason": {"S": reason[:MAX_REASON_CHARS]}},
                     }
                 },
             ],
