@@ -140,6 +140,32 @@ def test_a_failed_batch_shows_on_the_job_until_a_later_success_counts_it(stack: 
     assert (listed.failed_batches, listed.batches_done, listed.stored) == ((), 2, 4)
 
 
+def test_the_ledger_writes_migration_records_once_and_updates_only_existing_ones(stack: Stack) -> None:
+    jobs = _jobs(stack)
+    assert jobs.create_migration("acme", "mig-1", {"status": {"S": "RUNNING"}, "n": {"N": "1"}})
+    assert not jobs.create_migration("acme", "mig-1", {"status": {"S": "SUCCEEDED"}})
+    assert jobs.update_migration(
+        "acme",
+        "mig-1",
+        set_values={"phase": {"S": "snapshot"}},
+        add_values={"n": {"N": "2"}},
+        set_if_absent={"status": {"S": "FAILED"}, "first": {"S": "x"}},
+        remove=["nothing-there"],
+    )
+    assert not jobs.update_migration("acme", "mig-404", set_values={"phase": {"S": "x"}})
+    item = stack.clients.dynamodb.get_item(
+        TableName=stack.settings.name(Resource.JOBS_TABLE),
+        Key={"pk": {"S": "MIGRATION#acme"}, "sk": {"S": "mig-1"}},
+    )["Item"]
+    assert {name: item[name] for name in ("status", "n", "phase", "first")} == {
+        "status": {"S": "RUNNING"},
+        "n": {"N": "3"},
+        "phase": {"S": "snapshot"},
+        "first": {"S": "x"},
+    }
+    assert jobs.list_for_tenant("acme") == []  # never in the jobs' index
+
+
 def test_finishing_is_conditional(stack: Stack) -> None:
     jobs = _jobs(stack)
     jobs.create(_job("imp-1"))

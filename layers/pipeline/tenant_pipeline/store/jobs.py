@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import random
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
@@ -38,6 +38,7 @@ from tenant_pipeline.store.keys import (
     counter_sk,
     failed_batch_sk,
     job_pk,
+    migration_pk,
     started_key,
 )
 from tenant_pipeline.store.pages import pages
@@ -214,6 +215,10 @@ class Job:
 
 def _key(job_id: str, sk: str = JOB_SK) -> dict[str, Any]:
     return {"pk": {"S": job_pk(job_id)}, "sk": {"S": sk}}
+
+
+def _migration_key(tenant_id: str, migration_id: str) -> dict[str, Any]:
+    return {"pk": {"S": migration_pk(tenant_id)}, "sk": {"S": migration_id}}
 
 
 def _with_live_counts(job: Job, items: Sequence[dict[str, Any]]) -> Job:
@@ -549,6 +554,91 @@ class JobsLedger:
         if finished is None or counts is None:
             return finished
         return replace(finished, failed_batches=counts.failed_batches, failure_reasons=counts.failure_reasons)
+
+    def record_progress(self, job_id: str, *, records: int, details: dict[str, Any]) -> bool:
+        """A running job's progress (an export's records so far and its files); False if the job is
+        no longer running."""
+        return (
+            self._update(
+                job_id,
+                "record job progress",
+                UpdateExpression="SET total_rows = :n, #stored = :n, details_json = :details",
+                ConditionExpression="#status = :running",
+                ExpressionAttributeNames={"#status": "status", "#stored": "stored"},
+                ExpressionAttributeValues={
+                    ":n": {"N": str(records)},
+                    ":details": {"S": json.dumps(details)},
+                    ":running": {"S": JobStatus.RUNNING.value},
+                },
+            )
+            is not None
+        )
+
+    # -- migration records (their own key space; `migration.ledger` gives them meaning) ---------------
+    def create_migration(self, tenant_id: str, migration_id: str, attributes: Mapping[str, Any]) -> bool:
+        """Put a migration record of typed `attributes`; False if one with this id exists."""
+        try:
+            self._client.put_item(
+                TableName=self._table,
+                Item={**_migration_key(tenant_id, migration_id), **attributes},
+                ConditionExpression="attribute_not_exists(pk)",
+            )
+        except ClientError as exc:
+            if is_conditional_failure(exc):
+                return False
+            raise as_store_error(exc, "create migration record") from exc
+        return True
+
+    def update_migration(
+        self,
+        tenant_id: str,
+        migration_id: str,
+        *,
+        set_values: Mapping[str, Any] | None = None,
+        add_values: Mapping[str, Any] | None = None,
+        set_if_absent: Mapping[str, Any] | None = None,
+        remove: Sequence[str] = (),
+    ) -> bool:
+        """SET, ADD, set-if-absent and REMOVE typed attributes of an existing migration record in one
+        update; False if there is no such record."""
+        names: dict[str, str] = {}
+        values: dict[str, Any] = {}
+        clauses: dict[str, list[str]] = {"SET": [], "REMOVE": [], "ADD": []}
+
+        def add(verb: str, name: str, value: Any, form: str) -> None:
+            ref = f"{len(names)}"
+            names[f"#n{ref}"] = name
+            if value is not None:
+                values[f":v{ref}"] = value
+            clauses[verb].append(form.format(name=f"#n{ref}", value=f":v{ref}"))
+
+        for name, value in (set_values or {}).items():
+            add("SET", name, value, "{name} = {value}")
+        for name, value in (set_if_absent or {}).items():
+            add("SET", name, value, "{name} = if_not_exists({name}, {value})")
+        for name, value in (add_values or {}).items():
+            add("ADD", name, value, "{name} {value}")
+        for name in remove:
+            add("REMOVE", name, None, "{name}")
+        expression = " ".join(f"{verb} {', '.join(parts)}" for verb, parts in clauses.items() if parts)
+        if not expression:
+            return True
+        request: dict[str, Any] = {
+            "TableName": self._table,
+            "Key": _migration_key(tenant_id, migration_id),
+            "UpdateExpression": expression,
+            "ConditionExpression": "attribute_exists(pk)",
+            "ExpressionAttributeNames": names,
+        }
+        if values:
+            request["ExpressionAttributeValues"] = values
+        try:
+            self._client.update_item(**request)
+        except ClientError as exc:
+            if is_conditional_failure(exc):
+                return False
+            raise as_store_error(exc, "update migration record") from exc
+        return True
 
     # -- timings (for `tenantctl explain`) ------------------------------------------------------
     def record_phase_timings(self, job_id: str, timings: dict[str, Any]) -> None:

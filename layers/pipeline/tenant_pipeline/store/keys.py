@@ -6,7 +6,8 @@
                went to the dead-letter queue, with why) or `TIMING#{n:06d}` (where a batch's time went,
                for `tenantctl explain`). Sort order puts the counter shards, the failures and the job
                next to each other (`COUNT#` < `FAILED#` < `JOB`), so one Query reads a job's state;
-               only job items carry `tenant_id`/`started_key`, so the others stay out of `jobs-by-tenant`.
+               only job items carry `tenant_id`/`started_key`, so the others stay out of `jobs-by-tenant`;
+               pk=`MIGRATION#{tenant_id}` sk=`{migration_id}`: a migration's record.
 - tenant-data: pk=`{tenant}#{entity}#{shard}` sk=`{record_id}`, shard = CRC-32 of the id modulo the
                shard count: stable across processes and languages, so any reader finds every item.
 """
@@ -41,6 +42,10 @@ def tenant_pk(tenant_id: str) -> str:
 
 def job_pk(job_id: str) -> str:
     return f"JOB#{job_id}"
+
+
+def migration_pk(tenant_id: str) -> str:
+    return f"MIGRATION#{tenant_id}"
 
 
 def batch_sk(batch_number: int) -> str:
