@@ -14,8 +14,9 @@ from infra.constructs.queues import QueueWithDeadLetter
 from tenant_pipeline import topology
 
 Resource = topology.Resource
-PEEK_ACTIONS = ("sqs:ReceiveMessage", "sqs:ChangeMessageVisibility")
-"""It reads the dead letters and makes them visible again; it never deletes one (`tenantctl redrive` does)."""
+PEEK_ACTIONS = ("sqs:GetQueueAttributes", "sqs:ReceiveMessage", "sqs:ChangeMessageVisibility")
+"""It reads the DLQ's depth and its dead letters and makes them visible again; it never deletes one
+(`tenantctl redrive` does)."""
 RECORD_ACTIONS = ("dynamodb:Query", "dynamodb:UpdateItem", "dynamodb:ConditionCheckItem")
 """Read a job; record a failed batch (a transaction: check the batch's marker, update its counter shard
 and its failure item); finish the job."""

@@ -158,7 +158,11 @@ def test_the_dead_letter_reconciler_runs_on_its_schedule_and_never_deletes_a_dea
     )
     statements = policy_statements_of_role(template_json, role_of(template_json, function))
     dlq = actions_on(statements, published_id(template_json, Resource.BATCHES_DLQ))
-    assert dlq == {"sqs:ReceiveMessage", "sqs:ChangeMessageVisibility"}  # redrive needs the messages
+    assert dlq == {
+        "sqs:GetQueueAttributes",
+        "sqs:ReceiveMessage",
+        "sqs:ChangeMessageVisibility",
+    }  # redrive needs the messages
     assert actions_on(statements, published_id(template_json, Resource.BATCHES_QUEUE)) == set()
 
 

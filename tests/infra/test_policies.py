@@ -39,6 +39,7 @@ SQS_CONSUME = (
     "sqs:DeleteMessage",
     "sqs:GetQueueAttributes",
 )
+SQS_PEEK = ("sqs:GetQueueAttributes", "sqs:ReceiveMessage", "sqs:ChangeMessageVisibility")
 SQS_SEND = ("sqs:SendMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl")
 JOB_ACTIONS = ("dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem")
 
@@ -84,7 +85,10 @@ EXPECTED: dict[str, set[Row]] = {
     ),
     topology.IMPORT_RECONCILE.name: (
         jobs("dynamodb:Query", "dynamodb:UpdateItem", "dynamodb:ConditionCheckItem")
-        | rows(["sqs:ReceiveMessage", "sqs:ChangeMessageVisibility"], f"<{Resource.BATCHES_DLQ}>")
+        | rows(
+            ["sqs:GetQueueAttributes", "sqs:ReceiveMessage", "sqs:ChangeMessageVisibility"],
+            f"<{Resource.BATCHES_DLQ}>",
+        )
     ),
     topology.EXPORT.name: (
         read(Resource.EXPORT_BUCKET, "tenants/*/exports/*")

@@ -2,13 +2,13 @@
 
 A batch whose last receive ran the loader's code was recorded there, with what it raised; one whose
 last receive timed out, or whose sandbox ended, was not, and its job would stay RUNNING. The
-reconciler runs on a schedule and peeks: it receives the DLQ's messages with a visibility timeout
-that outlasts one pass (so a pass sees each message once), records each batch as failed (a reason
-recorded by the loader is kept), tries to finish each job it touched, and then makes every message
-visible again at once. It never deletes a message: `tenantctl redrive` still finds every dead
-letter, and a redriven batch that loads finishes its job SUCCEEDED or PARTIAL
-(`imports.completion`). Recording is idempotent, so the next pass over the same messages changes
-nothing.
+reconciler runs on a schedule and peeks: an empty DLQ (its approximate depth) costs one call;
+otherwise it receives the messages with a visibility timeout that outlasts one pass (so a pass sees
+each message once), records each batch as failed (a reason recorded by the loader is kept), tries
+to finish each job it touched, and then makes every message visible again at once. It never
+deletes a message: `tenantctl redrive` still finds every dead letter, and a redriven batch that
+loads finishes its job SUCCEEDED or PARTIAL (`imports.completion`). Recording is idempotent, so the
+next pass over the same messages changes nothing.
 """
 
 from __future__ import annotations
@@ -33,7 +33,8 @@ logger = logging.getLogger(__name__)
 SQS_MAX_MESSAGES = 10
 """Messages one ReceiveMessage / ChangeMessageVisibilityBatch call takes at most."""
 POLL_WAIT_S = 1
-"""Long polling asks every SQS server, so an empty reply means the pass has seen the whole queue."""
+"""Long polling asks every SQS server, so an empty reply means the pass has seen the whole queue; a
+reply comes as soon as there are messages, so only that last empty reply waits."""
 DEAD_LETTERED = (
     "dead-lettered with no failure recorded by the loader (its invocation timed out or its sandbox ended)"
 )
@@ -84,8 +85,9 @@ class DeadLetterReconciler:
         held: list[str] = []
         seen: set[str] = set()
         unreadable = 0
+        visible = self._visible_messages()
         try:
-            while deadline is None or self._clock() < deadline:
+            while len(seen) < visible and (deadline is None or self._clock() < deadline):
                 messages = self._sqs.receive_message(
                     QueueUrl=self._dlq_url,
                     MaxNumberOfMessages=SQS_MAX_MESSAGES,
@@ -110,6 +112,12 @@ class DeadLetterReconciler:
         finally:
             self._release(held)
         return ReconcilePass(len(seen), recorded, unreadable, tuple(finished))
+
+    def _visible_messages(self) -> int:
+        attributes = self._sqs.get_queue_attributes(
+            QueueUrl=self._dlq_url, AttributeNames=["ApproximateNumberOfMessages"]
+        )["Attributes"]
+        return int(attributes.get("ApproximateNumberOfMessages", 0))
 
     def _record(self, batches: dict[str, set[int]]) -> tuple[int, list[str]]:
         recorded = 0
