@@ -117,6 +117,12 @@ def run(validation: dict[str, Any], loader: dict[str, Any]) -> dict[str, Any]:
         f"{small.wall_s:,.1f} s"
     )
     print(f"  largest migration binds on: {', '.join(p.name + ': ' + p.binding for p in migration.phases)}")
+    print(
+        f"  job counting at a job's peak {model.job_batches_per_s(ROW_BYTES):,.0f} batches/s: "
+        f"{model.counter_conflict_share(ROW_BYTES):.1%} of transactions conflict on "
+        f"{model.settings.job_counter_shards} counter shards "
+        f"({model.counter_conflict_share(ROW_BYTES, 1):.0%} on one item)"
+    )
     return {
         "unit_costs": costs.to_dict(),
         "largest_admitted_import_gb": model.largest_admitted_import_bytes(ROW_BYTES) / 1e9,
@@ -128,6 +134,8 @@ def run(validation: dict[str, Any], loader: dict[str, Any]) -> dict[str, Any]:
         "loader_concurrency_to_fill_table": model.loader_concurrency_to_fill_table(ROW_BYTES),
         "big_tenant_import_wall_s": mix.wall_s,
         "big_tenant_import_cost_usd": mix.cost_usd,
+        "job_counter_conflict_share": model.counter_conflict_share(ROW_BYTES),
+        "one_item_counter_conflict_share": model.counter_conflict_share(ROW_BYTES, 1),
     }
 
 

@@ -67,7 +67,7 @@ class TenantExport(Construct):
         # Query every shard of a tenant's entity; never Scan.
         tenant_data.grant(self.function, "dynamodb:Query")
         tenants.grant(self.function, "dynamodb:GetItem")
-        jobs.grant(self.function, "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem")
+        jobs.grant(self.function, "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem")
         self.bucket.grant_put(self.function, EXPORT_OBJECTS)
         # Presigned download URLs are signed by the function's role, so it must be able to read them.
         self.bucket.grant_read(self.function, EXPORT_OBJECTS)

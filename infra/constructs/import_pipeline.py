@@ -8,6 +8,7 @@ from aws_cdk import aws_lambda_event_sources as event_sources
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from infra.constructs.dead_letters import DeadLetterReconciler
 from infra.constructs.functions import FunctionFactory
 from infra.constructs.nag import (
     GRANT_ACTIONS_REASON,
@@ -31,8 +32,9 @@ OBJECT_KEYS_REASON = (
     "Object keys carry the tenant and job ids, known only at run time; each pattern is one folder of "
     "the ingest bucket: uploads (read), error reports and claim-check batches (written)."
 )
-JOB_ACTIONS = ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem")
-"""The jobs ledger as both functions use it: read a job, create it or a batch marker, update its counts."""
+JOB_ACTIONS = ("dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem")
+"""The jobs ledger as both functions use it: read a job (one Query over its item and counter shards),
+create it or a batch marker, update it or a counter shard."""
 
 
 class ImportPipeline(Construct):
@@ -95,12 +97,17 @@ class ImportPipeline(Construct):
         ingest_bucket.grant_read(self.load, BATCHES)
         # Idempotent puts only, in BatchWriteItem calls: a loader never updates or deletes tenant data.
         tenant_data.grant(self.load, "dynamodb:BatchWriteItem")
-        jobs.grant(self.load, *JOB_ACTIONS)
+        # ConditionCheck: recording a failed batch checks, in its transaction, that the batch is not done.
+        jobs.grant(self.load, *JOB_ACTIONS, "dynamodb:ConditionCheckItem")
         accept(self.load, GRANT_ACTIONS_REASON, *S3_READ_ACTIONS)
         accept(self.load, OBJECT_KEYS_REASON, arn_wildcard(ingest_bucket, f"/{BATCHES}"))
 
         for function in (self.validate, self.load):
             accept(function, TABLE_INDEX_REASON, arn_wildcard(jobs, "/index/*"))
+
+        self.reconciler = DeadLetterReconciler(
+            self, "DeadLetters", functions=functions, jobs=jobs, batches=batches
+        )
 
         for source in topology.EVENT_SOURCES:
             self.functions[source.function.name].add_event_source(
@@ -116,4 +123,8 @@ class ImportPipeline(Construct):
     @property
     def functions(self) -> dict[str, lambda_.Function]:
         """The pipeline's functions by their topology name."""
-        return {topology.IMPORT_VALIDATE.name: self.validate, topology.IMPORT_LOAD.name: self.load}
+        return {
+            topology.IMPORT_VALIDATE.name: self.validate,
+            topology.IMPORT_LOAD.name: self.load,
+            topology.IMPORT_RECONCILE.name: self.reconciler.function,
+        }

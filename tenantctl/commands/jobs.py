@@ -11,7 +11,7 @@ from urllib.parse import urlparse
 
 from tenant_pipeline import topology
 from tenant_pipeline.errors import UnknownJobError
-from tenant_pipeline.store.jobs import Job
+from tenant_pipeline.store.jobs import Job, JobStatus
 from tenantctl.errors import NotProvisionedError
 from tenantctl.errors import UnknownJobError as UnknownJobIdError
 from tenantctl.output import key_values, print_json, print_lines, table
@@ -102,8 +102,11 @@ def _jobs(args: argparse.Namespace) -> int:
     regions = dict.fromkeys([tenant.home_region, target.region])
     found: dict[str, dict[str, Any]] = {}
     for region in regions:
-        for job in target.ledger(region).list_for_tenant(args.tenant_id, limit=args.limit):
-            found.setdefault(job.job_id, job.to_dict())
+        ledger = target.ledger(region)
+        for job in ledger.list_for_tenant(args.tenant_id, limit=args.limit):
+            # A listing holds counts as of a job's end; a running job's live counts are summed on read.
+            live = ledger.get(job.job_id) if job.status is JobStatus.RUNNING else job
+            found.setdefault(job.job_id, live.to_dict())
     jobs = sorted(found.values(), key=lambda job: str(job.get("started_at") or ""), reverse=True)[
         : args.limit
     ]

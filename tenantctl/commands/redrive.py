@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import time
 from typing import Any
 
 from tenant_pipeline import topology
@@ -12,6 +13,9 @@ from tenantctl.output import print_json
 from tenantctl.target import Target
 
 SQS_BATCH = 10
+PEEKED_WAIT_S = topology.IMPORT_RECONCILE.timeout_s
+"""The dead-letter reconciler holds the batches DLQ's messages out of sight while it reads them (at
+most this long); redrive waits for them rather than stop at a DLQ that only looks empty."""
 
 
 def register(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
@@ -44,11 +48,14 @@ def redrive(target: Target, settings: QueueSettings, region: str | None = None) 
     source = _queue_url(sqs, target.name(settings.queue, region))
     dlq = _queue_url(sqs, target.name(settings.dlq, region))
     moved = 0
+    give_up = time.monotonic() + PEEKED_WAIT_S
     while True:
         messages = sqs.receive_message(
             QueueUrl=dlq, MaxNumberOfMessages=SQS_BATCH, WaitTimeSeconds=1, MessageAttributeNames=["All"]
         ).get("Messages", [])
         if not messages:
+            if _held_out_of_sight(sqs, dlq) and time.monotonic() < give_up:
+                continue
             return moved
         entries: list[Any] = []
         for index, message in enumerate(messages):
@@ -69,6 +76,14 @@ def redrive(target: Target, settings: QueueSettings, region: str | None = None) 
             ],
         )
         moved += len(done)
+
+
+def _held_out_of_sight(sqs: Any, queue_url: str) -> bool:
+    """Whether a reader (the reconciler) holds messages of the queue invisible right now."""
+    attributes = sqs.get_queue_attributes(
+        QueueUrl=queue_url, AttributeNames=["ApproximateNumberOfMessagesNotVisible"]
+    )["Attributes"]
+    return int(attributes.get("ApproximateNumberOfMessagesNotVisible", 0)) > 0
 
 
 def _queue_url(sqs: Any, name_or_url: str) -> str:

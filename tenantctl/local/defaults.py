@@ -16,3 +16,5 @@ SPANS_FILE_PARAMETER = f"{topology.SSM_PREFIX}/local/spans-file"
 TELEMETRY_JSONL_ENV = "TENANT_TELEMETRY_JSONL_PATH"
 DEFAULT_RETRY_AFTER_S = 2
 """Local setting: the visibility timeout of each receive by the event source pump (see `local/pump.py`)."""
+DEFAULT_SCHEDULE_EVERY_S = 5.0
+"""Local setting: how often the scheduled functions run (`local/schedule.py`); AWS runs them each minute."""

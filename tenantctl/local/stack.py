@@ -16,6 +16,7 @@ from tenantctl.local.clients import DUMMY_CREDENTIALS, local_client
 from tenantctl.local.defaults import (
     DEFAULT_HOST,
     DEFAULT_PORT,
+    DEFAULT_SCHEDULE_EVERY_S,
     DEFAULT_STATE_DIR,
     SPANS_FILE_NAME,
     SPANS_FILE_PARAMETER,
@@ -24,6 +25,7 @@ from tenantctl.local.defaults import (
 from tenantctl.local.provision import RegionResources, local_function_name, provision_region
 from tenantctl.local.pump import EventSourcePump, PumpSettings
 from tenantctl.local.runtime import LocalRuntime, OnFailure, lambda_service
+from tenantctl.local.schedule import ScheduledInvoker
 from tenantctl.local.server import LocalServer
 
 
@@ -38,6 +40,8 @@ class LocalAwsOptions:
     pump: PumpSettings = field(default_factory=PumpSettings)
     function_environment: Mapping[str, str] = field(default_factory=dict)
     """Extra environment of every function (e.g. a log level)."""
+    schedule_every_s: float = DEFAULT_SCHEDULE_EVERY_S
+    """Period of the scheduled functions (see `local/schedule.py`)."""
 
 
 def telemetry_environment(state_dir: Path) -> dict[str, str]:
@@ -57,6 +61,7 @@ class LocalAws:
         self.options = options
         self._server = LocalServer(options.host, options.port)
         self._pumps: list[EventSourcePump] = []
+        self.schedules: list[ScheduledInvoker] = []
         self._resources = ExitStack()
         self.regions: list[RegionResources] = []
         self.endpoint_url = ""
@@ -98,8 +103,11 @@ class LocalAws:
             self._route_async_failures(runtime, resources)
             self._publish_spans_file(region)
             self._pumps.extend(self._make_pumps(runtime, resources))
+            self.schedules.extend(self._make_schedules(runtime, resources.region))
         for pump in self._pumps:
             pump.start()
+        for schedule in self.schedules:
+            schedule.start()
 
     def _publish_spans_file(self, region: str) -> None:
         if self.spans_file is not None:
@@ -139,15 +147,30 @@ class LocalAws:
             for source in (*topology.EVENT_SOURCES, topology.EXPORT_FAILURES_SOURCE)
         ]
 
+    def _make_schedules(self, runtime: LocalRuntime, region: str) -> list[ScheduledInvoker]:
+        return [
+            ScheduledInvoker(
+                schedule=schedule,
+                deployment=runtime.deployment(
+                    schedule.function, region, local_function_name(schedule.function, region)
+                ),
+                runtime=runtime,
+                every_s=self.options.schedule_every_s,
+            )
+            for schedule in topology.SCHEDULES
+        ]
+
     def stop(self) -> None:
         """Stop polling and give in-flight invocations `STOP_GRACE_S` to finish. An invocation still
         running then is abandoned (its pollers are daemon threads): its messages come back after their
         visibility timeout, as after a Lambda timeout, so nothing is lost."""
-        for pump in self._pumps:
-            pump.stop()
+        runners: list[EventSourcePump | ScheduledInvoker] = [*self._pumps, *self.schedules]
+        for runner in runners:
+            runner.stop()
         deadline = time.monotonic() + STOP_GRACE_S
-        for pump in self._pumps:
-            pump.join(max(0.0, deadline - time.monotonic()))
+        for runner in runners:
+            runner.join(max(0.0, deadline - time.monotonic()))
         self._pumps.clear()
+        self.schedules.clear()
         self._resources.close()
         self._server.stop()

@@ -18,7 +18,9 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
+from functions.import_reconcile import handler as reconcile_handler
 from tenant_pipeline.errors import ThrottledError, WriteIncompleteError
+from tenant_pipeline.imports.dead_letters import DEAD_LETTERED
 from tenant_pipeline.imports.fanout import BatchFanout
 from tenant_pipeline.imports.load import BatchLoader
 from tenant_pipeline.migration.dispatch import PhaseRunner
@@ -26,12 +28,13 @@ from tenant_pipeline.migration.errors import MigrationStoreError, TransientMigra
 from tenant_pipeline.store.jobs import Job, JobsLedger, JobStatus
 from tenant_pipeline.store.tenant_data import TenantDataStore
 from tenant_pipeline.store.tenants import TenantStatus
-from tenant_pipeline.topology import BATCHES_QUEUE, Resource, Tunable
+from tenant_pipeline.topology import BATCHES_QUEUE, DEAD_LETTER_SCHEDULE, Resource, Tunable
 from tenant_telemetry.testing import InMemoryTelemetry
 from tenantctl.cli import main as tenantctl
+from tenantctl.local.schedule import scheduled_event
 from tenantctl.migrate_command import start_migration, wait_for_migration
 from tests.integration.migration.conftest import seed_tenant
-from tests.integration.pipeline.conftest import Stack
+from tests.integration.pipeline.conftest import FakeLambdaContext, Stack
 from tests.integration.pipeline.pipeline import (
     Pipeline,
     contact_row,
@@ -49,6 +52,7 @@ INVALID = (4, 50, 94)
 BATCH_ROWS = 10
 BATCHES = 10  # 92 valid rows in batches of 10
 WAIT_S = 120
+SCHEDULED_EVENT = scheduled_event(DEAD_LETTER_SCHEDULE, "us-east-1")
 
 
 @pytest.fixture
@@ -129,6 +133,44 @@ def test_a_poison_batch_reaches_the_dlq_and_tenantctl_redrive_finishes_the_job_a
     pipeline.run()
     # Then the job finishes with every row accounted for
     assert_nothing_lost(pipeline)
+
+
+def test_a_batch_dead_lettered_without_running_our_code_ends_its_job_failed_until_redriven(
+    pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given batch 4's every receive ends before the loader's code runs (a timeout, a crashed sandbox)
+    real = BatchLoader.load
+    fixed = {"yet": False}
+
+    def dying(self: BatchLoader, body: Any, **kwargs: Any) -> Any:
+        if not fixed["yet"] and json.loads(body)["batch_number"] == 4:
+            raise RuntimeError("sandbox ended")
+        return real(self, body, **kwargs)
+
+    monkeypatch.setattr(BatchLoader, "load", dying)
+    pipeline.run()
+    # Then it is in the DLQ and nothing recorded it: the job is still RUNNING
+    assert pipeline.queue_depth(Resource.BATCHES_DLQ) == 1
+    assert pipeline.only_job("acme").status is JobStatus.RUNNING
+    # When the dead-letter reconciler runs on its schedule
+    outcome = reconcile_handler.lambda_handler(SCHEDULED_EVENT, FakeLambdaContext())
+    # Then the job ends FAILED, naming the batch and why, and the message stays for redrive
+    job = pipeline.only_job("acme")
+    assert outcome["messages"] == 1 and outcome["finished_jobs"] == [job.job_id]
+    assert (job.status, job.failed_batches) == (JobStatus.FAILED, (4,))
+    assert job.error is not None and job.error.startswith("batch 4 failed")
+    assert DEAD_LETTERED in job.error
+    assert pipeline.queue_depth(Resource.BATCHES_DLQ) == 1
+    # And a second run changes nothing
+    assert reconcile_handler.lambda_handler(SCHEDULED_EVENT, FakeLambdaContext())["recorded"] == 0
+    # When the fault is fixed and the batch redriven, the job finishes with every row accounted for
+    fixed["yet"] = True
+    publish_names(pipeline.stack)
+    with redirect_stdout(io.StringIO()):
+        assert tenantctl(["redrive", "import-batches"]) == 0
+    pipeline.run()
+    assert_nothing_lost(pipeline)
+    assert reconcile_handler.lambda_handler(SCHEDULED_EVENT, FakeLambdaContext())["messages"] == 0
 
 
 class ErrorEveryOtherCall:

@@ -114,7 +114,7 @@ def test_validate_permissions(template_json: dict[str, Any], stack: Any) -> None
     batches = actions_on(statements, published_id(template_json, Resource.BATCHES_QUEUE))
 
     assert "dynamodb:GetItem" in tenants and "dynamodb:PutItem" not in tenants
-    assert {"dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:UpdateItem"} <= jobs
+    assert {"dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"} <= jobs
     assert "sqs:SendMessage" in batches
     assert actions_on(statements, published_id(template_json, Resource.TENANT_DATA_TABLE)) == set()
 
@@ -127,7 +127,7 @@ def test_load_permissions(template_json: dict[str, Any], stack: Any) -> None:
 
     assert "s3:GetObject*" in bucket and not any(action.startswith("s3:Put") for action in bucket)
     assert tenant_data == {"dynamodb:BatchWriteItem"}  # puts only: no update, delete or read
-    assert {"dynamodb:GetItem", "dynamodb:UpdateItem"} <= jobs
+    assert {"dynamodb:Query", "dynamodb:UpdateItem", "dynamodb:ConditionCheckItem"} <= jobs
     assert not jobs & {"dynamodb:Scan", "dynamodb:DeleteItem"}
     assert actions_on(statements, published_id(template_json, Resource.BATCHES_QUEUE)) >= {
         "sqs:ReceiveMessage"
@@ -135,6 +135,35 @@ def test_load_permissions(template_json: dict[str, Any], stack: Any) -> None:
     assert "sqs:SendMessage" not in actions_on(
         statements, published_id(template_json, Resource.BATCHES_QUEUE)
     )
+
+
+def test_the_dead_letter_reconciler_runs_on_its_schedule_and_never_deletes_a_dead_letter(
+    template_json: dict[str, Any], stack: Any
+) -> None:
+    function = stack.imports.reconciler.function
+    rules = [
+        rule
+        for rule in template_json["Resources"].values()
+        if rule["Type"] == "AWS::Events::Rule"
+        and any(
+            referenced_id(target["Arn"]) == logical_id(function) for target in rule["Properties"]["Targets"]
+        )
+    ]
+    assert [rule["Properties"]["ScheduleExpression"] for rule in rules] == [
+        f"rate({topology.DEAD_LETTER_SCHEDULE.every_minutes} minute)"
+    ]
+    variables = properties(template_json, logical_id(function))["Environment"]["Variables"]
+    assert referenced_id(variables[Resource.BATCHES_DLQ.env_var]) == published_id(
+        template_json, Resource.BATCHES_DLQ
+    )
+    statements = policy_statements_of_role(template_json, role_of(template_json, function))
+    dlq = actions_on(statements, published_id(template_json, Resource.BATCHES_DLQ))
+    assert dlq == {
+        "sqs:GetQueueAttributes",
+        "sqs:ReceiveMessage",
+        "sqs:ChangeMessageVisibility",
+    }  # redrive needs the messages
+    assert actions_on(statements, published_id(template_json, Resource.BATCHES_QUEUE)) == set()
 
 
 def test_functions_receive_the_names_they_use(template_json: dict[str, Any], stack: Any) -> None:

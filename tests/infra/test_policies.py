@@ -1,11 +1,13 @@
 """Each function's whole policy, row by row, against the table of what its code calls.
 
 The tables come from the boto3 calls of each function's code path (validator: GetObject of the upload,
-put of its report and claim-check batches, tenant GetItem, job Get/Put/Update, SendMessageBatch;
-loader: GetObject of a claim-check, BatchWriteItem of tenant data, job Get/Put/Update (the batch marker
-is a Put inside TransactWriteItems); export: Query of tenant data, tenant GetItem, job Get/Put/Update,
-multipart upload and presigned GET of its files, asynchronous Invoke of itself; migration: see
-`infra.constructs.migration.TABLE_ACTIONS`). A grant wider than the table fails here.
+put of its report and claim-check batches, tenant GetItem, job Query/Put/Update, SendMessageBatch;
+loader: GetObject of a claim-check, BatchWriteItem of tenant data, job Query/Put/Update and
+ConditionCheck (the batch marker and counter shard are a Put and an Update inside TransactWriteItems);
+reconciler: Receive and ChangeMessageVisibility on the batches DLQ, job Query/Update/ConditionCheck;
+export: Query of tenant data, tenant GetItem, job Query/Put/Update, multipart upload and presigned GET
+of its files, asynchronous Invoke of itself; migration: see `infra.constructs.migration.TABLE_ACTIONS`).
+A grant wider than the table fails here.
 """
 
 from __future__ import annotations
@@ -37,8 +39,9 @@ SQS_CONSUME = (
     "sqs:DeleteMessage",
     "sqs:GetQueueAttributes",
 )
+SQS_PEEK = ("sqs:GetQueueAttributes", "sqs:ReceiveMessage", "sqs:ChangeMessageVisibility")
 SQS_SEND = ("sqs:SendMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl")
-JOB_ACTIONS = ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem")
+JOB_ACTIONS = ("dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem")
 
 
 def rows(actions: Iterable[str], *resources: str) -> set[Row]:
@@ -77,8 +80,15 @@ EXPECTED: dict[str, set[Row]] = {
     topology.IMPORT_LOAD.name: (
         read(Resource.INGEST_BUCKET, "batches/*")
         | table(Resource.TENANT_DATA_TABLE, "dynamodb:BatchWriteItem")
-        | jobs(*JOB_ACTIONS)
+        | jobs(*JOB_ACTIONS, "dynamodb:ConditionCheckItem")
         | rows(SQS_CONSUME, f"<{Resource.BATCHES_QUEUE}>")
+    ),
+    topology.IMPORT_RECONCILE.name: (
+        jobs("dynamodb:Query", "dynamodb:UpdateItem", "dynamodb:ConditionCheckItem")
+        | rows(
+            ["sqs:GetQueueAttributes", "sqs:ReceiveMessage", "sqs:ChangeMessageVisibility"],
+            f"<{Resource.BATCHES_DLQ}>",
+        )
     ),
     topology.EXPORT.name: (
         read(Resource.EXPORT_BUCKET, "tenants/*/exports/*")
@@ -99,7 +109,7 @@ def migration_rows(region: str, peers: Iterable[str], table_ids: dict[Resource, 
         rows((*S3_READ, *S3_PUT, "s3:DeleteObject*"), snapshots, f"{snapshots}/*")
         | table(Resource.TENANT_DATA_TABLE, "dynamodb:Query", "dynamodb:BatchWriteItem")
         | table(Resource.TENANTS_TABLE, "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem")
-        | jobs(*JOB_ACTIONS, "dynamodb:Query")
+        | jobs("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query")
     )
     for peer in peers:
         account = "<AWS::AccountId>"

@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from tenant_pipeline import topology
+from tenant_pipeline.store.jobs import JOB_COUNTER_SHARDS
 
 # --- AWS Lambda (Lambda Developer Guide, "Lambda quotas" and "Configure Lambda function memory") ---
 LAMBDA_MB_PER_VCPU = 1769
@@ -55,6 +56,9 @@ DYNAMODB_TABLE_MAX_WCU = 40_000
 """Per-table write throughput, default quota ("Service, account, and table quotas": per table)."""
 DYNAMODB_BATCH_WRITE_ITEMS = 25
 """Items per BatchWriteItem call ("BatchWriteItem", API Reference)."""
+DYNAMODB_TRANSACTION_WRITE_UNITS_PER_ITEM = 2
+"""A transactional write costs two write units per item of up to 1 KB ("Capacity management for
+transactions")."""
 
 # --- Step Functions (Developer Guide, "Step Functions service quotas") ---
 SFN_MAX_PAYLOAD_BYTES = 256 * 1024
@@ -83,6 +87,12 @@ SFN_STATE_TRANSITION_USD = 0.025 / 1000  # Standard workflows
 # --- Assumptions (not AWS quotas): the round trips the model cannot measure on a laptop ---
 ASSUMED_BATCH_WRITE_LATENCY_S = 0.015
 """An in-Region BatchWriteItem of 25 items, round trip (assumption; the loader waits on it)."""
+ASSUMED_TRANSACTION_S = 0.02
+"""An in-Region TransactWriteItems of two small items, round trip: while it runs, another transaction
+on one of its items cancels it with `TransactionConflict` (assumption)."""
+COUNTER_CONFLICT_TARGET = 0.10
+"""Share of a batch's counting tries that may conflict: with `store.jobs.CONFLICT_ATTEMPTS` (6) tries,
+a batch then runs out of them about once in a million."""
 ASSUMED_S3_COPY_BYTES_PER_S = 50e6
 """Server-side CopyObject between Regions, bytes per second of one sequential copier (assumption)."""
 ITEM_KEY_OVERHEAD_BYTES = 60
@@ -164,6 +174,8 @@ class Settings:
     """Snapshot, transfer and verify resume across invocations instead of running in one."""
     table_wcu: int = DYNAMODB_TABLE_MAX_WCU
     loader_timeout_s: int = topology.IMPORT_LOAD.timeout_s
+    job_counter_shards: int = JOB_COUNTER_SHARDS
+    """Items a job's batches count on (`store.jobs`); 1 is a counter on the job item itself."""
 
     @classmethod
     def shipped(cls) -> Settings:
@@ -389,6 +401,8 @@ class CapacityModel:
             invocation_s * s.loader_memory_mb / 1024 * LAMBDA_GB_SECOND_USD
             + messages / 10 * LAMBDA_REQUEST_USD
             + total * wcu * DYNAMODB_WRITE_UNIT_USD
+            # counting each batch once: its marker and a counter shard, in one transaction
+            + messages * 2 * DYNAMODB_TRANSACTION_WRITE_UNITS_PER_ITEM * DYNAMODB_WRITE_UNIT_USD
             + sqs_requests * SQS_REQUEST_USD
             + (messages * (S3_PUT_CLASS_USD + S3_GET_CLASS_USD) if claim_checked else 0.0)
         )
@@ -417,12 +431,26 @@ class CapacityModel:
                 "tenant_write_rows_per_s": self.tenant_write_rows_per_s(row_bytes),
                 "small_tenant_wait_s": waits["shipped"],
                 "small_tenant_wait_fair_s": waits["fair"],
+                "job_counter_conflict_share": self.counter_conflict_share(row_bytes),
             },
         )
 
     def tenant_write_rows_per_s(self, row_bytes: float) -> float:
         """Sustained rows/s of one tenant's entity once the table has ramped."""
         return min(self.write_rates(row_bytes, 1).values())
+
+    def job_batches_per_s(self, row_bytes: float) -> float:
+        """The most batches/s one job can count: however its tenant's writes are sharded, the table's
+        write quota bounds them."""
+        return self.settings.table_wcu / write_units_per_item(row_bytes) / self.settings.batch_rows
+
+    def counter_conflict_share(self, row_bytes: float = 200, shards: int | None = None) -> float:
+        """Share of counting transactions another batch's transaction cancels, at the job's peak rate.
+
+        Each counter item takes `batches/s / shards` transactions a second; one conflicts when another
+        on the same item starts within its window either side (Poisson arrivals)."""
+        per_item = self.job_batches_per_s(row_bytes) / (shards or self.settings.job_counter_shards)
+        return 1.0 - math.exp(-2 * per_item * ASSUMED_TRANSACTION_S)
 
     def small_tenant_wait_s(self, big_rows: int, row_bytes: int) -> dict[str, float]:
         """A 100-row import's wait when it lands just after a big tenant's file has fanned out.

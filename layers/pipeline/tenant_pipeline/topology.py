@@ -164,7 +164,9 @@ IMPORT_VALIDATE = FunctionSettings(
 IMPORT_LOAD = FunctionSettings(name="import_load", memory_mb=512, timeout_s=120)
 EXPORT = FunctionSettings(name="export", memory_mb=512, timeout_s=900)
 MIGRATION = FunctionSettings(name="migration", memory_mb=1024, timeout_s=900)
-FUNCTIONS = (IMPORT_VALIDATE, IMPORT_LOAD, EXPORT, MIGRATION)
+IMPORT_RECONCILE = FunctionSettings(name="import_reconcile", memory_mb=256, timeout_s=60)
+"""Records the batches in the batches DLQ on their jobs (`imports.dead_letters`)."""
+FUNCTIONS = (IMPORT_VALIDATE, IMPORT_LOAD, EXPORT, MIGRATION, IMPORT_RECONCILE)
 
 # Visibility timeout is six times the consumer's timeout, as AWS recommends for event source mappings.
 INGEST_QUEUE = QueueSettings(
@@ -225,6 +227,20 @@ LOADER_EVENT_SOURCE = EventSourceSettings(
     maximum_concurrency=LOADER_MAXIMUM_CONCURRENCY,
 )
 EVENT_SOURCES = (VALIDATOR_EVENT_SOURCE, LOADER_EVENT_SOURCE)
+
+
+@dataclass(frozen=True)
+class ScheduleSettings:
+    """A function invoked on a fixed rate (an EventBridge schedule; the local AWS plays it)."""
+
+    function: FunctionSettings
+    every_minutes: int
+
+
+DEAD_LETTER_SCHEDULE = ScheduleSettings(function=IMPORT_RECONCILE, every_minutes=1)
+"""A dead-lettered batch ends its job FAILED within about a minute (EventBridge's shortest rate)."""
+SCHEDULES = (DEAD_LETTER_SCHEDULE,)
+
 EXPORT_FAILURES_SOURCE = EventSourceSettings(
     queue=EXPORT_FAILURES_QUEUE, function=EXPORT, batch_size=1, max_batching_window_s=0
 )

@@ -14,6 +14,7 @@ from urllib.parse import quote_plus
 import pytest
 
 from functions.import_load import handler as load_handler
+from functions.import_reconcile import handler as reconcile_handler
 from functions.import_validate import handler as validate_handler
 from tenant_pipeline import topology
 from tenant_pipeline.aws import AwsClients
@@ -172,6 +173,7 @@ def reset_handlers() -> None:
     """Handlers build their clients once per cold start; each test is a cold start."""
     validate_handler.dependencies.reset()
     load_handler.dependencies.reset()
+    reconcile_handler.dependencies.reset()
 
 
 def notification_of(pipeline: Pipeline, key: str) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from typing import Any
 from unittest.mock import patch
 
@@ -18,10 +19,12 @@ from tenant_pipeline.errors import (
     UnknownJobError,
     UnknownTenantError,
 )
+from tenant_pipeline.imports.completion import ROOT_SPAN, JobCompleter
 from tenant_pipeline.store.jobs import CONFLICT_ATTEMPTS, Job, JobKind, JobsLedger, JobStatus
 from tenant_pipeline.store.tenant_data import QUERY_PAGE_ITEMS, TenantDataStore
 from tenant_pipeline.store.tenants import TenantDirectory, TenantStatus
 from tenant_pipeline.topology import Resource
+from tenant_telemetry.testing import InMemoryTelemetry
 
 from .conftest import Stack
 
@@ -96,11 +99,15 @@ def test_a_batch_counts_once_however_often_it_is_marked(stack: Stack) -> None:
     )
     assert jobs.mark_batch_done("imp-1", 1, 5)
     assert not jobs.mark_batch_done("imp-1", 1, 5)
+    assert jobs.mark_batch_done("imp-1", 2, 4)
     job = jobs.get("imp-1")
-    assert (job.batches_done, job.stored) == (1, 5)
-    assert jobs.batches_done("imp-1") == [1]
-    with pytest.raises(UnknownJobError):
-        jobs.mark_batch_done("imp-404", 1, 5)
+    assert (job.batches_done, job.stored) == (2, 9)
+    assert jobs.batches_done("imp-1") == [1, 2]
+    # The counts live on the counter shards: counting never wrote the job item itself
+    raw = stack.clients.dynamodb.get_item(
+        TableName=stack.settings.name(Resource.JOBS_TABLE), Key={"pk": {"S": "JOB#imp-1"}, "sk": {"S": "JOB"}}
+    )["Item"]
+    assert (raw["stored"], raw["batches_done"]) == ({"N": "0"}, {"N": "0"})
 
 
 def test_a_failed_batch_shows_on_the_job_until_a_later_success_counts_it(stack: Stack) -> None:
@@ -110,11 +117,14 @@ def test_a_failed_batch_shows_on_the_job_until_a_later_success_counts_it(stack: 
         "imp-1", total_rows=4, invalid=0, batches_total=2, report_uri=None, validated_at="t"
     )
     assert jobs.mark_batch_done("imp-1", 1, 2)
-    assert jobs.mark_batch_failed("imp-1", 2)
-    assert not jobs.mark_batch_failed("imp-1", 1)  # already done: never shown as failed
-    assert jobs.get("imp-1").failed_batches == (2,)
-    failed = jobs.finish("imp-1", JobStatus.FAILED, finished_at="t1", error="batch 2 failed")
+    assert jobs.mark_batch_failed("imp-1", 2, "downstream said no")
+    assert not jobs.mark_batch_failed("imp-1", 2, "dead-lettered")  # recorded: the first reason stays
+    assert not jobs.mark_batch_failed("imp-1", 1, "late")  # already done: never shown as failed
+    job = jobs.get("imp-1")
+    assert (job.failed_batches, job.failure_reasons) == ((2,), {2: "downstream said no"})
+    failed = jobs.finish("imp-1", JobStatus.FAILED, finished_at="t1", error="batch 2 failed", counts=job)
     assert failed is not None and failed.error == "batch 2 failed"
+    assert [j.failed_batches for j in jobs.list_for_tenant("acme")] == [(2,)]  # the listing's copy
     assert jobs.mark_batch_done("imp-1", 2, 2)
     job = jobs.get("imp-1")
     assert (job.failed_batches, job.batches_done, job.stored) == ((), 2, 4)
@@ -123,16 +133,43 @@ def test_a_failed_batch_shows_on_the_job_until_a_later_success_counts_it(stack: 
         JobStatus.SUCCEEDED,
         finished_at="t2",
         expect=(JobStatus.RUNNING, JobStatus.FAILED),
-        batches_done=2,
-        require_no_failed_batches=True,
+        counts=job,
     )
     assert done is not None and done.status is JobStatus.SUCCEEDED and done.error is None
+    listed = jobs.list_for_tenant("acme")[0]
+    assert (listed.failed_batches, listed.batches_done, listed.stored) == ((), 2, 4)
+
+
+def test_the_ledger_writes_migration_records_once_and_updates_only_existing_ones(stack: Stack) -> None:
+    jobs = _jobs(stack)
+    assert jobs.create_migration("acme", "mig-1", {"status": {"S": "RUNNING"}, "n": {"N": "1"}})
+    assert not jobs.create_migration("acme", "mig-1", {"status": {"S": "SUCCEEDED"}})
+    assert jobs.update_migration(
+        "acme",
+        "mig-1",
+        set_values={"phase": {"S": "snapshot"}},
+        add_values={"n": {"N": "2"}},
+        set_if_absent={"status": {"S": "FAILED"}, "first": {"S": "x"}},
+        remove=["nothing-there"],
+    )
+    assert not jobs.update_migration("acme", "mig-404", set_values={"phase": {"S": "x"}})
+    item = stack.clients.dynamodb.get_item(
+        TableName=stack.settings.name(Resource.JOBS_TABLE),
+        Key={"pk": {"S": "MIGRATION#acme"}, "sk": {"S": "mig-1"}},
+    )["Item"]
+    assert {name: item[name] for name in ("status", "n", "phase", "first")} == {
+        "status": {"S": "RUNNING"},
+        "n": {"N": "3"},
+        "phase": {"S": "snapshot"},
+        "first": {"S": "x"},
+    }
+    assert jobs.list_for_tenant("acme") == []  # never in the jobs' index
 
 
 def test_finishing_is_conditional(stack: Stack) -> None:
     jobs = _jobs(stack)
     jobs.create(_job("imp-1"))
-    assert jobs.finish("imp-1", JobStatus.SUCCEEDED, finished_at="t", batches_done=3) is None
+    assert jobs.finish("imp-1", JobStatus.SUCCEEDED, finished_at="t", expect=(JobStatus.FAILED,)) is None
     assert jobs.finish("imp-1", JobStatus.FAILED, finished_at="t", error="x") is not None
     assert jobs.finish("imp-1", JobStatus.SUCCEEDED, finished_at="t") is None
 
@@ -235,9 +272,9 @@ def test_a_count_that_keeps_conflicting_fails_the_batch_for_a_later_receive(stac
 
 
 class _SerialConflicting(_ConflictingFirst):
-    """Loaders' calls one at a time (moto's in-process backend is not thread-safe), every third
-    transaction cancelled by a conflict, as concurrent updates of one job item get them on AWS (a
-    loader's retry after a conflict goes through, so no batch runs out of tries)."""
+    """Loaders' calls one at a time (moto's in-process backend is not thread-safe), interleaved across
+    threads, every third transaction cancelled by a conflict, as concurrent updates of one item get
+    them on AWS (a loader's retry after a conflict goes through, so no batch runs out of tries)."""
 
     def __init__(self, client: Any) -> None:
         super().__init__(client, conflicts=0)
@@ -251,25 +288,45 @@ class _SerialConflicting(_ConflictingFirst):
             self.conflicts = self.calls + 1 if conflict else 0
             return super().transact_write_items(**kwargs)
 
-    def get_item(self, **kwargs: Any) -> Any:
-        with self._lock:
-            return self._client.get_item(**kwargs)
+    def __getattr__(self, name: str) -> Any:
+        method = getattr(self._client, name)
+
+        def serialised(**kwargs: Any) -> Any:
+            with self._lock:
+                return method(**kwargs)
+
+        return serialised
 
 
-def test_concurrent_loaders_on_one_job_lose_no_count(stack: Stack) -> None:
-    _jobs(stack).create(_job("imp-busy"))
+def test_concurrent_loaders_on_one_job_lose_no_count_and_finish_it_once(
+    stack: Stack, telemetry: InMemoryTelemetry
+) -> None:
+    root = {"name": ROOT_SPAN, "traceparent": f"00-{'ab' * 16}-{'cd' * 8}-01", "start_time_unix_nano": 1}
+    _jobs(stack).create(replace(_job("imp-busy"), trace=root))
+    _jobs(stack).record_validation(
+        "imp-busy", total_rows=480, invalid=0, batches_total=160, report_uri=None, validated_at="t"
+    )
     client = _SerialConflicting(stack.clients.dynamodb)
     jobs = JobsLedger(stack.settings.name(Resource.JOBS_TABLE), client)  # type: ignore[arg-type]
+    completer = JobCompleter(jobs, max_receives=5)
 
-    # Given 8 loaders counting 20 batches each of one job at once, a third of their tries conflicting
-    def count(loader: int) -> list[bool]:
-        return [jobs.mark_batch_done("imp-busy", loader * 20 + n, 3) for n in range(1, 21)]
+    # Given 8 loaders counting 20 batches each of one job at once, a third of their tries conflicting,
+    # each trying to finish the job after every batch as the loader does
+    def load(loader: int) -> list[tuple[bool, Job | None]]:
+        results = []
+        for n in range(1, 21):
+            counted = jobs.mark_batch_done("imp-busy", loader * 20 + n, 3)
+            results.append((counted, completer.try_complete("imp-busy")))
+        return results
 
     with ThreadPoolExecutor(max_workers=8) as pool:
-        results = [done for batch in pool.map(count, range(8)) for done in batch]
-    # Then every batch counted once, and the job holds every count
-    assert all(results) and len(results) == 160
+        results = [result for batch in pool.map(load, range(8)) for result in batch]
+    # Then every batch counted once, the job holds every count, and exactly one loader finished it
+    assert all(counted for counted, _ in results) and len(results) == 160
     assert client.calls > 160
+    finished = [job for _, job in results if job is not None]
+    assert len(finished) == 1 and finished[0].status is JobStatus.SUCCEEDED
     job = _jobs(stack).get("imp-busy")
-    assert (job.batches_done, job.stored) == (160, 480)
+    assert (job.status, job.batches_done, job.stored) == (JobStatus.SUCCEEDED, 160, 480)
     assert len(_jobs(stack).batches_done("imp-busy")) == 160
+    assert [span.name for span in telemetry.spans()].count(ROOT_SPAN) == 1

@@ -1,4 +1,5 @@
-"""BatchWriteItem: 25 per call, unprocessed items retried with backoff until the deadline."""
+"""BatchWriteItem: 25 per call, unprocessed items retried with backoff until the deadline, one loop for
+the loader's tenant store and the migration's tenant items alike."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ import pytest
 from botocore.exceptions import ClientError
 
 from tenant_pipeline.errors import StoreError, WriteIncompleteError
+from tenant_pipeline.migration.errors import MigrationStoreError, TransientMigrationError
+from tenant_pipeline.migration.tenant_items import WRITE_PATIENCE_S, TenantItems
 from tenant_pipeline.store.tenant_data import TenantDataStore
 
 
@@ -90,3 +93,26 @@ def test_the_time_spent_retrying_is_counted_from_the_first_partial_reply() -> No
 def test_writes_that_go_through_at_once_cost_no_throttled_time() -> None:
     stats = _store(_Dynamo(), [], [0.0]).put_items(_items(60))
     assert stats.throttled_s == 0.0
+
+
+def _tenant_items(client: _Dynamo, clock: list[float]) -> TenantItems:
+    def sleep(seconds: float) -> None:
+        clock[0] += seconds
+
+    return TenantItems("data", client, ["contacts"], sleep=sleep, clock=lambda: clock[0])  # type: ignore[arg-type]
+
+
+def test_a_migration_writes_through_the_same_loop_25_at_a_time_retrying_unprocessed_items() -> None:
+    client = _Dynamo(unprocessed=5, stubborn_calls=2)
+    assert _tenant_items(client, [0.0]).put_all(iter(_items(60))) == 60
+    assert client.calls == [25, 5, 5, 25, 10]
+    assert sorted(client.written) == sorted(f"c-{n}" for n in range(60))
+
+
+def test_a_migration_write_throttled_past_its_patience_fails_as_transient_for_a_rerun() -> None:
+    clock = [0.0]
+    with pytest.raises(TransientMigrationError, match="still unprocessed"):
+        _tenant_items(_Dynamo(unprocessed=5, stubborn_calls=10_000), clock).put_all(_items(25))
+    assert clock[0] < WRITE_PATIENCE_S
+    with pytest.raises(MigrationStoreError, match="ValidationException"):
+        _tenant_items(_Dynamo(error="ValidationException"), [0.0]).put_all(_items(1))

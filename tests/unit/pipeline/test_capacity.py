@@ -167,6 +167,20 @@ def test_migration_with_manifest_key_and_chunked_phases_is_bound_by_nothing_per_
     assert single.plan_migration(200_000_000, 200).phases[0].binding == "lambda timeout"
 
 
+def test_counting_on_the_shipped_counter_shards_rarely_conflicts_where_one_item_mostly_would() -> None:
+    model = CapacityModel(COSTS, SHIPPED)
+    # The table's 40,000 WCU/s in 500-row batches of 1-WCU rows: 80 batches/s of one job at most
+    assert model.job_batches_per_s(200) == pytest.approx(
+        capacity.DYNAMODB_TABLE_MAX_WCU / topology.DEFAULT_BATCH_ROWS
+    )
+    assert model.counter_conflict_share(200) <= capacity.COUNTER_CONFLICT_TARGET
+    assert model.counter_conflict_share(200, shards=1) > 0.9
+    # Fewer shards than half the shipped count would miss the target
+    assert model.counter_conflict_share(200, shards=SHIPPED.job_counter_shards // 2) > (
+        capacity.COUNTER_CONFLICT_TARGET
+    )
+
+
 def test_plan_says_it_is_a_model_and_costs_add_up() -> None:
     plan = CapacityModel(COSTS, SHIPPED).plan_import(1_000_000, 200)
     data = plan.to_dict()

@@ -1,22 +1,17 @@
 """Export jobs in the jobs ledger (`kind: export`), so `tenantctl job` shows them like any other job.
 
-The ledger creates and finishes jobs; an export also records its progress after each file (records so
-far and the files written), an update the ledger has no verb for, so it is made here on the ledger's
-own table and client, with `ClientError` mapped the way the store adapters map it.
+The ledger creates, advances and finishes jobs (it writes every item of the jobs table); this module
+says what an export's job holds: its progress after each file (records so far and the files written)
+and its end.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import ClientError
-
 from tenant_pipeline.export.manifest import ExportManifest, ManifestFile
-from tenant_pipeline.store.client_errors import as_store_error, is_conditional_failure
 from tenant_pipeline.store.jobs import Job, JobKind, JobsLedger, JobStatus
-from tenant_pipeline.store.keys import JOB_SK, job_pk
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -47,8 +42,6 @@ class ExportJobs:
 
     def __init__(self, table_name: str, client: DynamoDBClient) -> None:
         self.ledger = JobsLedger(table_name, client)
-        self._table = table_name
-        self._client = client
 
     def get(self, job_id: str) -> Job:
         return self.ledger.get(job_id)
@@ -61,24 +54,7 @@ class ExportJobs:
 
     def record_progress(self, job_id: str, *, records: int, details: dict[str, Any]) -> bool:
         """Store records exported so far and the files written; False if the job is no longer running."""
-        try:
-            self._client.update_item(
-                TableName=self._table,
-                Key={"pk": {"S": job_pk(job_id)}, "sk": {"S": JOB_SK}},
-                UpdateExpression="SET total_rows = :n, #stored = :n, details_json = :details",
-                ConditionExpression="#status = :running",
-                ExpressionAttributeNames={"#status": "status", "#stored": "stored"},
-                ExpressionAttributeValues={
-                    ":n": {"N": str(records)},
-                    ":details": {"S": json.dumps(details)},
-                    ":running": {"S": JobStatus.RUNNING.value},
-                },
-            )
-        except ClientError as exc:
-            if is_conditional_failure(exc):
-                return False
-            raise as_store_error(exc, "record export progress") from exc
-        return True
+        return self.ledger.record_progress(job_id, records=records, details=details)
 
     def succeed(self, manifest: ExportManifest, *, details: dict[str, Any]) -> Job | None:
         """Mark the job SUCCEEDED; None if another invocation finished it first."""

@@ -1,11 +1,13 @@
 """Finishing an import job: the final status, the root span `data.import`, the job metrics.
 
-Whoever makes the job's counts final finishes it, with a conditional update so exactly one invocation
-does: the loader whose batch brings `batches_done` to `batches_total` (SUCCEEDED or PARTIAL), the
-loader whose batch failure makes done + failed = total (FAILED, with the batch numbers), or the
-validator when the file is refused or over its invalid threshold. A FAILED job whose failed batches
-later succeed (after `tenantctl redrive`) finishes again as SUCCEEDED or PARTIAL; its root span is then
-emitted again with the same ids and the final status, which trace backends show as the newest version.
+Whoever makes the job's counts final finishes it, with a conditional update on its status so exactly
+one invocation does: the loader whose batch completes the count (SUCCEEDED or PARTIAL), the loader or
+the dead-letter reconciler whose recorded failure makes done + failed = total (FAILED, with the batch
+numbers and why), or the validator when the file is refused or over its invalid threshold. Each reads
+the counts after its own write, with a strongly consistent read, so the last writer sees every count.
+A FAILED job whose failed batches later succeed (after `tenantctl redrive`) finishes again as
+SUCCEEDED or PARTIAL; its root span is then emitted again with the same ids and the final status,
+which trace backends show as the newest version.
 """
 
 from __future__ import annotations
@@ -24,12 +26,21 @@ ROOT_SPAN = "data.import"
 logger = logging.getLogger(__name__)
 
 
-def failed_batches_reason(batches: tuple[int, ...], max_receives: int) -> str:
-    numbers = ", ".join(str(number) for number in batches)
-    noun = "batch" if len(batches) == 1 else "batches"
+SHOWN_FAILED_BATCHES = 20
+"""Batch numbers a job's error names; `tenantctl job` lists them all."""
+
+
+def failed_batches_reason(job: Job, max_receives: int) -> str:
+    batches = job.failed_batches
+    shown = ", ".join(str(number) for number in batches[:SHOWN_FAILED_BATCHES])
+    if len(batches) > SHOWN_FAILED_BATCHES:
+        shown += f" and {len(batches) - SHOWN_FAILED_BATCHES} more"
+    noun, pronoun = ("batch", "it") if len(batches) == 1 else ("batches", "them")
+    reasons = sorted({job.failure_reasons.get(number, "") for number in batches} - {""})
+    why = f" ({'; '.join(reasons[:3])}{'; ...' if len(reasons) > 3 else ''})" if reasons else ""
     return (
-        f"{noun} {numbers} failed {max_receives} times and went to the dead-letter queue; "
-        "redrive it to finish the job"
+        f"{noun} {shown} failed {max_receives} times and went to the dead-letter queue{why}; "
+        f"redrive {pronoun} to finish the job"
     )
 
 
@@ -67,23 +78,19 @@ class JobCompleter:
         failed = len(job.failed_batches)
         if not failed and job.batches_done >= job.batches_total and job.status in _FINISHABLE:
             missing = unaccounted_rows(job)
-            status = loaded_status(job.invalid or 0)
+            status = JobStatus.FAILED if missing else loaded_status(job.invalid or 0)
+            if job.status is status and job.error == missing:
+                return None  # judged on these counts already (a redelivered last batch)
             finished = self._jobs.finish(
-                job_id,
-                JobStatus.FAILED if missing else status,
-                finished_at=now_iso(),
-                expect=_FINISHABLE,
-                batches_done=job.batches_done,
-                require_no_failed_batches=True,
-                error=missing,
+                job_id, status, finished_at=now_iso(), expect=_FINISHABLE, error=missing, counts=job
             )
         elif failed and job.batches_done + failed >= job.batches_total and job.status is JobStatus.RUNNING:
             finished = self._jobs.finish(
                 job_id,
                 JobStatus.FAILED,
                 finished_at=now_iso(),
-                error=failed_batches_reason(job.failed_batches, self._max_receives),
-                batches_done=job.batches_done,
+                error=failed_batches_reason(job, self._max_receives),
+                counts=job,
             )
         else:
             return None

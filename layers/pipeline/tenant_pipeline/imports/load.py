@@ -2,15 +2,18 @@
 
 Crash windows. Items are written before the batch is marked; a loader that dies in between leaves the
 message to be redelivered, which rewrites the same items (idempotent puts) and then marks the batch.
-Marking and counting commit in one transaction, and a batch already marked is not counted again.
+Marking and counting commit in one transaction (`JobsLedger.mark_batch_done`), and a batch already
+marked is not counted again.
 
 Poison batches. A loader cannot know that a receive is the last one, except by the count SQS gives:
 when a batch fails on a receive with `ApproximateReceiveCount >= maxReceiveCount`, the next failure
-would move it to the dead-letter queue, so the loader records the batch number in the job's
-`failed_batches` before failing it (the count is approximate: a batch may be recorded and yet be
-received once more; a later success removes it again). When every batch is done or failed, the job is
-FAILED with the batch numbers; `tenantctl redrive` re-sends them, and a redriven batch's success
-finishes the job as SUCCEEDED or PARTIAL.
+would move it to the dead-letter queue, so the loader records the batch as failed on the job, with
+what it raised, before failing it (the count is approximate: a batch may be recorded and yet be
+received once more; a later success removes it again). A batch whose last receive never ran this
+code (a timeout, a crashed sandbox) is recorded by the dead-letter reconciler
+(`imports.dead_letters`). When every batch is done or failed, the job is FAILED with the batch
+numbers; `tenantctl redrive` re-sends them, and a redriven batch's success finishes the job as
+SUCCEEDED or PARTIAL.
 """
 
 from __future__ import annotations
@@ -212,7 +215,7 @@ class BatchLoader:
     def _record_failure(self, job: Job, batch_number: int, exc: Exception) -> None:
         """The batch failed on its last receive: show it on the job before it goes to the DLQ."""
         try:
-            if self._jobs.mark_batch_failed(job.job_id, batch_number):
+            if self._jobs.mark_batch_failed(job.job_id, batch_number, str(exc) or type(exc).__name__):
                 pipeline_metrics().record_import_errors(1, tenant_id=job.tenant_id, error_type="batch_failed")
                 self._completer.try_complete(job.job_id)
         except Exception:  # the batch's own failure is what the caller must see

@@ -2,7 +2,9 @@
 
 Layout (beside the jobs, never in their `jobs-by-tenant` index: no `tenant_id`/`started_key`):
 pk=`MIGRATION#{tenant_id}` sk=`{migration_id}`; one `phase_{name}` attribute per finished phase
-(JSON), `attempts_{name}` counters, and the load figures added by every chunk.
+(JSON), `attempts_{name}` counters, and the load figures added by every chunk. The jobs ledger
+(`store.jobs.JobsLedger`) writes them, as it writes every item of the jobs table; this module gives
+them their meaning and reads them.
 """
 
 from __future__ import annotations
@@ -15,19 +17,21 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
+from tenant_pipeline.errors import StoreError, ThrottledError
 from tenant_pipeline.migration.errors import (
     MigrationStoreError,
     TransientMigrationError,
     UnknownMigrationError,
 )
-from tenant_pipeline.store.client_errors import THROTTLE_CODES, error_code, is_conditional_failure
+from tenant_pipeline.store.client_errors import THROTTLE_CODES, error_code
+from tenant_pipeline.store.jobs import JobsLedger
+from tenant_pipeline.store.keys import migration_pk
 from tenant_pipeline.store.pages import pages
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 PHASES = ("validate", "freeze", "snapshot", "transfer", "load", "verify", "cutover", "rollback")
-_PK_PREFIX = "MIGRATION#"
 
 
 class MigrationStatus(StrEnum):
@@ -42,6 +46,13 @@ def _domain_error(exc: ClientError, action: str) -> Exception:
     if code in THROTTLE_CODES:
         return TransientMigrationError(f"{action}: {code}")
     return MigrationStoreError(f"{action}: {code or 'error'}: {exc}")
+
+
+def _migration_error(exc: StoreError) -> Exception:
+    """The ledger's store error as the migration's: throttling is transient (the phase reruns)."""
+    if isinstance(exc, ThrottledError):
+        return TransientMigrationError(str(exc))
+    return MigrationStoreError(str(exc))
 
 
 def _attribute(value: Any) -> dict[str, Any]:
@@ -163,10 +174,11 @@ class MigrationLedger:
     def __init__(self, table_name: str, client: DynamoDBClient) -> None:
         self._table = table_name
         self._client = client
+        self._writer = JobsLedger(table_name, client)
 
     @staticmethod
     def _key(tenant_id: str, migration_id: str) -> dict[str, Any]:
-        return {"pk": {"S": f"{_PK_PREFIX}{tenant_id}"}, "sk": {"S": migration_id}}
+        return {"pk": {"S": migration_pk(tenant_id)}, "sk": {"S": migration_id}}
 
     def create(
         self,
@@ -189,16 +201,14 @@ class MigrationLedger:
             "started_at": started_at,
             **{name: value for name, value in extra.items() if value is not None},
         }
-        item = {**self._key(tenant_id, migration_id), **{name: _attribute(v) for name, v in values.items()}}
+        attributes = {name: _attribute(value) for name, value in values.items()}
         try:
-            self._client.put_item(
-                TableName=self._table, Item=item, ConditionExpression="attribute_not_exists(pk)"
-            )
-        except ClientError as exc:
-            if is_conditional_failure(exc):
-                return self.get(tenant_id, migration_id)
-            raise _domain_error(exc, "create migration record") from exc
-        return MigrationRecord.from_item(item)
+            created = self._writer.create_migration(tenant_id, migration_id, attributes)
+        except StoreError as exc:
+            raise _migration_error(exc) from exc
+        if not created:
+            return self.get(tenant_id, migration_id)
+        return MigrationRecord.from_item({**self._key(tenant_id, migration_id), **attributes})
 
     def get(self, tenant_id: str, migration_id: str) -> MigrationRecord:
         try:
@@ -219,7 +229,7 @@ class MigrationLedger:
                 self._client.query,
                 TableName=self._table,
                 KeyConditionExpression="pk = :pk",
-                ExpressionAttributeValues={":pk": {"S": f"{_PK_PREFIX}{tenant_id}"}},
+                ExpressionAttributeValues={":pk": {"S": migration_pk(tenant_id)}},
             ):
                 records.extend(MigrationRecord.from_item(item) for item in page.get("Items", []))
         except ClientError as exc:
@@ -235,47 +245,17 @@ class MigrationLedger:
         set_if_absent: Mapping[str, Any] | None = None,
     ) -> None:
         """SET, ADD and set-if-absent in one call; a None value in `set_fields` removes the attribute."""
-        names: dict[str, str] = {}
-        values: dict[str, Any] = {}
-        sets: list[str] = []
-        removes: list[str] = []
-        adds: list[str] = []
-        for index, (name, value) in enumerate((set_fields or {}).items()):
-            names[f"#s{index}"] = name
-            if value is None:
-                removes.append(f"#s{index}")
-            else:
-                values[f":s{index}"] = _attribute(value)
-                sets.append(f"#s{index} = :s{index}")
-        for index, (name, value) in enumerate((set_if_absent or {}).items()):
-            names[f"#i{index}"] = name
-            values[f":i{index}"] = _attribute(value)
-            sets.append(f"#i{index} = if_not_exists(#i{index}, :i{index})")
-        for index, (name, amount) in enumerate((add_fields or {}).items()):
-            names[f"#a{index}"] = name
-            values[f":a{index}"] = _attribute(amount)
-            adds.append(f"#a{index} :a{index}")
-        clauses = [
-            f"{verb} {', '.join(parts)}"
-            for verb, parts in (("SET", sets), ("REMOVE", removes), ("ADD", adds))
-            if parts
-        ]
-        if not clauses:
-            return
-        kwargs: dict[str, Any] = {
-            "TableName": self._table,
-            "Key": self._key(tenant_id, migration_id),
-            "UpdateExpression": " ".join(clauses),
-            "ConditionExpression": "attribute_exists(pk)",
-            "ExpressionAttributeNames": names,
-        }
-        if values:
-            kwargs["ExpressionAttributeValues"] = values
+        fields = dict(set_fields or {})
         try:
-            self._client.update_item(**kwargs)
-        except ClientError as exc:
-            if is_conditional_failure(exc):
-                raise UnknownMigrationError(
-                    f"no migration {migration_id!r} of tenant {tenant_id!r}"
-                ) from None
-            raise _domain_error(exc, "update migration record") from exc
+            updated = self._writer.update_migration(
+                tenant_id,
+                migration_id,
+                set_values={name: _attribute(value) for name, value in fields.items() if value is not None},
+                add_values={name: _attribute(amount) for name, amount in (add_fields or {}).items()},
+                set_if_absent={name: _attribute(value) for name, value in (set_if_absent or {}).items()},
+                remove=[name for name, value in fields.items() if value is None],
+            )
+        except StoreError as exc:
+            raise _migration_error(exc) from exc
+        if not updated:
+            raise UnknownMigrationError(f"no migration {migration_id!r} of tenant {tenant_id!r}")

@@ -9,13 +9,15 @@ call takes; they are read with strongly consistent queries.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
+from tenant_pipeline.errors import WriteIncompleteError
 from tenant_pipeline.migration.errors import MigrationStoreError, TransientMigrationError
 from tenant_pipeline.migration.item_codec import Item
+from tenant_pipeline.store.batch_writes import MAX_BATCH_WRITE, BatchWriter
 from tenant_pipeline.store.client_errors import THROTTLE_CODES, error_code
 from tenant_pipeline.store.keys import check_shard_count, data_pk
 from tenant_pipeline.store.pages import pages
@@ -23,9 +25,9 @@ from tenant_pipeline.store.pages import pages
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
-BATCH_WRITE_LIMIT = 25
-"""AWS rejects a BatchWriteItem of more than 25 requests (the local AWS accepts 26)."""
-_MAX_UNPROCESSED_ROUNDS = 8
+WRITE_PATIENCE_S = 10.0
+"""How long one call's 25 items may stay throttled before the phase fails as transient (Step Functions
+retries it): long enough for DynamoDB to add capacity to a partition, short of the phase's timeout."""
 
 
 def _domain_error(exc: ClientError, action: str) -> Exception:
@@ -43,12 +45,14 @@ class TenantItems:
         table_name: str,
         client: DynamoDBClient,
         entities: Sequence[str],
-        sleep: Any = time.sleep,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._table = table_name
         self._client = client
         self._entities = tuple(entities)
-        self._sleep = sleep
+        self._writer = BatchWriter(client, table_name, sleep=sleep, clock=clock)
 
     def partitions(self, tenant_id: str, shard_count: int) -> list[str]:
         return [
@@ -72,7 +76,7 @@ class TenantItems:
         batch: list[dict[str, Any]] = []
         for item in items:
             batch.append({"PutRequest": {"Item": item}})
-            if len(batch) == BATCH_WRITE_LIMIT:
+            if len(batch) == MAX_BATCH_WRITE:
                 written += self._write(batch)
                 batch = []
         if batch:
@@ -85,7 +89,7 @@ class TenantItems:
         batch: list[dict[str, Any]] = []
         for key in self.items(tenant_id, shard_count, keys_only=True):
             batch.append({"DeleteRequest": {"Key": {"pk": key["pk"], "sk": key["sk"]}}})
-            if len(batch) == BATCH_WRITE_LIMIT:
+            if len(batch) == MAX_BATCH_WRITE:
                 deleted += self._write(batch)
                 batch = []
         if batch:
@@ -112,17 +116,10 @@ class TenantItems:
             raise _domain_error(exc, f"query {self._table}") from exc
 
     def _write(self, requests: list[dict[str, Any]]) -> int:
-        pending: Any = requests
-        for attempt in range(_MAX_UNPROCESSED_ROUNDS):
-            try:
-                reply = self._client.batch_write_item(RequestItems={self._table: pending})
-            except ClientError as exc:
-                raise _domain_error(exc, f"batch write to {self._table}") from exc
-            pending = reply.get("UnprocessedItems", {}).get(self._table, [])
-            if not pending:
-                return len(requests)
-            self._sleep(min(2.0, 0.05 * 2**attempt))
-        raise TransientMigrationError(
-            f"batch write to {self._table}: {len(pending)} item(s) still unprocessed after "
-            f"{_MAX_UNPROCESSED_ROUNDS} rounds"
-        )
+        try:
+            self._writer.write(requests, deadline=self._writer.clock() + WRITE_PATIENCE_S)
+        except WriteIncompleteError as exc:
+            raise TransientMigrationError(f"batch write to {self._table}: {exc}") from exc
+        except ClientError as exc:
+            raise _domain_error(exc, f"batch write to {self._table}") from exc
+        return len(requests)

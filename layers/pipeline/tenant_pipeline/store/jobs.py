@@ -1,10 +1,15 @@
-"""The jobs ledger: one item per job plus one marker item per finished import batch.
+"""The jobs ledger: one item per job, plus per import batch a marker and counter shards.
 
-Counting is exactly-once by construction: a batch's marker (`BATCH#{n:06d}`, put only if absent) and the
-job's counter update (`ADD batches_done 1, stored n`) commit in one transaction, so a re-delivered batch,
-or a loader that died after writing, can neither count twice nor leave a marker without its counts.
-A batch that exhausted its receives is added to the job's `failed_batches` number set; its later
-success (after a redrive) removes it in the same transaction that counts it.
+Counting is exactly-once without one hot item per job. A finished batch puts its marker
+(`BATCH#{n:06d}`, only if absent) and adds itself to one of `JOB_COUNTER_SHARDS` counter items
+(`COUNT#{k}`, k = batch number modulo the shards) in one transaction, so a re-delivered batch, or a
+loader that died after writing, can neither count twice nor leave a marker without its counts, and
+concurrent batches of one job meet on a counter shard, not on the job item. A batch that went to the
+dead-letter queue is added to its shard's `failed` number set while its marker is absent (and why,
+to a `FAILED#{n:06d}` item); the success that counts it later (after a redrive) removes it from the
+set in the same transaction. Reading a job is one Query over its `COUNT#`, `FAILED#` and `JOB`
+items (adjacent in sort order): the counts are summed live. Finishing a job copies the counts it
+was judged on onto the job item, so listings (the `jobs-by-tenant` index) show them.
 """
 
 from __future__ import annotations
@@ -12,8 +17,8 @@ from __future__ import annotations
 import json
 import random
 import time
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
@@ -22,13 +27,18 @@ from botocore.exceptions import ClientError
 from tenant_pipeline.errors import UnknownJobError
 from tenant_pipeline.store.client_errors import as_store_error, error_code, is_conditional_failure
 from tenant_pipeline.store.keys import (
+    COUNTER_PREFIX,
+    FAILED_PREFIX,
     JOB_SK,
     TIMING_PREFIX,
     batch_number_of,
     batch_sk,
     batch_timing_sk,
     check_tenant_id,
+    counter_sk,
+    failed_batch_sk,
     job_pk,
+    migration_pk,
     started_key,
 )
 from tenant_pipeline.store.pages import pages
@@ -42,6 +52,14 @@ CONFLICT_ATTEMPTS = 6
 """Tries of a batch's counting transaction that conflicts with another batch of the same job."""
 CONFLICT_BACKOFF_S = 0.05
 """First retry's upper bound of full-jitter backoff; it doubles with each attempt (about 1.6 s in all)."""
+JOB_COUNTER_SHARDS = 32
+"""Counter items per import job. The capacity model (`capacity.CapacityModel.counter_conflict_share`)
+sizes it: at the most batches/s one job can be written at (the table's quota), each shard sees so few
+transactions that a conflict is rare, where one counter item would conflict on most tries."""
+MAX_REASON_CHARS = 500
+"""Longest reason kept for a failed batch."""
+SNAPSHOT_FAILED_BATCHES = 1_000
+"""Most failed batch numbers a finished job item lists (an item holds at most 400 KB)."""
 
 
 class JobStatus(StrEnum):
@@ -87,6 +105,8 @@ class Job:
     error: str | None = None
     details: dict[str, Any] = field(default_factory=dict)
     """Kind-specific extra fields (exports and migrations keep theirs here), stored as JSON."""
+    failure_reasons: dict[int, str] = field(default_factory=dict)
+    """Why each failed batch failed (what its last receive raised, or that it was dead-lettered)."""
 
     @property
     def finished(self) -> bool:
@@ -114,6 +134,7 @@ class Job:
             "batches_done": self.batches_done,
             "validated_at": self.validated_at,
             "details": self.details,
+            "failure_reasons": {str(number): reason for number, reason in self.failure_reasons.items()},
         }
 
     def to_item(self) -> dict[str, Any]:
@@ -196,6 +217,31 @@ def _key(job_id: str, sk: str = JOB_SK) -> dict[str, Any]:
     return {"pk": {"S": job_pk(job_id)}, "sk": {"S": sk}}
 
 
+def _migration_key(tenant_id: str, migration_id: str) -> dict[str, Any]:
+    return {"pk": {"S": migration_pk(tenant_id)}, "sk": {"S": migration_id}}
+
+
+def _with_live_counts(job: Job, items: Sequence[dict[str, Any]]) -> Job:
+    """The job with the counts its counter shards hold, when it has any (imports); an export's or a
+    finished listing's counts are the job item's own."""
+    shards = [item for item in items if item["sk"]["S"].startswith(COUNTER_PREFIX)]
+    if not shards:
+        return job
+    failed = sorted(int(n) for shard in shards for n in shard.get("failed", {}).get("NS", []))
+    reasons = {
+        int(item["sk"]["S"].removeprefix(FAILED_PREFIX)): item.get("reason", {}).get("S", "")
+        for item in items
+        if item["sk"]["S"].startswith(FAILED_PREFIX)
+    }
+    return replace(
+        job,
+        batches_done=sum(int(shard.get("batches_done", {}).get("N", "0")) for shard in shards),
+        stored=sum(int(shard.get("stored", {}).get("N", "0")) for shard in shards),
+        failed_batches=tuple(failed),
+        failure_reasons={number: reasons.get(number, "") for number in failed},
+    )
+
+
 def _statuses(values: Iterable[JobStatus]) -> tuple[str, dict[str, Any]]:
     """`#status IN (...)` with its values."""
     names = {f":st{i}": {"S": JobStatus(status).value} for i, status in enumerate(values)}
@@ -211,13 +257,27 @@ class JobsLedger:
 
     # -- reading -------------------------------------------------------------------------------
     def get(self, job_id: str) -> Job:
+        """The job with its live counts: one strongly consistent Query over its counter shards, its
+        failed batches and its item (adjacent sort keys)."""
+        items: list[dict[str, Any]] = []
         try:
-            reply = self._client.get_item(TableName=self._table, Key=_key(job_id), ConsistentRead=True)
+            for page in pages(
+                self._client.query,
+                TableName=self._table,
+                KeyConditionExpression="pk = :pk AND sk BETWEEN :first AND :job",
+                ExpressionAttributeValues={
+                    ":pk": {"S": job_pk(job_id)},
+                    ":first": {"S": COUNTER_PREFIX},
+                    ":job": {"S": JOB_SK},
+                },
+                ConsistentRead=True,
+            ):
+                items.extend(page.get("Items", []))
         except ClientError as exc:
             raise as_store_error(exc, "get job") from exc
-        if "Item" not in reply:
+        if not items or items[-1]["sk"]["S"] != JOB_SK:
             raise UnknownJobError(f"unknown job {job_id!r}")
-        return Job.from_item(reply["Item"])
+        return _with_live_counts(Job.from_item(items[-1]), items[:-1])
 
     def list_for_tenant(self, tenant_id: str, limit: int = 50) -> list[Job]:
         """The tenant's jobs, newest first (the index is eventually consistent). A malformed tenant id
@@ -365,82 +425,86 @@ class JobsLedger:
     def mark_batch_done(self, job_id: str, batch_number: int, stored: int) -> bool:
         """Count a stored batch exactly once; False if it was already counted."""
         return self._transact_batch(
-            job_id,
-            batch_number,
-            {
-                "Put": {
-                    "TableName": self._table,
-                    "Item": {**_key(job_id, batch_sk(batch_number)), "stored": {"N": str(stored)}},
-                    "ConditionExpression": "attribute_not_exists(pk)",
-                }
-            },
-            update="ADD batches_done :one, #stored :stored DELETE failed_batches :batch",
-            values={":one": {"N": "1"}, ":stored": {"N": str(stored)}, ":batch": {"NS": [str(batch_number)]}},
+            "count batch",
+            [
+                {
+                    "Put": {
+                        "TableName": self._table,
+                        "Item": {**_key(job_id, batch_sk(batch_number)), "stored": {"N": str(stored)}},
+                        "ConditionExpression": "attribute_not_exists(pk)",
+                    }
+                },
+                {
+                    "Update": {
+                        "TableName": self._table,
+                        "Key": _key(job_id, counter_sk(batch_number % JOB_COUNTER_SHARDS)),
+                        # A batch recorded as failed, then redriven, is failed no more.
+                        "UpdateExpression": "ADD batches_done :one, #stored :stored DELETE failed :batch",
+                        "ExpressionAttributeNames": {"#stored": "stored"},  # a DynamoDB reserved word
+                        "ExpressionAttributeValues": {
+                            ":one": {"N": "1"},
+                            ":stored": {"N": str(stored)},
+                            ":batch": {"NS": [str(batch_number)]},
+                        },
+                    }
+                },
+            ],
         )
 
-    def mark_batch_failed(self, job_id: str, batch_number: int) -> bool:
-        """Record a batch that exhausted its receives; False if it had been counted as done."""
+    def mark_batch_failed(self, job_id: str, batch_number: int, reason: str) -> bool:
+        """Record a batch that went (or is about to go) to the dead-letter queue, with why; False if
+        it had been counted as done, or was recorded as failed already (the first reason is kept)."""
         return self._transact_batch(
-            job_id,
-            batch_number,
-            {
-                "ConditionCheck": {
-                    "TableName": self._table,
-                    "Key": _key(job_id, batch_sk(batch_number)),
-                    "ConditionExpression": "attribute_not_exists(pk)",
-                }
-            },
-            update="ADD failed_batches :batch",
-            values={":batch": {"NS": [str(batch_number)]}},
+            "record failed batch",
+            [
+                {
+                    "ConditionCheck": {
+                        "TableName": self._table,
+                        "Key": _key(job_id, batch_sk(batch_number)),
+                        "ConditionExpression": "attribute_not_exists(pk)",
+                    }
+                },
+                {
+                    "Update": {
+                        "TableName": self._table,
+                        "Key": _key(job_id, counter_sk(batch_number % JOB_COUNTER_SHARDS)),
+                        "UpdateExpression": "ADD failed :batch",
+                        "ConditionExpression": "NOT contains(failed, :number)",
+                        "ExpressionAttributeValues": {
+                            ":batch": {"NS": [str(batch_number)]},
+                            ":number": {"N": str(batch_number)},
+                        },
+                    }
+                },
+                {
+                    "Update": {
+                        "TableName": self._table,
+                        "Key": _key(job_id, failed_batch_sk(batch_number)),
+                        "UpdateExpression": "SET reason = if_not_exists(reason, :reason)",
+                        "ExpressionAttributeValues": {":reason": {"S": reason[:MAX_REASON_CHARS]}},
+                    }
+                },
+            ],
         )
 
-    def _transact_batch(
-        self,
-        job_id: str,
-        batch_number: int,
-        marker_op: dict[str, Any],
-        *,
-        update: str,
-        values: dict[str, Any],
-    ) -> bool:
-        job_op = {
-            "Update": {
-                "TableName": self._table,
-                "Key": _key(job_id),
-                "UpdateExpression": update,
-                "ConditionExpression": "attribute_exists(pk)",
-                "ExpressionAttributeValues": values,
-            }
-        }
-        if "#stored" in update:  # `stored` is a DynamoDB reserved word
-            job_op["Update"]["ExpressionAttributeNames"] = {"#stored": "stored"}
+    def _transact_batch(self, action: str, operations: list[dict[str, Any]]) -> bool:
+        """Run a batch's transaction; False when its first condition (or a put's) says it was done
+        before. A conflict with another transaction wrote nothing, so it is tried again."""
         for attempt in range(CONFLICT_ATTEMPTS):
             try:
-                self._client.transact_write_items(TransactItems=[marker_op, job_op])  # type: ignore[list-item]
+                self._client.transact_write_items(TransactItems=operations)  # type: ignore[arg-type]
             except ClientError as exc:
                 if error_code(exc) != "TransactionCanceledException":
-                    raise as_store_error(exc, "mark batch") from exc
+                    raise as_store_error(exc, action) from exc
                 reasons = [reason.get("Code") for reason in exc.response.get("CancellationReasons", [])]
-                if len(reasons) == 2 and reasons[1] == "ConditionalCheckFailed":
-                    raise UnknownJobError(f"unknown job {job_id!r}") from None
-                if self._marker_exists(job_id, batch_number):
+                if "ConditionalCheckFailed" in reasons:
                     return False
                 if "TransactionConflict" in reasons and attempt + 1 < CONFLICT_ATTEMPTS:
-                    # Another batch of the same job committed first: nothing was written, so try again.
                     time.sleep(random.uniform(0, CONFLICT_BACKOFF_S * 2**attempt))
                     continue
-                raise as_store_error(exc, "mark batch") from exc
+                raise as_store_error(exc, action) from exc
             return True
         raise AssertionError("unreachable: the last attempt returns or raises")
-
-    def _marker_exists(self, job_id: str, batch_number: int) -> bool:
-        try:
-            reply = self._client.get_item(
-                TableName=self._table, Key=_key(job_id, batch_sk(batch_number)), ConsistentRead=True
-            )
-        except ClientError as exc:
-            raise as_store_error(exc, "get batch marker") from exc
-        return "Item" in reply
 
     def finish(
         self,
@@ -450,36 +514,131 @@ class JobsLedger:
         finished_at: str,
         expect: Sequence[JobStatus] = (JobStatus.RUNNING,),
         error: str | None = None,
-        batches_done: int | None = None,
-        require_no_failed_batches: bool = False,
+        counts: Job | None = None,
         details: dict[str, Any] | None = None,
     ) -> Job | None:
-        """Move the job to a final status if it is in one of `expect` (and, when given, has exactly
-        `batches_done` batches done); None if another invocation got there first."""
+        """Move the job to a final status if it is in one of `expect`; None if another invocation got
+        there first. `counts`: the job as it was judged, whose counts the job item keeps for listings."""
         condition, values = _statuses(expect)
         values |= {":status": {"S": status.value}, ":at": {"S": finished_at}}
-        update = "SET #status = :status, finished_at = :at"
+        sets = ["#status = :status", "finished_at = :at"]
+        removes = []
+        names = {"#status": "status", "#error": "error"}
         if error is not None:
-            update += ", #error = :error"
+            sets.append("#error = :error")
             values[":error"] = {"S": error}
+        else:
+            removes.append("#error")
         if details is not None:
-            update += ", details_json = :details"
+            sets.append("details_json = :details")
             values[":details"] = {"S": json.dumps(details)}
-        if error is None:
-            update += " REMOVE #error"
-        if batches_done is not None:
-            condition += " AND batches_done = :done"
-            values[":done"] = {"N": str(batches_done)}
-        if require_no_failed_batches:
-            condition += " AND attribute_not_exists(failed_batches)"
-        return self._update(
+        if counts is not None:
+            sets += ["#stored = :stored", "batches_done = :done"]
+            names["#stored"] = "stored"
+            values |= {":stored": {"N": str(counts.stored)}, ":done": {"N": str(counts.batches_done)}}
+            if counts.failed_batches:
+                sets.append("failed_batches = :failed")
+                shown = counts.failed_batches[:SNAPSHOT_FAILED_BATCHES]
+                values[":failed"] = {"NS": [str(number) for number in shown]}
+            else:
+                removes.append("failed_batches")
+        update = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
+        finished = self._update(
             job_id,
             "finish job",
             UpdateExpression=update,
             ConditionExpression=condition,
-            ExpressionAttributeNames={"#status": "status", "#error": "error"},
+            ExpressionAttributeNames=names,
             ExpressionAttributeValues=values,
         )
+        if finished is None or counts is None:
+            return finished
+        return replace(finished, failed_batches=counts.failed_batches, failure_reasons=counts.failure_reasons)
+
+    def record_progress(self, job_id: str, *, records: int, details: dict[str, Any]) -> bool:
+        """A running job's progress (an export's records so far and its files); False if the job is
+        no longer running."""
+        return (
+            self._update(
+                job_id,
+                "record job progress",
+                UpdateExpression="SET total_rows = :n, #stored = :n, details_json = :details",
+                ConditionExpression="#status = :running",
+                ExpressionAttributeNames={"#status": "status", "#stored": "stored"},
+                ExpressionAttributeValues={
+                    ":n": {"N": str(records)},
+                    ":details": {"S": json.dumps(details)},
+                    ":running": {"S": JobStatus.RUNNING.value},
+                },
+            )
+            is not None
+        )
+
+    # -- migration records (their own key space; `migration.ledger` gives them meaning) ---------------
+    def create_migration(self, tenant_id: str, migration_id: str, attributes: Mapping[str, Any]) -> bool:
+        """Put a migration record of typed `attributes`; False if one with this id exists."""
+        try:
+            self._client.put_item(
+                TableName=self._table,
+                Item={**_migration_key(tenant_id, migration_id), **attributes},
+                ConditionExpression="attribute_not_exists(pk)",
+            )
+        except ClientError as exc:
+            if is_conditional_failure(exc):
+                return False
+            raise as_store_error(exc, "create migration record") from exc
+        return True
+
+    def update_migration(
+        self,
+        tenant_id: str,
+        migration_id: str,
+        *,
+        set_values: Mapping[str, Any] | None = None,
+        add_values: Mapping[str, Any] | None = None,
+        set_if_absent: Mapping[str, Any] | None = None,
+        remove: Sequence[str] = (),
+    ) -> bool:
+        """SET, ADD, set-if-absent and REMOVE typed attributes of an existing migration record in one
+        update; False if there is no such record."""
+        names: dict[str, str] = {}
+        values: dict[str, Any] = {}
+        clauses: dict[str, list[str]] = {"SET": [], "REMOVE": [], "ADD": []}
+
+        def add(verb: str, name: str, value: Any, form: str) -> None:
+            ref = f"{len(names)}"
+            names[f"#n{ref}"] = name
+            if value is not None:
+                values[f":v{ref}"] = value
+            clauses[verb].append(form.format(name=f"#n{ref}", value=f":v{ref}"))
+
+        for name, value in (set_values or {}).items():
+            add("SET", name, value, "{name} = {value}")
+        for name, value in (set_if_absent or {}).items():
+            add("SET", name, value, "{name} = if_not_exists({name}, {value})")
+        for name, value in (add_values or {}).items():
+            add("ADD", name, value, "{name} {value}")
+        for name in remove:
+            add("REMOVE", name, None, "{name}")
+        expression = " ".join(f"{verb} {', '.join(parts)}" for verb, parts in clauses.items() if parts)
+        if not expression:
+            return True
+        request: dict[str, Any] = {
+            "TableName": self._table,
+            "Key": _migration_key(tenant_id, migration_id),
+            "UpdateExpression": expression,
+            "ConditionExpression": "attribute_exists(pk)",
+            "ExpressionAttributeNames": names,
+        }
+        if values:
+            request["ExpressionAttributeValues"] = values
+        try:
+            self._client.update_item(**request)
+        except ClientError as exc:
+            if is_conditional_failure(exc):
+                return False
+            raise as_store_error(exc, "update migration record") from exc
+        return True
 
     # -- timings (for `tenantctl explain`) ------------------------------------------------------
     def record_phase_timings(self, job_id: str, timings: dict[str, Any]) -> None:

@@ -1,9 +1,13 @@
 """Key layout of the three tables, in one place.
 
 - tenants:     pk=`TENANT#{tenant_id}`  sk=`TENANT` (the entry) or `TOMBSTONE` (left when its data was erased)
-- jobs:        pk=`JOB#{job_id}`        sk=`JOB` (the job) or `BATCH#{n:06d}` (a finished batch's marker)
-               or `TIMING#{n:06d}` (where a batch's time went, for `tenantctl explain`);
-               only job items carry `tenant_id`/`started_key`, so markers stay out of `jobs-by-tenant`.
+- jobs:        pk=`JOB#{job_id}`        sk=`JOB` (the job), `BATCH#{n:06d}` (a finished batch's marker),
+               `COUNT#{k:02d}` (one shard of the job's batch counter), `FAILED#{n:06d}` (a batch that
+               went to the dead-letter queue, with why) or `TIMING#{n:06d}` (where a batch's time went,
+               for `tenantctl explain`). Sort order puts the counter shards, the failures and the job
+               next to each other (`COUNT#` < `FAILED#` < `JOB`), so one Query reads a job's state;
+               only job items carry `tenant_id`/`started_key`, so the others stay out of `jobs-by-tenant`;
+               pk=`MIGRATION#{tenant_id}` sk=`{migration_id}`: a migration's record.
 - tenant-data: pk=`{tenant}#{entity}#{shard}` sk=`{record_id}`, shard = CRC-32 of the id modulo the
                tenant's shard count (recorded in its directory entry): stable across processes and
                languages, so any reader that takes the tenant's count finds every item.
@@ -23,6 +27,8 @@ TENANT_SK = "TENANT"
 TOMBSTONE_SK = "TOMBSTONE"
 _BATCH_PREFIX = "BATCH#"
 TIMING_PREFIX = "TIMING#"
+COUNTER_PREFIX = "COUNT#"
+FAILED_PREFIX = "FAILED#"
 
 
 def check_tenant_id(tenant_id: str) -> str:
@@ -38,6 +44,10 @@ def tenant_pk(tenant_id: str) -> str:
 
 def job_pk(job_id: str) -> str:
     return f"JOB#{job_id}"
+
+
+def migration_pk(tenant_id: str) -> str:
+    return f"MIGRATION#{tenant_id}"
 
 
 def batch_sk(batch_number: int) -> str:
@@ -79,3 +89,11 @@ def record_pk(tenant_id: str, entity: str, record_id: str, shard_count: int) -> 
 
 def batch_timing_sk(batch_number: int) -> str:
     return f"{TIMING_PREFIX}{batch_number:06d}"
+
+
+def counter_sk(shard: int) -> str:
+    return f"{COUNTER_PREFIX}{shard:02d}"
+
+
+def failed_batch_sk(batch_number: int) -> str:
+    return f"{FAILED_PREFIX}{batch_number:06d}"
