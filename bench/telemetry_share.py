@@ -77,6 +77,7 @@ def run_batches() -> dict[str, Any]:
     meter = TelemetryCpu()
     if os.environ.get("OTEL_SDK_DISABLED", "").lower() != "true":
         meter.install()
+    drain(sources[topology.IMPORT_ROUTE.name], runtime.invoke)  # S3's notification to the validation queue
     validations = drain(sources[topology.IMPORT_VALIDATE.name], runtime.invoke)
     batch_cpu: list[float] = []
     telemetry_cpu: list[float] = []

@@ -35,16 +35,19 @@ def why_no_job(target: Target, region: str, bucket: str, key: str) -> str:
     """The most likely reason, from what the endpoint shows, in one clause."""
     if not notifies(target, region, bucket, key):
         return f"the ingest bucket {bucket} sends no notification for this key"
-    waiting = queue_depth(target, Resource.INGEST_QUEUE, region)
+    waiting = queue_depth(target, Resource.INGEST_QUEUE, region) + queue_depth(
+        target, Resource.VALIDATION_QUEUE, region
+    )
     if waiting:
         return (
-            f"{waiting} notification(s) wait in the ingest queue and no validator takes them: is the import "
-            f"pipeline running at {target.display_endpoint} (`tenantctl local up`)?"
+            f"{waiting} notification(s) wait in the ingest and validation queues and no function takes "
+            f"them: is the import pipeline running at {target.display_endpoint} (`tenantctl local up`)?"
         )
-    dead = queue_depth(target, Resource.INGEST_DLQ, region)
-    if dead:
-        return (
-            f"the ingest dead-letter queue holds {dead} notification(s) whose validation failed on every "
-            "attempt (`tenantctl redrive ingest-events-dlq` retries them)"
-        )
+    for dlq in (Resource.INGEST_DLQ, Resource.VALIDATION_DLQ):
+        dead = queue_depth(target, dlq, region)
+        if dead:
+            return (
+                f"the dead-letter queue {dlq} holds {dead} notification(s) that failed on every attempt "
+                f"(`tenantctl redrive {dlq}` retries them)"
+            )
     return "no notification of the upload reached the ingest queue, and nothing waits there"

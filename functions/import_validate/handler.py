@@ -1,4 +1,4 @@
-"""Validator Lambda: S3 `ObjectCreated` notifications (through the ingest queue, or direct) to import jobs."""
+"""Validator Lambda: S3 `ObjectCreated` notifications (routed to the validation queue, or direct) to jobs."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from tenant_pipeline.cold_start import ColdStart
 from tenant_pipeline.function_logs import function_logger, record_failures_logger
 from tenant_pipeline.imports.validate import ImportValidator, ObjectCreated, ValidationResult
 from tenant_pipeline.settings import PipelineSettings
-from tenant_pipeline.topology import INGEST_QUEUE
+from tenant_pipeline.topology import VALIDATION_QUEUE
 from tenant_telemetry import instrument_handler
 
 logger = function_logger("import_validate")
@@ -120,7 +120,8 @@ def lambda_handler(event: dict[str, Any], context: Any) -> Mapping[str, Any]:
             notification = _nested_notification(record)
             if notification is not None:
                 receives = int(record.attributes.approximate_receive_count or 1)
-                _validate_all(notification, context, final_attempt=receives >= INGEST_QUEUE.max_receive_count)
+                final_attempt = receives >= VALIDATION_QUEUE.max_receive_count
+                _validate_all(notification, context, final_attempt=final_attempt)
 
         return process_partial_response(
             event=event, record_handler=record_handler, processor=processor, context=context

@@ -1,4 +1,5 @@
-"""The import pipeline: ingest queue -> validate -> batches queue -> load, each hop with a DLQ."""
+"""The import pipeline: ingest queue -> route -> validation queue -> validate -> batches queue -> load,
+each hop with a DLQ. The validation and batches queues are fair queues: each message in its tenant's group."""
 
 from __future__ import annotations
 
@@ -38,7 +39,7 @@ create it or a batch marker, update it or a counter shard."""
 
 
 class ImportPipeline(Construct):
-    """Queues, the validate and load functions, and the event source mappings between them."""
+    """Queues, the route, validate and load functions, and the event source mappings between them."""
 
     def __init__(
         self,
@@ -55,9 +56,19 @@ class ImportPipeline(Construct):
             for settings in topology.QUEUES
         }
         batches = self.queues[Resource.BATCHES_QUEUE]
+        validation = self.queues[Resource.VALIDATION_QUEUE]
         tenants = store.table(Resource.TENANTS_TABLE)
         jobs = store.table(Resource.JOBS_TABLE)
         tenant_data = store.table(Resource.TENANT_DATA_TABLE)
+
+        self.route = functions.create(
+            self,
+            topology.IMPORT_ROUTE,
+            description="Re-queues each upload notification for validation in its tenant's message group",
+            environment={Resource.VALIDATION_QUEUE.env_var: validation.queue.queue_url},
+        )
+        # Only a send: its event source mapping grants it the ingest queue, and it reads no object.
+        validation.queue.grant_send_messages(self.route)
 
         self.validate = functions.create(
             self,
@@ -124,6 +135,7 @@ class ImportPipeline(Construct):
     def functions(self) -> dict[str, lambda_.Function]:
         """The pipeline's functions by their topology name."""
         return {
+            topology.IMPORT_ROUTE.name: self.route,
             topology.IMPORT_VALIDATE.name: self.validate,
             topology.IMPORT_LOAD.name: self.load,
             topology.IMPORT_RECONCILE.name: self.reconciler.function,

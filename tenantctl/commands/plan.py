@@ -135,9 +135,11 @@ def _print(plan: Plan, result: dict[str, Any], model: CapacityModel) -> None:
         f"one tenant with {result['shard_count']} shards writes at most {rate:,.0f} rows/s once the table "
         "has ramped"
     )
+    fair, unfair = (" (shipped)", "") if model.settings.fair_batches else ("", " (shipped)")
     print(
-        f"a 100-row import of another tenant waits {figures['small_tenant_wait_s']:,.0f} s behind it "
-        f"({figures['small_tenant_wait_fair_s']:,.1f} s with per-tenant fair batches)"
+        f"a 100-row import of another tenant waits {figures['small_tenant_wait_fair_s']:,.1f} s beside it "
+        f"with per-tenant fair queues{fair}, "
+        f"{figures['small_tenant_wait_arrival_order_s']:,.0f} s in arrival order{unfair}"
     )
     print(f"largest file one validation admits: {result['largest_admitted_import_bytes'] / 1e9:,.2f} GB")
     for phase in plan.phases:

@@ -7,7 +7,8 @@ batching window only while its batch is not full, and goes straight back to the 
 invocation. It hands the function the SQS event shape Lambda builds (attributes and message
 attributes included), deletes what succeeded, leaves the failed items (`batchItemFailures`, or the
 whole batch when the handler raises) to become visible again, and lets the queue's redrive policy
-move a message to its DLQ after `maxReceiveCount` receives.
+move a message to its DLQ after `maxReceiveCount` receives. Which messages a receive returns is the
+queue's business: the local SQS delivers fair queues fairly across tenants (`fair_queues`), as AWS does.
 
 One local setting differs from AWS on purpose: `retry_visibility_timeout_s`. Messages are received
 with the visibility timeout that topology declares (six times the function timeout, minutes long),

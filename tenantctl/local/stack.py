@@ -1,4 +1,4 @@
-"""The whole local AWS: server, resources in every region served, handlers' runtime and pumps."""
+"""The whole local AWS: server with fair queues, resources in every region, handlers' runtime and pumps."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ from tenantctl.local.defaults import (
     SPANS_FILE_PARAMETER,
     TELEMETRY_JSONL_ENV,
 )
+from tenantctl.local.fair_queues import fair_queues
 from tenantctl.local.provision import RegionResources, local_function_name, provision_region
 from tenantctl.local.pump import EventSourcePump, PumpSettings
 from tenantctl.local.runtime import LocalRuntime, OnFailure, lambda_service
@@ -94,6 +95,7 @@ class LocalAws:
             self.spans_file = Path(base[TELEMETRY_JSONL_ENV])
         runtime = LocalRuntime(self.primary_region, base)
         self._resources.enter_context(lambda_service(runtime))
+        self._resources.enter_context(fair_queues())
         for region in self.options.regions:
             resources = provision_region(self.endpoint_url, region)
             self.regions.append(resources)

@@ -277,7 +277,7 @@ def test_a_validator_dying_after_its_last_send_is_retried_without_double_countin
     # When its batches are loaded, then the retried validation sends them all again
     pipeline.run()
     # Then every batch was received twice and counted once
-    assert pipeline.ingest.failures == 1
+    assert pipeline.validation.failures == 1
     assert pipeline.batches.invocations >= 2
     job = assert_nothing_lost(pipeline)
     assert job.fanout_complete
@@ -298,7 +298,7 @@ def test_a_validator_dying_before_its_first_send_is_retried_to_an_exact_job(
 
     monkeypatch.setattr(BatchFanout, "send_all", die_once)
     pipeline.run()
-    assert pipeline.ingest.failures == 1
+    assert pipeline.validation.failures == 1
     assert_nothing_lost(pipeline)
 
 
@@ -319,7 +319,7 @@ def test_a_validator_failing_on_every_receive_ends_its_job_failed_with_the_reaso
     assert "validation failed on every attempt" in job.error
     assert "sandbox died before the fan-out" in job.error
     assert pipeline.data.count_entity("acme", "contacts") == 0
-    assert pipeline.queue_depth(Resource.INGEST_DLQ) == 1
+    assert pipeline.queue_depth(Resource.VALIDATION_DLQ) == 1
 
 
 def test_a_notification_redelivered_after_the_job_finished_changes_nothing(pipeline: Pipeline) -> None:

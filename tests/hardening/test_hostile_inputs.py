@@ -479,8 +479,8 @@ def test_a_hostile_upload_ends_with_its_specific_reason(
     # Then the job explains the outcome, nothing crashed, and every row is accounted for
     job = job_for_key(pipeline, tenant, key)
     assert job.status is case.status, job.to_dict()
-    assert pipeline.ingest.crashed == pipeline.batches.crashed == 0
-    assert pipeline.ingest.failures == pipeline.batches.failures == 0
+    assert pipeline.validation.crashed == pipeline.batches.crashed == 0
+    assert pipeline.validation.failures == pipeline.batches.failures == 0
     lines = pipeline.report_lines(job)
     assert lines[0] == ["line", "field", "value", "reason"]
     if case.field is not None:
@@ -531,7 +531,7 @@ def test_an_unattributable_key_is_counted_and_makes_no_job(
     pipeline = shared_pipeline
     pipeline.put(key, GOOD)
     pipeline.run()
-    assert pipeline.ingest.crashed == pipeline.ingest.failures == 0
+    assert pipeline.validation.crashed == pipeline.validation.failures == 0
     assert pipeline.jobs.list_for_tenant("acme") == []
     assert pipeline.data.count_entity("acme", "contacts") == 0
     errors = point_values(telemetry.metrics()["data.import.errors"])

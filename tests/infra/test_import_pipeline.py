@@ -1,4 +1,4 @@
-"""Ingest bucket notifications, the two queues and the validate/load functions with their permissions."""
+"""Ingest bucket notifications, the queues and the route/validate/load functions with their permissions."""
 
 from __future__ import annotations
 
@@ -167,9 +167,13 @@ def test_the_dead_letter_reconciler_runs_on_its_schedule_and_never_deletes_a_dea
 
 
 def test_functions_receive_the_names_they_use(template_json: dict[str, Any], stack: Any) -> None:
+    route = properties(template_json, logical_id(stack.imports.route))["Environment"]["Variables"]
     validate = properties(template_json, logical_id(stack.imports.validate))["Environment"]["Variables"]
     load = properties(template_json, logical_id(stack.imports.load))["Environment"]["Variables"]
 
+    assert referenced_id(route[Resource.VALIDATION_QUEUE.env_var]) == published_id(
+        template_json, Resource.VALIDATION_QUEUE
+    )
     assert referenced_id(validate[Resource.INGEST_BUCKET.env_var]) == published_id(
         template_json, Resource.INGEST_BUCKET
     )

@@ -1,6 +1,7 @@
 """Each function's whole policy, row by row, against the table of what its code calls.
 
-The tables come from the boto3 calls of each function's code path (validator: GetObject of the upload,
+The tables come from the boto3 calls of each function's code path (router: SendMessageBatch to the
+validation queue; validator: GetObject of the upload,
 put of its report and claim-check batches, tenant GetItem, job Query/Put/Update, SendMessageBatch;
 loader: GetObject of a claim-check, BatchWriteItem of tenant data, job Query/Put/Update and
 ConditionCheck (the batch marker and counter shard are a Put and an Update inside TransactWriteItems);
@@ -68,6 +69,9 @@ def jobs(*actions: str) -> set[Row]:
 
 
 EXPECTED: dict[str, set[Row]] = {
+    topology.IMPORT_ROUTE.name: (
+        rows(SQS_SEND, f"<{Resource.VALIDATION_QUEUE}>") | rows(SQS_CONSUME, f"<{Resource.INGEST_QUEUE}>")
+    ),
     topology.IMPORT_VALIDATE.name: (
         read(Resource.INGEST_BUCKET, "tenants/*/imports/*")
         | put(Resource.INGEST_BUCKET, "reports/*")
@@ -75,7 +79,7 @@ EXPECTED: dict[str, set[Row]] = {
         | table(Resource.TENANTS_TABLE, "dynamodb:GetItem")
         | jobs(*JOB_ACTIONS)
         | rows(SQS_SEND, f"<{Resource.BATCHES_QUEUE}>")
-        | rows(SQS_CONSUME, f"<{Resource.INGEST_QUEUE}>")
+        | rows(SQS_CONSUME, f"<{Resource.VALIDATION_QUEUE}>")
     ),
     topology.IMPORT_LOAD.name: (
         read(Resource.INGEST_BUCKET, "batches/*")

@@ -41,6 +41,13 @@ SQS_MAX_MESSAGE_BYTES = 256 * 1024
 SQS_SEND_BATCH_ENTRIES = 10
 """Entries per SendMessageBatch / DeleteMessageBatch ("Amazon SQS message quotas")."""
 
+# --- SQS fair queues (SQS Developer Guide, "How Amazon SQS fair queues work") ---
+# A tenant (message group) is noisy once it holds over 10% of a queue's messages in flight and at least 30
+# of them, or over 10% of the consumers' recent processing time; SQS then returns the quiet tenants'
+# messages first, to whichever consumer polls next. A big import is noisy by either measure from its first
+# loaders on (five of them hold 50 messages); how fast SQS detects it is not documented: the model takes
+# it as at once.
+
 # --- DynamoDB (DynamoDB Developer Guide) ---
 DYNAMODB_PARTITION_WCU = 1_000
 """Write units per second one partition serves ("Partitions and data distribution")."""
@@ -93,6 +100,11 @@ on one of its items cancels it with `TransactionConflict` (assumption)."""
 COUNTER_CONFLICT_TARGET = 0.10
 """Share of a batch's counting tries that may conflict: with `store.jobs.CONFLICT_ATTEMPTS` (6) tries,
 a batch then runs out of them about once in a million."""
+ASSUMED_SMALL_VALIDATION_S = 0.5
+"""One validation of a file of a few rows: about a dozen in-Region round trips (S3 GET, DynamoDB reads and
+writes, a SendMessageBatch) of tens of ms each (assumption; CPU is negligible at that size)."""
+ASSUMED_ROUTE_INVOCATION_S = 0.05
+"""One router invocation: ten notifications in one SendMessageBatch round trip (assumption)."""
 ASSUMED_S3_COPY_BYTES_PER_S = 50e6
 """Server-side CopyObject between Regions, bytes per second of one sequential copier (assumption)."""
 ITEM_KEY_OVERHEAD_BYTES = 60
@@ -168,6 +180,8 @@ class Settings:
     migration_timeout_s: int
     fair_batches: bool = False
     """Batch messages carry the tenant as `MessageGroupId` (SQS fair queues)."""
+    fair_validation: bool = False
+    """Uploads are re-queued for validation with the tenant as `MessageGroupId` (SQS fair queues)."""
     migration_state_lists_chunks: bool = True
     """The migration's execution state carries every chunk (else only the manifest's key)."""
     migration_phases_chunked: bool = False
@@ -190,6 +204,8 @@ class Settings:
             max_object_bytes=topology.DEFAULT_MAX_OBJECT_BYTES,
             migration_memory_mb=topology.MIGRATION.memory_mb,
             migration_timeout_s=topology.MIGRATION.timeout_s,
+            fair_batches=topology.BATCHES_QUEUE.fair_by_tenant,
+            fair_validation=topology.VALIDATION_QUEUE.fair_by_tenant,
         )
 
 
@@ -420,7 +436,7 @@ class CapacityModel:
         """`tenants` tenants each import a file of `rows` rows of `row_bytes` at the same time."""
         validate = self.validate_phase(rows * row_bytes, file_format)
         load = self.load_phase(rows, row_bytes, tenants)
-        waits = self.small_tenant_wait_s(rows, row_bytes)
+        waits = self.small_tenant_wait_s(rows, row_bytes, tenants)
         return Plan(
             kind="import",
             rows=rows,
@@ -432,6 +448,7 @@ class CapacityModel:
                 "small_tenant_wait_s": waits["shipped"],
                 "small_tenant_wait_fair_s": waits["fair"],
                 "job_counter_conflict_share": self.counter_conflict_share(row_bytes),
+                "small_tenant_wait_arrival_order_s": waits["arrival"],
             },
         )
 
@@ -452,20 +469,48 @@ class CapacityModel:
         per_item = self.job_batches_per_s(row_bytes) / (shards or self.settings.job_counter_shards)
         return 1.0 - math.exp(-2 * per_item * ASSUMED_TRANSACTION_S)
 
-    def small_tenant_wait_s(self, big_rows: int, row_bytes: int) -> dict[str, float]:
-        """A 100-row import's wait when it lands just after a big tenant's file has fanned out.
+    def small_tenant_wait_s(self, big_rows: int, row_bytes: int, tenants: int = 1) -> dict[str, float]:
+        """A 100-row import's wait when it lands just after `tenants` tenants' big files have fanned out.
 
-        Without fairness the batches queue serves messages roughly in arrival order (standard queues
-        promise no order; arrival order is the worst case and the model's p99): the small batch waits
-        for the big backlog. With `MessageGroupId` per tenant (fair queues) it waits for one batch.
+        `arrival`: a standard queue without message groups promises no order; arrival order is its worst
+        case, the model's p99: the small batch waits for the whole backlog. `fair`: the big tenants are
+        noisy (see "SQS fair queues" above), so SQS hands the small batch to the next loader that polls:
+        it waits, at worst (p99), for one loader to finish a whole batch of the big tenant's messages,
+        plus the mapping's batching window. `shipped` is the one the settings give.
         """
+        per_invocation = self.loader_items_per_s_per_invocation()
+        batch_rows = self.settings.batch_rows
         small_validate = self.validate_phase(SMALL_TENANT_ROWS * row_bytes).wall_s
-        one_batch = (
-            min(self.settings.batch_rows, SMALL_TENANT_ROWS) / self.loader_items_per_s_per_invocation()
+        small_load = min(batch_rows, SMALL_TENANT_ROWS) / per_invocation
+        loader = topology.LOADER_EVENT_SOURCE  # a loader invocation takes up to batch_size messages
+        big_invocation = loader.batch_size * batch_rows / per_invocation
+        fair = small_validate + loader.max_batching_window_s + big_invocation + small_load
+        arrival = small_validate + self.load_phase(big_rows, row_bytes, tenants).wall_s + small_load
+        return {"fair": fair, "arrival": arrival, "shipped": fair if self.settings.fair_batches else arrival}
+
+    def small_upload_wait_beside_flood_s(self, flood_files: int) -> dict[str, float]:
+        """A few-row upload's wait for its validation when another tenant has just uploaded `flood_files`
+        files of a few rows each (by `ASSUMED_SMALL_VALIDATION_S`).
+
+        Both ways the routers re-queue the flood first (ten notifications an invocation, scaling as below).
+        `arrival`: the small upload waits for every flood validation before it, done by the validator's
+        event source mapping as it scales (five concurrent at first, 300 more a minute). `fair`: it waits
+        for one validation slot to free. `shipped` is the one the settings give.
+        """
+        router, validator = topology.ROUTER_EVENT_SOURCE, topology.VALIDATOR_EVENT_SOURCE
+        route_work_s = math.ceil(flood_files / router.batch_size) * ASSUMED_ROUTE_INVOCATION_S
+        route_s = scaling_drain_s(
+            route_work_s, router.maximum_concurrency or LAMBDA_DEFAULT_ACCOUNT_CONCURRENCY
         )
-        backlog = self.load_phase(big_rows, row_bytes).wall_s
-        fair = small_validate + one_batch
-        return {"fair": fair, "shipped": fair if self.settings.fair_batches else fair + backlog}
+        cap = validator.maximum_concurrency or LAMBDA_DEFAULT_ACCOUNT_CONCURRENCY
+        backlog_s = scaling_drain_s(flood_files * ASSUMED_SMALL_VALIDATION_S, cap)
+        fair = route_s + 2 * ASSUMED_SMALL_VALIDATION_S
+        arrival = route_s + backlog_s + ASSUMED_SMALL_VALIDATION_S
+        return {
+            "fair": fair,
+            "arrival": arrival,
+            "shipped": fair if self.settings.fair_validation else arrival,
+        }
 
     def largest_admitted_import_bytes(self, row_bytes: int = 200, file_format: str = "csv") -> float:
         """The largest file whose validation meets no single invocation's limit (admission included)."""
@@ -528,6 +573,18 @@ class CapacityModel:
 
     def largest_migration_items(self, row_bytes: int = 200) -> float:
         return _largest(lambda n: self.plan_migration(int(n), row_bytes).fits, 1_000, 1e13)
+
+
+def scaling_drain_s(work_s: float, max_concurrency: int) -> float:
+    """Wall time an SQS event source mapping takes to do `work_s` of invocation time, scaling from
+    `SQS_ESM_INITIAL_CONCURRENCY` by `SQS_ESM_SCALE_UP_PER_MINUTE` up to `max_concurrency`."""
+    start, per_s = SQS_ESM_INITIAL_CONCURRENCY, SQS_ESM_SCALE_UP_PER_MINUTE / 60
+    ramp_s = max(0.0, (max_concurrency - start) / per_s)
+    ramp_work = start * ramp_s + per_s * ramp_s**2 / 2
+    if work_s >= ramp_work:
+        return ramp_s + (work_s - ramp_work) / max_concurrency
+    # start * t + per_s * t^2 / 2 = work_s
+    return (-start + math.sqrt(start**2 + 2 * per_s * work_s)) / per_s
 
 
 def _largest(fits: Callable[[float], bool], low: float, high: float) -> float:

@@ -82,6 +82,8 @@ class Resource(StrEnum):
     TENANTS_TABLE = "tenants-table"
     INGEST_QUEUE = "ingest-events-queue"
     INGEST_DLQ = "ingest-events-dlq"
+    VALIDATION_QUEUE = "validation-requests-queue"
+    VALIDATION_DLQ = "validation-requests-dlq"
     BATCHES_QUEUE = "import-batches-queue"
     BATCHES_DLQ = "import-batches-dlq"
     EXPORT_FAILURES_QUEUE = "export-failures-queue"
@@ -116,6 +118,9 @@ class QueueSettings:
     max_receive_count: int
     retention_s: int = 4 * 24 * 3600
     dlq_retention_s: int = 14 * 24 * 3600
+    fair_by_tenant: bool = False
+    """Senders set `MessageGroupId` to the tenant id: SQS then delivers this standard queue fairly across
+    tenants (fair queues, no queue setting needed), serving quiet tenants before a noisy one's backlog."""
 
 
 @dataclass(frozen=True)
@@ -162,26 +167,39 @@ IMPORT_VALIDATE = FunctionSettings(
     name="import_validate", memory_mb=1769, timeout_s=900, ephemeral_storage_mb=10_240
 )
 IMPORT_LOAD = FunctionSettings(name="import_load", memory_mb=512, timeout_s=120)
+IMPORT_ROUTE = FunctionSettings(name="import_route", memory_mb=256, timeout_s=30)
+"""Re-queues upload notifications under their tenant's message group: no file is read, so it is small."""
 EXPORT = FunctionSettings(name="export", memory_mb=512, timeout_s=900)
 MIGRATION = FunctionSettings(name="migration", memory_mb=1024, timeout_s=900)
 IMPORT_RECONCILE = FunctionSettings(name="import_reconcile", memory_mb=256, timeout_s=60)
 """Records the batches in the batches DLQ on their jobs (`imports.dead_letters`)."""
-FUNCTIONS = (IMPORT_VALIDATE, IMPORT_LOAD, EXPORT, MIGRATION, IMPORT_RECONCILE)
+FUNCTIONS = (IMPORT_ROUTE, IMPORT_VALIDATE, IMPORT_LOAD, EXPORT, MIGRATION, IMPORT_RECONCILE)
 
 # Visibility timeout is six times the consumer's timeout, as AWS recommends for event source mappings.
 INGEST_QUEUE = QueueSettings(
     queue=Resource.INGEST_QUEUE,
     dlq=Resource.INGEST_DLQ,
-    visibility_timeout_s=6 * IMPORT_VALIDATE.timeout_s,
+    visibility_timeout_s=6 * IMPORT_ROUTE.timeout_s,
     max_receive_count=5,
 )
+"""S3's upload notifications. They carry no message group, so the router re-queues them by tenant."""
+VALIDATION_QUEUE = QueueSettings(
+    queue=Resource.VALIDATION_QUEUE,
+    dlq=Resource.VALIDATION_DLQ,
+    visibility_timeout_s=6 * IMPORT_VALIDATE.timeout_s,
+    max_receive_count=5,
+    fair_by_tenant=True,
+)
+"""One upload per message, in its tenant's message group: SQS serves a tenant with one upload before the
+rest of another tenant's thousand."""
 BATCHES_QUEUE = QueueSettings(
     queue=Resource.BATCHES_QUEUE,
     dlq=Resource.BATCHES_DLQ,
     visibility_timeout_s=6 * IMPORT_LOAD.timeout_s,
     max_receive_count=5,
+    fair_by_tenant=True,
 )
-QUEUES = (INGEST_QUEUE, BATCHES_QUEUE)
+QUEUES = (INGEST_QUEUE, VALIDATION_QUEUE, BATCHES_QUEUE)
 """The import pipeline's queues."""
 EXPORT_FAILURES_QUEUE = QueueSettings(
     queue=Resource.EXPORT_FAILURES_QUEUE,
@@ -216,8 +234,11 @@ LOADER_MAXIMUM_CONCURRENCY = 35
 modelled rate per invocation (`capacity.CapacityModel.loader_concurrency_to_fill_table`: 32), so more
 would only be throttled, and far below the account's 1,000 so exports and migrations keep theirs."""
 
+ROUTER_EVENT_SOURCE = EventSourceSettings(
+    queue=INGEST_QUEUE, function=IMPORT_ROUTE, batch_size=10, max_batching_window_s=0
+)
 VALIDATOR_EVENT_SOURCE = EventSourceSettings(
-    queue=INGEST_QUEUE, function=IMPORT_VALIDATE, batch_size=1, max_batching_window_s=0
+    queue=VALIDATION_QUEUE, function=IMPORT_VALIDATE, batch_size=1, max_batching_window_s=0
 )
 LOADER_EVENT_SOURCE = EventSourceSettings(
     queue=BATCHES_QUEUE,
@@ -226,7 +247,7 @@ LOADER_EVENT_SOURCE = EventSourceSettings(
     max_batching_window_s=1,
     maximum_concurrency=LOADER_MAXIMUM_CONCURRENCY,
 )
-EVENT_SOURCES = (VALIDATOR_EVENT_SOURCE, LOADER_EVENT_SOURCE)
+EVENT_SOURCES = (ROUTER_EVENT_SOURCE, VALIDATOR_EVENT_SOURCE, LOADER_EVENT_SOURCE)
 
 
 @dataclass(frozen=True)

@@ -48,7 +48,7 @@ def test_no_job_is_explained_within_the_find_timeout(
     error = capsys.readouterr().err
     assert error.count("\n") == 1
     assert "no job for s3://" in error
-    assert "wait in the ingest queue and no validator takes them" in error
+    assert "wait in the ingest and validation queues and no function takes them" in error
 
 
 def test_help_shows_every_default(capsys: pytest.CaptureFixture[str]) -> None:

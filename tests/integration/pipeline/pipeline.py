@@ -1,5 +1,5 @@
-"""The whole import path on moto, driven the way AWS drives it: S3 put, ingest queue, validator,
-batches queue, loader. Used by the import flow and fault tests."""
+"""The whole import path on moto, driven the way AWS drives it: S3 put, ingest queue, router, validation
+queue, validator, batches queue, loader. Used by the import flow and fault tests."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ import pytest
 
 from functions.import_load import handler as load_handler
 from functions.import_reconcile import handler as reconcile_handler
+from functions.import_route import handler as route_handler
 from functions.import_validate import handler as validate_handler
 from tenant_pipeline import topology
 from tenant_pipeline.aws import AwsClients
@@ -73,16 +74,23 @@ class TenantRecords:
 @dataclass
 class Pipeline:
     stack: Stack
-    ingest: Pump = field(init=False)
+    route: Pump = field(init=False)
+    validation: Pump = field(init=False)
     batches: Pump = field(init=False)
 
     def __post_init__(self) -> None:
         sources = {source.queue.queue: source for source in topology.EVENT_SOURCES}
-        self.ingest = Pump(
+        self.route = Pump(
             self.stack.clients.sqs,
             self.stack.url(Resource.INGEST_QUEUE),
-            validate_handler.lambda_handler,
+            route_handler.lambda_handler,
             sources[Resource.INGEST_QUEUE].batch_size,
+        )
+        self.validation = Pump(
+            self.stack.clients.sqs,
+            self.stack.url(Resource.VALIDATION_QUEUE),
+            validate_handler.lambda_handler,
+            sources[Resource.VALIDATION_QUEUE].batch_size,
         )
         self.batches = Pump(
             self.stack.clients.sqs,
@@ -129,10 +137,16 @@ class Pipeline:
             Bucket=self.stack.bucket, Key=key, Body=body, Metadata=metadata or {}
         )
 
+    def validate_uploads(self) -> int:
+        """Route the notifications waiting in the ingest queue, then validate them; returns the
+        validation requests received."""
+        self.route.drain()
+        return self.validation.drain()
+
     def run(self) -> None:
-        """Drain both queues until neither has work (loader completions may follow validations)."""
+        """Drain every queue until none has work (loader completions may follow validations)."""
         for _ in range(20):
-            if not (self.ingest.drain() + self.batches.drain()):
+            if not (self.route.drain() + self.validation.drain() + self.batches.drain()):
                 return
         raise AssertionError("pipeline did not settle")
 
@@ -171,6 +185,7 @@ def load_through(
 
 def reset_handlers() -> None:
     """Handlers build their clients once per cold start; each test is a cold start."""
+    route_handler.dependencies.reset()
     validate_handler.dependencies.reset()
     load_handler.dependencies.reset()
     reconcile_handler.dependencies.reset()

@@ -48,7 +48,7 @@ def eraser(pipeline: Pipeline) -> TenantEraser:
 def test_an_erasure_is_refused_while_an_import_runs(pipeline: Pipeline) -> None:
     # Given an import of acme that is still running
     pipeline.put("tenants/acme/imports/contacts/b.csv", contacts_csv(contact_row(n) for n in range(5)))
-    pipeline.ingest.drain()  # validated and fanned out, not loaded
+    pipeline.validate_uploads()  # validated and fanned out, not loaded
     running = [job for job in pipeline.jobs.list_for_tenant("acme") if job.status is JobStatus.RUNNING]
     assert running
     # Then its erasure is refused and nothing is touched

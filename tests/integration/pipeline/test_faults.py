@@ -46,7 +46,7 @@ def assert_exact(pipeline: Pipeline, job: Job) -> None:
 
 
 def test_a_redelivered_batch_counts_once(pipeline: Pipeline, telemetry: InMemoryTelemetry) -> None:
-    pipeline.ingest.drain()
+    pipeline.validate_uploads()
     # Given a batch message delivered twice (SQS is at-least-once)
     sqs, url = pipeline.stack.clients.sqs, pipeline.stack.url(Resource.BATCHES_QUEUE)
     (message,) = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=1, MessageAttributeNames=["All"])[
@@ -140,11 +140,11 @@ def test_a_validator_dying_mid_fanout_is_retried_without_double_counting(
             raise RuntimeError("sandbox died mid fan-out")
         real(self, entries)
 
+    pipeline.route.drain()  # the router sends through BatchQueue too: routed before the fault
     monkeypatch.setattr(BatchQueue, "send_batch", dying)
     # When its first batches are loaded before the retry re-sends them all
-    pipeline.ingest.run_once()  # S3's test event
-    pipeline.ingest.run_once()  # dies after sending batches 1-10
-    assert pipeline.ingest.failures == 1
+    pipeline.validation.run_once()  # dies after sending batches 1-10
+    assert pipeline.validation.failures == 1
     pipeline.batches.drain()
     job = pipeline.only_job("acme")
     assert (job.status, job.batches_done, job.fanout_complete) == (JobStatus.RUNNING, 10, False)
@@ -213,5 +213,5 @@ def test_a_validation_out_of_time_ends_its_job_failed_with_the_reason(
     assert job.status is JobStatus.FAILED
     assert "ran out of time" in (job.error or "")
     assert pipeline.data.count_entity("acme", "contacts") == 0
-    assert pipeline.queue_depth(Resource.INGEST_DLQ) == 0
+    assert pipeline.queue_depth(Resource.VALIDATION_DLQ) == 0
     assert pipeline.queue_depth(Resource.BATCHES_QUEUE) == 0

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import unquote_plus
 
 import pytest
 
@@ -120,7 +122,7 @@ def test_a_duplicate_notification_makes_no_second_job_and_no_second_load(pipelin
     pipeline.stack.clients.sqs.send_message(
         QueueUrl=pipeline.stack.url(Resource.INGEST_QUEUE), MessageBody=notification_of(pipeline, KEY)
     )
-    pipeline.ingest.drain()
+    pipeline.validate_uploads()
     # Then no batch is sent and the job is unchanged
     assert pipeline.queue_depth(Resource.BATCHES_QUEUE) == 0
     assert pipeline.only_job("acme") == first
@@ -189,3 +191,44 @@ def test_a_stricter_tenant_threshold_applies(pipeline: Pipeline) -> None:
     job = pipeline.only_job("strict")
     assert job.status is JobStatus.FAILED_VALIDATION
     assert "limit of 5.0%" in (job.error or "")
+
+
+def _received_groups(pipeline: Pipeline, queue: Resource) -> list[tuple[str, str | None]]:
+    """`(body, MessageGroupId)` of every message waiting in `queue`, as SQS delivers them."""
+    sqs, url, received = pipeline.stack.clients.sqs, pipeline.stack.url(queue), []
+    while messages := sqs.receive_message(
+        QueueUrl=url, MaxNumberOfMessages=10, MessageSystemAttributeNames=["MessageGroupId"]
+    ).get("Messages", []):
+        received += [(m["Body"], m.get("Attributes", {}).get("MessageGroupId")) for m in messages]
+    return received
+
+
+def test_uploads_and_batches_travel_in_their_tenants_message_groups(pipeline: Pipeline) -> None:
+    # Given two tenants' uploads, one of them under a key that names no valid tenant
+    pipeline.tenants.create("globex", "us-east-1")
+    pipeline.put(KEY, contacts_csv(contact_row(n) for n in range(120)))
+    pipeline.put("tenants/globex/imports/contacts/c.csv", contacts_csv(contact_row(n) for n in range(60)))
+    pipeline.put("tenants/Not_A_Tenant/imports/contacts/c.csv", contacts_csv([contact_row(1)]))
+    # When the router runs, each upload waits for validation in its tenant's group
+    pipeline.route.drain()
+    requests = _received_groups(pipeline, Resource.VALIDATION_QUEUE)
+    keys = {unquote_plus(json.loads(body)["Records"][0]["s3"]["object"]["key"]): g for body, g in requests}
+    assert keys == {
+        KEY: "acme",
+        "tenants/globex/imports/contacts/c.csv": "globex",
+        "tenants/Not_A_Tenant/imports/contacts/c.csv": None,
+    }
+    # And once validated (the requests received above are held: S3 notifies again), every batch message
+    # is in its tenant's group: 3 of acme's, 2 of globex's, in batches of 50
+    pipeline.stack.clients.sqs.purge_queue(QueueUrl=pipeline.stack.url(Resource.VALIDATION_QUEUE))
+    for key in (KEY, "tenants/globex/imports/contacts/c.csv"):
+        pipeline.redeliver(key)
+    pipeline.validate_uploads()
+    batches = _received_groups(pipeline, Resource.BATCHES_QUEUE)
+    assert sorted((json.loads(body)["tenant_id"], group) for body, group in batches) == [
+        ("acme", "acme"),
+        ("acme", "acme"),
+        ("acme", "acme"),
+        ("globex", "globex"),
+        ("globex", "globex"),
+    ]

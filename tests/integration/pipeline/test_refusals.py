@@ -75,7 +75,7 @@ def test_a_refused_import_explains_itself(  # noqa: PLR0917 - one parameter per 
     assert pipeline.data.count_entity("acme", "contacts") == 0
     lines = pipeline.report_lines(job)
     assert lines[-1][1] == field and lines[-1][3] == job.error
-    assert pipeline.ingest.crashed == 0
+    assert pipeline.validation.crashed == 0
 
 
 @pytest.mark.parametrize(
@@ -142,7 +142,7 @@ def test_an_unattributable_key_is_counted_not_crashed(
 ) -> None:
     pipeline.put(key, GOOD)
     pipeline.run()
-    assert pipeline.ingest.crashed == 0 and pipeline.ingest.failures == 0
+    assert pipeline.validation.crashed == 0 and pipeline.validation.failures == 0
     assert pipeline.jobs.list_for_tenant("acme") == []
     errors = point_values(telemetry.metrics()["data.import.errors"])
     assert sum(value for attrs, value in errors if attrs["import.error_type"] == "rejected_upload") == 1

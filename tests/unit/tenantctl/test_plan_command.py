@@ -66,3 +66,19 @@ def test_unknown_entity_and_bad_numbers_are_refused(capsys: pytest.CaptureFixtur
     assert main(["plan", "--rows", "10", "--row-bytes", "100", "--entity", "nope"]) != 0
     assert main(["plan", "--rows", "0", "--row-bytes", "100"]) != 0
     assert "tenantctl: error" in capsys.readouterr().err
+
+
+def test_plan_shows_a_small_tenants_wait_with_and_without_fair_queues(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    waits = {}
+    for tenants in ("1", "3"):
+        main(["plan", "--rows", "50000000", "--row-bytes", "200", "--tenants", tenants, "--json"])
+        waits[tenants] = json.loads(capsys.readouterr().out)["figures"]
+    # The shipped queues are fair: the wait is the fair one, whatever the other tenants import
+    assert waits["1"]["small_tenant_wait_s"] == waits["1"]["small_tenant_wait_fair_s"] <= 30
+    assert waits["3"]["small_tenant_wait_s"] == waits["1"]["small_tenant_wait_s"]
+    # In arrival order it would wait for every big tenant's backlog
+    assert waits["3"]["small_tenant_wait_arrival_order_s"] > waits["1"]["small_tenant_wait_arrival_order_s"]
+    main(["plan", "--rows", "50000000", "--row-bytes", "200"])
+    assert "with per-tenant fair queues (shipped)" in capsys.readouterr().out

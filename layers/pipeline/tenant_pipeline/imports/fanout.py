@@ -138,7 +138,8 @@ class BatchSpool:
 
 
 class BatchFanout:
-    """Sends spooled batches: rows inline when they fit, else a claim-check object; 10 per call."""
+    """Sends spooled batches: rows inline when they fit, else a claim-check object; 10 per call; each in
+    its tenant's message group."""
 
     def __init__(
         self,
@@ -189,7 +190,13 @@ class BatchFanout:
         size = len(body) + ATTRIBUTES_ALLOWANCE
         if len(self._pending) == MAX_ENTRIES or self._pending_bytes + size > MAX_PAYLOAD_BYTES:
             self.flush()
-        entry: dict[str, Any] = {"Id": f"b{header.batch_number}", "MessageBody": body.decode()}
+        entry: dict[str, Any] = {
+            "Id": f"b{header.batch_number}",
+            "MessageBody": body.decode(),
+            # The tenant is the message group: on a standard queue SQS then delivers fairly across
+            # tenants (fair queues), so one tenant's backlog does not hold back another's batches.
+            "MessageGroupId": header.tenant_id,
+        }
         if self._attributes:
             entry["MessageAttributes"] = self._attributes
         self._pending.append(entry)
