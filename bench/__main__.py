@@ -134,9 +134,12 @@ def main() -> int:
         e2e = run.section("import_e2e", lambda: _import_e2e(aws.get(), sizes))
         run.section("load_test", lambda: _load_test(aws.get(), sizes))
         seed_memory = run.section("seed_memory", lambda: _seed_memory(aws.get(), sizes))
+    local_memory = run.section("local_memory", _local_memory)
+    local_query = run.section("local_query", _local_query)
 
     values: dict[str, Any] = {}
-    for source in (validation, memory, loader, capacity, telemetry, telemetry_import, e2e, seed_memory):
+    sources = (validation, memory, loader, capacity, telemetry, telemetry_import, e2e, seed_memory)
+    for source in (*sources, local_memory, local_query):
         values.update({goal.key: source[goal.key] for goal in GOALS if goal.key in source})
     goals = evaluate(values)
     results = {
@@ -221,6 +224,19 @@ def _seed_memory(aws: LocalAws, sizes: Sizes) -> dict[str, Any]:
     from bench.seed_memory import measure
 
     return measure(aws, sizes.seed_memory_bytes)
+
+
+def _local_memory() -> dict[str, Any]:
+    from bench.local_memory import IMPORTS, measure
+
+    # BENCH_LOCAL_IMPORTS: a smaller count for a quick look; the figure is taken at IMPORTS.
+    return measure(int(os.environ.get("BENCH_LOCAL_IMPORTS", IMPORTS)))
+
+
+def _local_query() -> dict[str, Any]:
+    from bench.local_query import measure
+
+    return measure()
 
 
 def _load_test(aws: LocalAws, sizes: Sizes) -> dict[str, Any]:

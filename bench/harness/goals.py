@@ -69,6 +69,18 @@ GOALS = (
         ">=",
         100_000_000,
     ),
+    Goal(
+        "local_aws_rss_growth",
+        "local AWS RSS after 2,000 small imports ÷ after the first 100",
+        "<=",
+        2,
+    ),
+    Goal(
+        "local_export_beside_large_tenant",
+        "local 2,000-record export beside a 500k-row tenant ÷ the same export on its own",
+        "<=",
+        2,
+    ),
 )
 
 

@@ -1,4 +1,8 @@
-"""moto in server mode on one port, with Step Functions executing the state machines it is given."""
+"""moto in server mode on one port, with Step Functions executing the state machines it is given.
+
+Two local-only adapters keep it small and quick over long use: moto's registry of model instances holds
+them weakly (`model_registry`), and a DynamoDB Query reads only its partition (`partition_query`).
+"""
 
 from __future__ import annotations
 
@@ -14,6 +18,8 @@ from werkzeug.serving import make_server
 
 from tenantctl.errors import PortInUseError, ServerNotStartedError
 from tenantctl.local.defaults import DEFAULT_HOST, DEFAULT_PORT
+from tenantctl.local.model_registry import keep_model_instances_weakly
+from tenantctl.local.partition_query import partition_queries
 
 
 class _QuietMotoServer(ThreadedMotoServer):
@@ -44,6 +50,7 @@ class LocalServer:
         self._host = host
         self._port = port
         self._server: _QuietMotoServer | None = None
+        self._adapters = contextlib.ExitStack()
 
     @property
     def endpoint_url(self) -> str:
@@ -62,11 +69,13 @@ class LocalServer:
         """Serve every service on one port; return the endpoint URL."""
         # werkzeug logs every request to stderr unless its logger is configured.
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
+        keep_model_instances_weakly()
         server = _QuietMotoServer(self._host, self._port)
         server.start()
         if server.bind_error is not None:
             raise PortInUseError(f"cannot listen on {self._host}:{self._port}: {server.bind_error.strerror}")
         self._server = server
+        self._adapters.enter_context(partition_queries())
         # moto's Step Functions interpreter calls the other services on localhost:MOTO_PORT.
         os.environ["MOTO_PORT"] = str(self.port)
         self._post("/moto-api/config", {"stepfunctions": {"execute_state_machine": True}})
@@ -80,6 +89,7 @@ class LocalServer:
                 self._post("/moto-api/reset", {})
             self._server.stop()
             self._server = None
+            self._adapters.close()
 
     def _post(self, path: str, body: dict[str, object]) -> None:
         request = urllib.request.Request(
