@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from aws_cdk import Arn, ArnComponents, Aws, Duration, Fn, Stack
+from aws_cdk import Arn, ArnComponents, ArnFormat, Aws, Duration, Fn, Stack
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
@@ -46,6 +46,8 @@ DEFINITION_PATH = REPO_ROOT / "infra" / "statemachines" / "tenant_migration.asl.
 SNAPSHOT_RETENTION = Duration.days(30)
 """Snapshots are kept a month after a migration, long enough to investigate or replay it."""
 FUNCTION_PLACEHOLDER = "MigrationFunctionArn"
+MAP_RESULTS_PREFIX = "map-runs/"
+"""Where the load's Distributed Map writes its run's results (`ResultWriter`) in the snapshot bucket."""
 PEER_TABLES = (Resource.TENANT_DATA_TABLE, Resource.TENANTS_TABLE)
 """What a migration touches in another region besides its snapshot bucket (see `migration.regions`)."""
 TABLE_ACTIONS = {
@@ -58,6 +60,12 @@ TABLE_ACTIONS = {
 }
 """The calls `tenant_pipeline.migration` makes on each table (in its own region and, for
 `PEER_TABLES`, in the peers)."""
+
+
+def _literal(stack: Stack, token: str, pseudo: str) -> str:
+    """How cdk-nag names a pseudo parameter in a finding: its value when the stack fixes it."""
+    resolved = stack.resolve(token)
+    return resolved if isinstance(resolved, str) else f"<{pseudo}>"
 
 
 def snapshot_bucket_prefix(region: str) -> str:
@@ -191,13 +199,17 @@ class MigrationWorkflow(Construct):
         }
         self.definition = load_definition(path, available)
         log_group = logs.LogGroup(self, "ExecutionLogs", retention=logs.RetentionDays.ONE_MONTH)
+        # Named, so its role can name it: the Distributed Map starts child executions of this machine.
+        name = f"{Stack.of(self).stack_name}-migration"
         self.state_machine = sfn.StateMachine(
             self,
             "StateMachine",
+            state_machine_name=name,
             definition_body=sfn.DefinitionBody.from_string(self.definition.text),
             definition_substitutions=dict(self.definition.substitutions),
             logs=sfn.LogOptions(destination=log_group, level=sfn.LogLevel.ALL, include_execution_data=False),
         )
+        self._grant_distributed_map(self.state_machine, name)
         self.function.grant_invoke(self.state_machine)
         accept(
             self.state_machine,
@@ -215,4 +227,42 @@ class MigrationWorkflow(Construct):
             "Invoking the migration function's versions and aliases (`<arn>:*`), the "
             "grant the CDK makes for a Lambda task.",
             arn_wildcard(self.function, ":*"),
+        )
+
+    def _grant_distributed_map(self, machine: sfn.StateMachine, name: str) -> None:
+        """What the load's Distributed Map does as the state machine: start and follow child
+        executions of this machine, read the chunk index and write its run's results."""
+        stack = Stack.of(self)
+        machine_arn = stack.format_arn(
+            service="states",
+            resource="stateMachine",
+            resource_name=name,
+            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+        )
+        executions = stack.format_arn(
+            service="states",
+            resource="execution",
+            resource_name=f"{name}:*",
+            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+        )
+        machine.add_to_role_policy(
+            iam.PolicyStatement(actions=["states:StartExecution"], resources=[machine_arn])
+        )
+        machine.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["states:DescribeExecution", "states:StopExecution"], resources=[executions]
+            )
+        )
+        self.bucket.grant_read(machine, "migrations/*")
+        self.bucket.grant_put(machine, f"{MAP_RESULTS_PREFIX}*")
+        accept(
+            machine,
+            "A Distributed Map's child executions are named by Step Functions at run time; the chunk "
+            "index and the map run's results have keys known only at run time.",
+            f"AwsSolutions-IAM5[Resource::arn:{_literal(stack, stack.partition, 'AWS::Partition')}:states:"
+            f"{_literal(stack, stack.region, 'AWS::Region')}:<AWS::AccountId>:execution:{name}:*]",
+            *S3_READ_ACTIONS,
+            *S3_PUT_ACTIONS,
+            arn_wildcard(self.bucket, "/migrations/*"),
+            arn_wildcard(self.bucket, f"/{MAP_RESULTS_PREFIX}*"),
         )
