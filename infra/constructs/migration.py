@@ -16,6 +16,8 @@ from pathlib import Path
 
 from aws_cdk import Arn, ArnComponents, ArnFormat, Aws, Duration, Fn, Stack
 from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
@@ -40,6 +42,7 @@ from infra.constructs.nag import (
 from infra.constructs.naming import pascal_id, stack_name
 from infra.constructs.storage import TenantStore
 from tenant_pipeline import topology
+from tenant_pipeline.migration.reconcile import ENDED_BADLY, EVENT_DETAIL_TYPE, EVENT_SOURCE
 
 Resource = topology.Resource
 DEFINITION_PATH = REPO_ROOT / "infra" / "statemachines" / "tenant_migration.asl.json"
@@ -210,6 +213,7 @@ class MigrationWorkflow(Construct):
             logs=sfn.LogOptions(destination=log_group, level=sfn.LogLevel.ALL, include_execution_data=False),
         )
         self._grant_distributed_map(self.state_machine, name)
+        self._roll_back_failed_executions(self.state_machine, self.function)
         self.function.grant_invoke(self.state_machine)
         accept(
             self.state_machine,
@@ -265,4 +269,20 @@ class MigrationWorkflow(Construct):
             *S3_PUT_ACTIONS,
             arn_wildcard(self.bucket, "/migrations/*"),
             arn_wildcard(self.bucket, f"/{MAP_RESULTS_PREFIX}*"),
+        )
+
+    def _roll_back_failed_executions(self, machine: sfn.StateMachine, function: lambda_.Function) -> None:
+        """Failures no Catch can take (States.DataLimitExceeded, the execution's timeout, a
+        StopExecution) end the execution without its Rollback state: EventBridge hands the
+        execution's status change to the function, which rolls back a migration left RUNNING."""
+        events.Rule(
+            self,
+            "FailedExecutions",
+            description="Roll back a tenant migration whose execution failed, timed out or was aborted",
+            event_pattern=events.EventPattern(
+                source=[EVENT_SOURCE],
+                detail_type=[EVENT_DETAIL_TYPE],
+                detail={"stateMachineArn": [machine.state_machine_arn], "status": list(ENDED_BADLY)},
+            ),
+            targets=[targets.LambdaFunction(function, retry_attempts=5)],
         )

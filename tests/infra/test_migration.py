@@ -257,3 +257,19 @@ def test_the_state_machine_may_run_its_distributed_map_and_nothing_wider(synthes
         assert "/map-runs/*" in by_action["s3:PutObject"]
         assert '"*"' not in json.dumps([by_action[action] for action in by_action if action.startswith("s")])
 
+
+def test_a_failed_timed_out_or_aborted_execution_reaches_the_migration_function(synthesized: Any) -> None:
+    for region, stack in synthesized.stacks.items():
+        template = synthesized.template_json(region)
+        (rule,) = [
+            resource["Properties"]
+            for resource in resources_of_type(template, "AWS::Events::Rule").values()
+            if resource["Properties"]["EventPattern"].get("source") == ["aws.states"]
+        ]
+        pattern = rule["EventPattern"]
+        assert pattern["detail-type"] == ["Step Functions Execution Status Change"]
+        assert sorted(pattern["detail"]["status"]) == ["ABORTED", "FAILED", "TIMED_OUT"]
+        (machine,) = pattern["detail"]["stateMachineArn"]
+        assert referenced_id(machine) == logical_id(stack.migration.state_machine)
+        (target,) = rule["Targets"]
+        assert referenced_id(target["Arn"]) == logical_id(stack.migration.function)

@@ -6,6 +6,8 @@ Event shapes (built by the state machine's `Parameters`):
 - `{"phase": "load", "migration": {...}, "chunk": {"key", "count", "sha256"}}` (a chunk index item)
 - `{"phase": "rollback", "migration": {...}, "error": {"Error", "Cause"}}`
 - `{"phase": "abandon", "migration": {...}, "error": {...}, "rollback_error": {...}}`
+- EventBridge's "Step Functions Execution Status Change" event of a failed, timed-out or aborted
+  execution (see `reconcile`)
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from tenant_pipeline.migration.cutover import cutover
 from tenant_pipeline.migration.errors import MigrationError, UnknownPhaseError
 from tenant_pipeline.migration.freeze import freeze
 from tenant_pipeline.migration.load import load, record_chunk_failure
+from tenant_pipeline.migration.reconcile import is_execution_status_change, reconcile
 from tenant_pipeline.migration.rollback import abandon, rollback
 from tenant_pipeline.migration.snapshot import snapshot
 from tenant_pipeline.migration.state import MigrationState
@@ -49,6 +52,8 @@ PHASES: dict[str, PhaseRunner] = {
 
 
 def run_phase(context: MigrationContext, event: Any) -> dict[str, Any]:
+    if is_execution_status_change(event):
+        return reconcile(context, event)
     phase = event.get("phase") if isinstance(event, Mapping) else None
     runner = PHASES.get(phase) if isinstance(phase, str) else None
     if runner is None:
