@@ -174,6 +174,9 @@ class Settings:
             max_object_bytes=topology.DEFAULT_MAX_OBJECT_BYTES,
             migration_memory_mb=topology.MIGRATION.memory_mb,
             migration_timeout_s=topology.MIGRATION.timeout_s,
+            # infra/statemachines/tenant_migration.asl.json: the state holds the chunk index's key and a
+            # Distributed Map reads the index from S3, its children keeping their own histories.
+            migration_state_lists_chunks=False,
         )
 
 

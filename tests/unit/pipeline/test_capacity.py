@@ -122,7 +122,7 @@ def test_batches_over_the_message_size_go_by_claim_check() -> None:
 
 
 def test_migration_state_listing_chunks_meets_the_payload_limit_near_3000_chunks() -> None:
-    model = CapacityModel(COSTS, SHIPPED)
+    model = CapacityModel(COSTS, replace(SHIPPED, migration_state_lists_chunks=True))
     assert model.plan_migration(3_000_000, 200).fits
     over = model.plan_migration(3_200_000, 200)
     assert not over.fits
@@ -139,6 +139,15 @@ def test_migration_with_manifest_key_and_chunked_phases_is_bound_by_nothing_per_
     single = CapacityModel(COSTS, replace(SHIPPED, migration_state_lists_chunks=False))
     assert single.largest_migration_items() < 200_000_000
     assert single.plan_migration(200_000_000, 200).phases[0].binding == "lambda timeout"
+
+
+def test_the_shipped_migration_keeps_the_chunk_list_out_of_its_state() -> None:
+    model = CapacityModel(COSTS, SHIPPED)
+    plan = model.plan_migration(10_000_000, 200)  # 10,000 chunks: about 830 KB as a list
+    assert plan.figures["state_bytes"] < 256 * 1024
+    assert plan.figures["history_events"] < 25_000
+    assert plan.phases[0].usage["step functions payload"] < 0.01
+    assert model.largest_migration_items() > 256 * 1024 // 83 * 1000
 
 
 def test_plan_says_it_is_a_model_and_costs_add_up() -> None:
