@@ -16,7 +16,8 @@ from tests.integration.migration.conftest import SOURCE, TARGET, Local, seed_ten
 CHUNKS = 3_200
 PAYLOAD_LIMIT_BYTES = 256 * 1024
 """Step Functions' quota on a state's input or output (https://docs.aws.amazon.com/step-functions/latest/dg/service-quotas.html)."""
-WAIT_S = 900
+WAIT_S = 1500
+"""About 60 ms of CPU per chunk on the local AWS (the Lambda invoke, S3, DynamoDB, the record)."""
 
 
 def _history(local: Local, execution_arn: str) -> list[dict[str, Any]]:
@@ -38,6 +39,7 @@ def _payloads(event: dict[str, Any]) -> list[str]:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(WAIT_S + 60)
 def test_a_migration_of_more_than_3000_chunks_keeps_every_payload_under_256_kb(local: Local) -> None:
     # Given a tenant of 3,200 items, migrated one item per chunk
     tenant_id = seed_tenant(local, contacts=CHUNKS - 100, orders=100)
