@@ -36,6 +36,7 @@ from tenantctl.target import Target
 
 DEFINITION_PATH = Path(infra.__file__).resolve().parent / "statemachines" / "tenant_migration.asl.json"
 FUNCTION_PLACEHOLDER = "MigrationFunctionArn"
+SNAPSHOT_BUCKET_PLACEHOLDER = "SnapshotBucket"
 DEFAULT_WAIT_S = 900.0
 POLL_INTERVAL_S = 0.5
 _EXECUTION_STATUS = {"SUCCEEDED": "SUCCEEDED", "RUNNING": "RUNNING", "PENDING_REDRIVE": "RUNNING"}
@@ -346,13 +347,18 @@ def provision_state_machine(
     """Create (or update) the migration state machine on the local AWS from the ASL file; publish its ARN.
 
     The definition is the file the CDK app deploys, with `${MigrationFunctionArn}` rendered to the
-    local migration function (registered under `Resource.MIGRATION_FUNCTION.local_name(region)`).
+    local migration function (registered under `Resource.MIGRATION_FUNCTION.local_name(region)`) and
+    `${SnapshotBucket}` to the region's snapshot bucket.
     """
     if function_arn is None:
         lambda_client = local_client("lambda", region, endpoint_url)
         name = Resource.MIGRATION_FUNCTION.local_name(region)
         function_arn = str(lambda_client.get_function(FunctionName=name)["Configuration"]["FunctionArn"])
-    definition = load_definition(DEFINITION_PATH, {FUNCTION_PLACEHOLDER: function_arn}).render()
+    substitutions = {
+        FUNCTION_PLACEHOLDER: function_arn,
+        SNAPSHOT_BUCKET_PLACEHOLDER: Resource.SNAPSHOT_BUCKET.local_name(region),
+    }
+    definition = load_definition(DEFINITION_PATH, substitutions).render()
     sfn = local_client("stepfunctions", region, endpoint_url)
     name = Resource.MIGRATION_STATE_MACHINE.local_name(region)
     existing = {

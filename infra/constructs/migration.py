@@ -14,8 +14,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from aws_cdk import Arn, ArnComponents, Aws, Duration, Fn, Stack
+from aws_cdk import Arn, ArnComponents, ArnFormat, Aws, Duration, Fn, Stack
 from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
@@ -40,12 +42,15 @@ from infra.constructs.nag import (
 from infra.constructs.naming import pascal_id, stack_name
 from infra.constructs.storage import TenantStore
 from tenant_pipeline import topology
+from tenant_pipeline.migration.reconcile import ENDED_BADLY, EVENT_DETAIL_TYPE, EVENT_SOURCE
 
 Resource = topology.Resource
 DEFINITION_PATH = REPO_ROOT / "infra" / "statemachines" / "tenant_migration.asl.json"
 SNAPSHOT_RETENTION = Duration.days(30)
 """Snapshots are kept a month after a migration, long enough to investigate or replay it."""
 FUNCTION_PLACEHOLDER = "MigrationFunctionArn"
+MAP_RESULTS_PREFIX = "map-runs/"
+"""Where the load's Distributed Map writes its run's results (`ResultWriter`) in the snapshot bucket."""
 PEER_TABLES = (Resource.TENANT_DATA_TABLE, Resource.TENANTS_TABLE)
 """What a migration touches in another region besides its snapshot bucket (see `migration.regions`)."""
 TABLE_ACTIONS = {
@@ -58,6 +63,12 @@ TABLE_ACTIONS = {
 }
 """The calls `tenant_pipeline.migration` makes on each table (in its own region and, for
 `PEER_TABLES`, in the peers)."""
+
+
+def _literal(stack: Stack, token: str, pseudo: str) -> str:
+    """How cdk-nag names a pseudo parameter in a finding: its value when the stack fixes it."""
+    resolved = stack.resolve(token)
+    return resolved if isinstance(resolved, str) else f"<{pseudo}>"
 
 
 def snapshot_bucket_prefix(region: str) -> str:
@@ -191,13 +202,18 @@ class MigrationWorkflow(Construct):
         }
         self.definition = load_definition(path, available)
         log_group = logs.LogGroup(self, "ExecutionLogs", retention=logs.RetentionDays.ONE_MONTH)
+        # Named, so its role can name it: the Distributed Map starts child executions of this machine.
+        name = f"{Stack.of(self).stack_name}-migration"
         self.state_machine = sfn.StateMachine(
             self,
             "StateMachine",
+            state_machine_name=name,
             definition_body=sfn.DefinitionBody.from_string(self.definition.text),
             definition_substitutions=dict(self.definition.substitutions),
             logs=sfn.LogOptions(destination=log_group, level=sfn.LogLevel.ALL, include_execution_data=False),
         )
+        self._grant_distributed_map(self.state_machine, name)
+        self._roll_back_failed_executions(self.state_machine, self.function)
         self.function.grant_invoke(self.state_machine)
         accept(
             self.state_machine,
@@ -215,4 +231,58 @@ class MigrationWorkflow(Construct):
             "Invoking the migration function's versions and aliases (`<arn>:*`), the "
             "grant the CDK makes for a Lambda task.",
             arn_wildcard(self.function, ":*"),
+        )
+
+    def _grant_distributed_map(self, machine: sfn.StateMachine, name: str) -> None:
+        """What the load's Distributed Map does as the state machine: start and follow child
+        executions of this machine, read the chunk index and write its run's results."""
+        stack = Stack.of(self)
+        machine_arn = stack.format_arn(
+            service="states",
+            resource="stateMachine",
+            resource_name=name,
+            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+        )
+        executions = stack.format_arn(
+            service="states",
+            resource="execution",
+            resource_name=f"{name}:*",
+            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+        )
+        machine.add_to_role_policy(
+            iam.PolicyStatement(actions=["states:StartExecution"], resources=[machine_arn])
+        )
+        machine.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["states:DescribeExecution", "states:StopExecution"], resources=[executions]
+            )
+        )
+        self.bucket.grant_read(machine, "migrations/*")
+        self.bucket.grant_put(machine, f"{MAP_RESULTS_PREFIX}*")
+        accept(
+            machine,
+            "A Distributed Map's child executions are named by Step Functions at run time; the chunk "
+            "index and the map run's results have keys known only at run time.",
+            f"AwsSolutions-IAM5[Resource::arn:{_literal(stack, stack.partition, 'AWS::Partition')}:states:"
+            f"{_literal(stack, stack.region, 'AWS::Region')}:<AWS::AccountId>:execution:{name}:*]",
+            *S3_READ_ACTIONS,
+            *S3_PUT_ACTIONS,
+            arn_wildcard(self.bucket, "/migrations/*"),
+            arn_wildcard(self.bucket, f"/{MAP_RESULTS_PREFIX}*"),
+        )
+
+    def _roll_back_failed_executions(self, machine: sfn.StateMachine, function: lambda_.Function) -> None:
+        """Failures no Catch can take (States.DataLimitExceeded, the execution's timeout, a
+        StopExecution) end the execution without its Rollback state: EventBridge hands the
+        execution's status change to the function, which rolls back a migration left RUNNING."""
+        events.Rule(
+            self,
+            "FailedExecutions",
+            description="Roll back a tenant migration whose execution failed, timed out or was aborted",
+            event_pattern=events.EventPattern(
+                source=[EVENT_SOURCE],
+                detail_type=[EVENT_DETAIL_TYPE],
+                detail={"stateMachineArn": [machine.state_machine_arn], "status": list(ENDED_BADLY)},
+            ),
+            targets=[targets.LambdaFunction(function, retry_attempts=5)],
         )

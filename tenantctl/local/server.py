@@ -10,7 +10,10 @@ import contextlib
 import json
 import logging
 import os
+import threading
 import urllib.request
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
@@ -21,6 +24,31 @@ from tenantctl.local.defaults import DEFAULT_HOST, DEFAULT_PORT
 from tenantctl.local.model_registry import keep_model_instances_weakly
 from tenantctl.local.partition_query import partition_queries
 
+DYNAMODB_WRITES = frozenset(
+    f"DynamoDB_20120810.{action}"
+    for action in ("PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems")
+)
+
+
+class AtomicDynamoDbWrites:
+    """WSGI middleware: one DynamoDB write request at a time.
+
+    DynamoDB applies each write atomically (two concurrent `ADD n :one` both count), while moto's
+    threaded server reads, changes and stores an item without a lock, so concurrent writers to one
+    item lose updates. Writes are serialised here; reads and other services stay concurrent.
+    """
+
+    def __init__(self, app: Callable[..., Iterable[bytes]]) -> None:
+        self._app = app
+        self._lock = threading.Lock()
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if environ.get("HTTP_X_AMZ_TARGET") not in DYNAMODB_WRITES:
+            return self._app(environ, start_response)
+        with self._lock:
+            # The body is produced inside the lock: moto answers with a list, built by the call.
+            return list(self._app(environ, start_response))
+
 
 class _QuietMotoServer(ThreadedMotoServer):
     """ThreadedMotoServer that reports a failed bind instead of leaving `start()` waiting forever."""
@@ -30,7 +58,7 @@ class _QuietMotoServer(ThreadedMotoServer):
         self.bind_error: OSError | None = None
 
     def _server_entry(self) -> None:
-        app = DomainDispatcherApplication(create_backend_app)
+        app = AtomicDynamoDbWrites(DomainDispatcherApplication(create_backend_app))
         try:
             self._server = make_server(
                 self._ip_address, self._port, app, True, request_handler=MotoRequestHandler

@@ -22,6 +22,7 @@ from tenantctl.local.defaults import (
     SPANS_FILE_PARAMETER,
     TELEMETRY_JSONL_ENV,
 )
+from tenantctl.local.execution_events import FailedExecutionWatcher
 from tenantctl.local.fair_queues import fair_queues
 from tenantctl.local.provision import RegionResources, local_function_name, provision_region
 from tenantctl.local.pump import EventSourcePump, PumpSettings
@@ -63,6 +64,7 @@ class LocalAws:
         self._server = LocalServer(options.host, options.port)
         self._pumps: list[EventSourcePump] = []
         self.schedules: list[ScheduledInvoker] = []
+        self._watchers: list[FailedExecutionWatcher] = []
         self._resources = ExitStack()
         self.regions: list[RegionResources] = []
         self.endpoint_url = ""
@@ -106,10 +108,26 @@ class LocalAws:
             self._publish_spans_file(region)
             self._pumps.extend(self._make_pumps(runtime, resources))
             self.schedules.extend(self._make_schedules(runtime, resources.region))
+            self._watchers.append(self._watch_failed_migrations(runtime, resources))
         for pump in self._pumps:
             pump.start()
         for schedule in self.schedules:
             schedule.start()
+        for watcher in self._watchers:
+            watcher.start()
+
+    def _watch_failed_migrations(
+        self, runtime: LocalRuntime, resources: RegionResources
+    ) -> FailedExecutionWatcher:
+        """The stack's EventBridge rule: failed migration executions go to the migration function."""
+        name = topology.Resource.MIGRATION_FUNCTION.local_name(resources.region)
+        return FailedExecutionWatcher(
+            stepfunctions=local_client("stepfunctions", resources.region, self.endpoint_url),
+            state_machine_arn=resources.published[topology.Resource.MIGRATION_STATE_MACHINE],
+            region=resources.region,
+            runtime=runtime,
+            deployment=runtime.deployment(resources.function_names[name], resources.region, name),
+        )
 
     def _publish_spans_file(self, region: str) -> None:
         if self.spans_file is not None:
@@ -166,6 +184,9 @@ class LocalAws:
         """Stop polling and give in-flight invocations `STOP_GRACE_S` to finish. An invocation still
         running then is abandoned (its pollers are daemon threads): its messages come back after their
         visibility timeout, as after a Lambda timeout, so nothing is lost."""
+        for watcher in self._watchers:
+            watcher.stop()
+        self._watchers.clear()
         runners: list[EventSourcePump | ScheduledInvoker] = [*self._pumps, *self.schedules]
         for runner in runners:
             runner.stop()

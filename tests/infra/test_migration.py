@@ -234,3 +234,42 @@ def test_snapshot_bucket_name_starts_alike_in_every_region_and_ends_with_the_sta
     )
     longest = len(f"{topology.PROJECT}-snapshots-") + 12 + len("-ap-southeast-5-") + 8
     assert longest <= 63
+
+
+def test_the_state_machine_may_run_its_distributed_map_and_nothing_wider(synthesized: Any) -> None:
+    for region, stack in synthesized.stacks.items():
+        template = synthesized.template_json(region)
+        machine = logical_id(stack.migration.state_machine)
+        name = properties(template, machine)["StateMachineName"]
+        role = referenced_id(properties(template, machine)["RoleArn"])
+        statements = policy_statements_of_role(template, role)
+        by_action = {
+            action: json.dumps(statement["Resource"])
+            for statement in statements
+            for action in (
+                statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+            )
+        }
+        # child executions of itself only (the Distributed Map), its function, the chunk index, its results
+        assert f":stateMachine:{name}" in by_action["states:StartExecution"]
+        assert f":execution:{name}:*" in by_action["states:DescribeExecution"]
+        assert "/migrations/*" in by_action["s3:GetObject*"]
+        assert "/map-runs/*" in by_action["s3:PutObject"]
+        assert '"*"' not in json.dumps([by_action[action] for action in by_action if action.startswith("s")])
+
+
+def test_a_failed_timed_out_or_aborted_execution_reaches_the_migration_function(synthesized: Any) -> None:
+    for region, stack in synthesized.stacks.items():
+        template = synthesized.template_json(region)
+        (rule,) = [
+            resource["Properties"]
+            for resource in resources_of_type(template, "AWS::Events::Rule").values()
+            if resource["Properties"]["EventPattern"].get("source") == ["aws.states"]
+        ]
+        pattern = rule["EventPattern"]
+        assert pattern["detail-type"] == ["Step Functions Execution Status Change"]
+        assert sorted(pattern["detail"]["status"]) == ["ABORTED", "FAILED", "TIMED_OUT"]
+        (machine,) = pattern["detail"]["stateMachineArn"]
+        assert referenced_id(machine) == logical_id(stack.migration.state_machine)
+        (target,) = rule["Targets"]
+        assert referenced_id(target["Arn"]) == logical_id(stack.migration.function)

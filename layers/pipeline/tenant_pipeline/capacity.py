@@ -206,6 +206,9 @@ class Settings:
             migration_timeout_s=topology.MIGRATION.timeout_s,
             fair_batches=topology.BATCHES_QUEUE.fair_by_tenant,
             fair_validation=topology.VALIDATION_QUEUE.fair_by_tenant,
+            # infra/statemachines/tenant_migration.asl.json: the state holds the chunk index's key and a
+            # Distributed Map reads the index from S3, its children keeping their own histories.
+            migration_state_lists_chunks=False,
         )
 
 

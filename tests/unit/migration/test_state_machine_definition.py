@@ -109,3 +109,27 @@ def test_every_state_is_reachable_and_every_transition_exists(asl: dict[str, Any
         todo.extend(target for target in _next_states(states[name]) if target in states)
         assert all(target in states for target in _next_states(states[name])), name
     assert seen == set(states)
+
+
+def test_chunks_load_through_a_distributed_map_reading_the_chunk_index_from_s3(asl: dict[str, Any]) -> None:
+    load = asl["States"]["LoadTarget"]
+    assert load["ItemProcessor"]["ProcessorConfig"]["Mode"] == "DISTRIBUTED"
+    assert load["ItemProcessor"]["ProcessorConfig"]["ExecutionType"] in ("STANDARD", "EXPRESS")
+    reader = load["ItemReader"]
+    assert reader["Resource"] == "arn:aws:states:::s3:getObject"
+    assert reader["ReaderConfig"]["InputType"] == "JSON"
+    assert reader["Parameters"] == {"Bucket": "${SnapshotBucket}", "Key.$": "$.snapshot.chunk_index_key"}
+    assert "ItemsPath" not in load and "Items" not in load
+    assert (
+        1 <= load["MaxConcurrency"] <= 10_000
+    )  # Step Functions runs at most 10,000 child executions at once
+    # the children's results go to S3, and none comes back into the execution state
+    assert load["ResultWriter"]["Resource"] == "arn:aws:states:::s3:putObject"
+    assert load["ResultPath"] is None
+
+
+def test_no_state_carries_a_list_of_chunks(asl: dict[str, Any]) -> None:
+    snapshot = asl["States"]["Snapshot"]["ResultSelector"]
+    assert snapshot["chunk_index_key.$"] == "$.Payload.chunk_index_key"
+    text = json.dumps(asl)
+    assert "$.snapshot.chunks" not in text  # the count may be kept; nothing reads it as items

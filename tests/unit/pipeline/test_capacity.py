@@ -178,7 +178,7 @@ def test_batches_over_the_message_size_go_by_claim_check() -> None:
 
 
 def test_migration_state_listing_chunks_meets_the_payload_limit_near_3000_chunks() -> None:
-    model = CapacityModel(COSTS, SHIPPED)
+    model = CapacityModel(COSTS, replace(SHIPPED, migration_state_lists_chunks=True))
     assert model.plan_migration(3_000_000, 200).fits
     over = model.plan_migration(3_200_000, 200)
     assert not over.fits
@@ -209,6 +209,15 @@ def test_counting_on_the_shipped_counter_shards_rarely_conflicts_where_one_item_
     assert model.counter_conflict_share(200, shards=SHIPPED.job_counter_shards // 2) > (
         capacity.COUNTER_CONFLICT_TARGET
     )
+
+
+def test_the_shipped_migration_keeps_the_chunk_list_out_of_its_state() -> None:
+    model = CapacityModel(COSTS, SHIPPED)
+    plan = model.plan_migration(10_000_000, 200)  # 10,000 chunks: about 830 KB as a list
+    assert plan.figures["state_bytes"] < 256 * 1024
+    assert plan.figures["history_events"] < 25_000
+    assert plan.phases[0].usage["step functions payload"] < 0.01
+    assert model.largest_migration_items() > 256 * 1024 // 83 * 1000
 
 
 def test_plan_says_it_is_a_model_and_costs_add_up() -> None:

@@ -3,9 +3,11 @@
 Event shapes (built by the state machine's `Parameters`):
 - `{"phase": "validate", "input": <execution input>, "execution": {"id", "name", "start_time"}}`
 - `{"phase": "freeze" | "snapshot" | "transfer" | "verify" | "cutover", "migration": {...}}`
-- `{"phase": "load", "migration": {...}, "chunk": "<snapshot chunk key>"}`
+- `{"phase": "load", "migration": {...}, "chunk": {"key", "count", "sha256"}}` (a chunk index item)
 - `{"phase": "rollback", "migration": {...}, "error": {"Error", "Cause"}}`
 - `{"phase": "abandon", "migration": {...}, "error": {...}, "rollback_error": {...}}`
+- EventBridge's "Step Functions Execution Status Change" event of a failed, timed-out or aborted
+  execution (see `reconcile`)
 """
 
 from __future__ import annotations
@@ -15,9 +17,10 @@ from typing import Any
 
 from tenant_pipeline.migration.context import MigrationContext
 from tenant_pipeline.migration.cutover import cutover
-from tenant_pipeline.migration.errors import UnknownPhaseError
+from tenant_pipeline.migration.errors import MigrationError, UnknownPhaseError
 from tenant_pipeline.migration.freeze import freeze
-from tenant_pipeline.migration.load import load
+from tenant_pipeline.migration.load import load, record_chunk_failure
+from tenant_pipeline.migration.reconcile import is_execution_status_change, reconcile
 from tenant_pipeline.migration.rollback import abandon, rollback
 from tenant_pipeline.migration.snapshot import snapshot
 from tenant_pipeline.migration.state import MigrationState
@@ -37,7 +40,7 @@ PHASES: dict[str, PhaseRunner] = {
     "freeze": lambda context, event: freeze(context, _state(event)),
     "snapshot": lambda context, event: snapshot(context, _state(event)),
     "transfer": lambda context, event: transfer(context, _state(event)),
-    "load": lambda context, event: load(context, _state(event), event.get("chunk", "")),
+    "load": lambda context, event: load(context, _state(event), event.get("chunk")),
     "verify": lambda context, event: verify(context, _state(event)),
     "cutover": lambda context, event: cutover(context, _state(event)),
     "rollback": lambda context, event: rollback(context, _state(event), event.get("error")),
@@ -49,8 +52,15 @@ PHASES: dict[str, PhaseRunner] = {
 
 
 def run_phase(context: MigrationContext, event: Any) -> dict[str, Any]:
+    if is_execution_status_change(event):
+        return reconcile(context, event)
     phase = event.get("phase") if isinstance(event, Mapping) else None
     runner = PHASES.get(phase) if isinstance(phase, str) else None
     if runner is None:
         raise UnknownPhaseError(f"unknown migration phase {phase!r}; expected one of {', '.join(PHASES)}")
-    return runner(context, event)
+    try:
+        return runner(context, event)
+    except MigrationError as exc:
+        if phase == "load":
+            record_chunk_failure(context, _state(event), event.get("chunk"), exc)
+        raise

@@ -28,4 +28,8 @@ def failure_reason(error: Any, record: MigrationRecord | None = None) -> str:
             f"{record.get('target_checksum')}; the snapshot has {record.get('record_count')} with checksum "
             f"{record.get('checksum')}"
         )
-    return f"{name}: {message}" if message else name
+    reason = f"{name}: {message}" if message else name
+    load_error = record.get("load_error") if record is not None else None
+    if load_error:
+        reason += f"; a chunk failed to load: {load_error}"
+    return reason

@@ -22,6 +22,12 @@ def manifest_key(prefix: str) -> str:
     return f"{prefix}manifest.json"
 
 
+def chunk_index_key(prefix: str) -> str:
+    """The chunk index: a JSON array with one `{"key", "count", "sha256"}` per chunk, which the
+    state machine's Distributed Map reads from S3 (so the list never travels in the execution state)."""
+    return f"{prefix}chunks.json"
+
+
 @dataclass(frozen=True)
 class ChunkInfo:
     """One gzip-compressed JSON Lines object of items."""
@@ -33,6 +39,10 @@ class ChunkInfo:
 
     def to_dict(self) -> dict[str, Any]:
         return {"key": self.key, "count": self.count, "bytes": self.bytes, "sha256": self.sha256}
+
+    def index_entry(self) -> dict[str, Any]:
+        """What one load step needs to read and check the chunk: its item in the chunk index."""
+        return {"key": self.key, "count": self.count, "sha256": self.sha256}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ChunkInfo:

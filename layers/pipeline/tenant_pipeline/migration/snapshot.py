@@ -1,6 +1,7 @@
 """Phase 3: snapshot. Stream the tenant's items from the source table into gzip JSON Lines chunks.
 
-Memory holds one chunk at a time. The manifest is written last, so its presence means the snapshot
+Memory holds one chunk at a time. The chunk index (the list the load maps over) is written from the
+manifest's chunks just before the manifest, which is written last, so its presence means the snapshot
 is complete: a retried phase finds it and returns it instead of reading the table again (writes
 are frozen, so a second read would give the same items anyway).
 """
@@ -15,7 +16,14 @@ from typing import Any
 from tenant_pipeline.migration.checksum import ItemChecksum
 from tenant_pipeline.migration.context import MigrationContext
 from tenant_pipeline.migration.item_codec import canonical_line
-from tenant_pipeline.migration.manifest import ChunkInfo, Manifest, chunk_key, manifest_key, snapshot_prefix
+from tenant_pipeline.migration.manifest import (
+    ChunkInfo,
+    Manifest,
+    chunk_index_key,
+    chunk_key,
+    manifest_key,
+    snapshot_prefix,
+)
 from tenant_pipeline.migration.phase_record import iso_from_ns, recorded_phase
 from tenant_pipeline.migration.snapshots import SnapshotStore
 from tenant_pipeline.migration.state import MigrationState
@@ -41,7 +49,8 @@ def snapshot(context: MigrationContext, state: MigrationState) -> dict[str, Any]
         )
     return {
         "manifest_key": manifest_key(prefix),
-        "chunks": [chunk.key for chunk in manifest.chunks],
+        "chunk_index_key": chunk_index_key(prefix),
+        "chunk_count": len(manifest.chunks),
         "record_count": manifest.record_count,
         "checksum": manifest.checksum,
     }
@@ -83,5 +92,6 @@ def _take(context: MigrationContext, state: MigrationState, store: SnapshotStore
         entity_counts=dict(sorted(entities.items())),
         chunks=tuple(chunks),
     )
+    store.put_chunk_index(prefix, manifest)
     store.put_manifest(prefix, manifest)
     return manifest

@@ -12,7 +12,7 @@ from tenant_pipeline.migration.errors import (
     SnapshotMissingError,
     TransientMigrationError,
 )
-from tenant_pipeline.migration.manifest import Manifest, manifest_key
+from tenant_pipeline.migration.manifest import Manifest, chunk_index_key, manifest_key
 from tenant_pipeline.store.client_errors import THROTTLE_CODES, error_code
 
 if TYPE_CHECKING:
@@ -62,6 +62,11 @@ class SnapshotStore:
     def put_manifest(self, prefix: str, manifest: Manifest) -> int:
         body = json.dumps(manifest.to_dict(), indent=2).encode()
         self.put(manifest_key(prefix), body, content_type="application/json")
+        return len(body)
+
+    def put_chunk_index(self, prefix: str, manifest: Manifest) -> int:
+        body = json.dumps([chunk.index_entry() for chunk in manifest.chunks]).encode()
+        self.put(chunk_index_key(prefix), body, content_type="application/json")
         return len(body)
 
     def manifest(self, prefix: str) -> Manifest | None:
