@@ -264,7 +264,7 @@ def test_a_failed_timed_out_or_aborted_execution_reaches_the_migration_function(
         (rule,) = [
             resource["Properties"]
             for resource in resources_of_type(template, "AWS::Events::Rule").values()
-            if resource["Properties"]["EventPattern"].get("source") == ["aws.states"]
+            if resource["Properties"].get("EventPattern", {}).get("source") == ["aws.states"]
         ]
         pattern = rule["EventPattern"]
         assert pattern["detail-type"] == ["Step Functions Execution Status Change"]
