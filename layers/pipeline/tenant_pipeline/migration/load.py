@@ -2,6 +2,7 @@
 
 Puts are idempotent, so a retried or repeated chunk writes the same items again. The chunk's bytes
 are checked against the digest the manifest recorded, so a damaged copy never reaches the table.
+Each chunk's timing goes to the jobs ledger, so `tenantctl explain` can name the slowest ones.
 """
 
 from __future__ import annotations
@@ -9,14 +10,22 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
+import logging
+import time
 from typing import Any
 
+from tenant_pipeline.migration.chunk_timing import ChunkTiming
 from tenant_pipeline.migration.context import MigrationContext
 from tenant_pipeline.migration.errors import SnapshotCorruptError, SnapshotMissingError
 from tenant_pipeline.migration.item_codec import decode_item
 from tenant_pipeline.migration.manifest import snapshot_prefix
 from tenant_pipeline.migration.state import MigrationState
 from tenant_pipeline.migration.tracing import phase_span
+from tenant_telemetry import get_tracer
+
+LOG = logging.getLogger(__name__)
+READ_SPAN = "migration.load.read"
+"""Child of `migration.load`: reading the chunk from S3 and checking its digest."""
 
 
 def load(context: MigrationContext, state: MigrationState, chunk: str) -> dict[str, Any]:
@@ -31,16 +40,43 @@ def load(context: MigrationContext, state: MigrationState, chunk: str) -> dict[s
             raise SnapshotMissingError(
                 f"the target bucket has no manifest for migration {state.migration_id}"
             )
-        info = next((entry for entry in manifest.chunks if entry.key == chunk), None)
-        if info is None:
+        number = next((n for n, entry in enumerate(manifest.chunks) if entry.key == chunk), None)
+        if number is None:
             raise SnapshotMissingError(
                 f"chunk {chunk} is not in the manifest of migration {state.migration_id}"
             )
-        body = store.read(chunk)
-        if hashlib.sha256(body).hexdigest() != info.sha256:
-            raise SnapshotCorruptError(f"chunk {chunk} does not match its manifest digest")
+        read_started = time.perf_counter()
+        with get_tracer().start_as_current_span(
+            READ_SPAN, attributes={"aws.s3.bucket": store.bucket, "aws.s3.key": chunk}
+        ):
+            body = store.read(chunk)
+            if hashlib.sha256(body).hexdigest() != manifest.chunks[number].sha256:
+                raise SnapshotCorruptError(f"chunk {chunk} does not match its manifest digest")
+        read_s = time.perf_counter() - read_started
         items = [decode_item(json.loads(line)) for line in gzip.decompress(body).splitlines() if line]
-        written = context.items(state.target_region).put_all(items)
+        target = context.items(state.target_region)
+        table = context.stack(state.target_region).tenant_data_table
+        write_started = context.clock_ns()
+        # One span for the chunk's BatchWriteItem calls (25 items each), named as the database
+        # semantic conventions name an operation on a table.
+        with get_tracer().start_as_current_span(
+            f"BatchWriteItem {table}",
+            attributes={
+                "db.system.name": "aws.dynamodb",
+                "db.operation.name": "BatchWriteItem",
+                "db.collection.name": table,
+                "aws.dynamodb.table_names": [table],
+            },
+        ) as write_span:
+            written = target.put_all(items)
+            write_span.set_attributes(
+                {
+                    "migration.records": written,
+                    "migration.throttled_retries": target.throttled_retries,
+                    "migration.throttled_seconds": target.throttled_s,
+                }
+            )
+        write_ended = context.clock_ns()
         span.set_attribute("migration.records", written)
     context.ledger().update(
         state.tenant_id,
@@ -49,4 +85,24 @@ def load(context: MigrationContext, state: MigrationState, chunk: str) -> dict[s
         add_fields={"load_records": written, "load_chunks": 1},
         set_if_absent={"load_first_start": started / 1e9},
     )
+    timing = ChunkTiming(
+        chunk=number,
+        records=written,
+        started_ns=started,
+        read_s=read_s,
+        write_started_ns=write_started,
+        write_ended_ns=write_ended,
+        throttled_retries=target.throttled_retries,
+        throttled_s=target.throttled_s,
+        ended_ns=context.clock_ns(),
+    )
+    _record_timing(context, state, timing)
     return {"chunk": chunk, "records": written}
+
+
+def _record_timing(context: MigrationContext, state: MigrationState, timing: ChunkTiming) -> None:
+    """Under the migration's id, as a job's batch timings are; losing it costs the explanation only."""
+    try:
+        context.jobs().record_batch_timing(state.migration_id, timing.chunk, timing.to_dict())
+    except Exception:
+        LOG.warning("could not record the timing of chunk %s of %s", timing.chunk, state.migration_id)

@@ -50,6 +50,10 @@ class TenantItems:
         self._entities = tuple(entities)
         self._shard_count = shard_count
         self._sleep = sleep
+        self.throttled_retries = 0
+        """BatchWriteItem rounds so far that retried unprocessed items (DynamoDB throttled them)."""
+        self.throttled_s = 0.0
+        """Time from each write's first partial reply to its last round: what the throttling cost."""
 
     def partitions(self, tenant_id: str) -> list[str]:
         return [
@@ -113,6 +117,7 @@ class TenantItems:
 
     def _write(self, requests: list[dict[str, Any]]) -> int:
         pending: Any = requests
+        retrying_since: float | None = None
         for attempt in range(_MAX_UNPROCESSED_ROUNDS):
             try:
                 reply = self._client.batch_write_item(RequestItems={self._table: pending})
@@ -120,7 +125,12 @@ class TenantItems:
                 raise _domain_error(exc, f"batch write to {self._table}") from exc
             pending = reply.get("UnprocessedItems", {}).get(self._table, [])
             if not pending:
+                if retrying_since is not None:
+                    self.throttled_s += time.perf_counter() - retrying_since
                 return len(requests)
+            if retrying_since is None:
+                retrying_since = time.perf_counter()
+            self.throttled_retries += 1
             self._sleep(min(2.0, 0.05 * 2**attempt))
         raise TransientMigrationError(
             f"batch write to {self._table}: {len(pending)} item(s) still unprocessed after "
