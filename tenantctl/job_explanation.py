@@ -17,7 +17,8 @@ from tenantctl.wall_time import UNACCOUNTED, Activity, split_wall_time
 
 START_UP = "start-up"
 READ = "read"
-PARSE_VALIDATE = "parse and validate"
+PARSE = "parse"
+VALIDATE = "validate"
 REPORT = "report"
 FANOUT = "fan-out"
 QUEUE_WAIT = "queue wait"
@@ -40,7 +41,8 @@ queue wait is time when batches waited and nothing else was done."""
 TIMELINE = (
     START_UP,
     READ,
-    PARSE_VALIDATE,
+    PARSE,
+    VALIDATE,
     REPORT,
     FANOUT,
     QUEUE_WAIT,
@@ -54,7 +56,8 @@ TIMELINE = (
 _WHAT = {
     START_UP: "receiving the upload's notification and creating the job",
     READ: "reading the file from S3",
-    PARSE_VALIDATE: "parsing and checking rows",
+    PARSE: "decompressing and parsing the file into rows",
+    VALIDATE: "checking rows against the entity and keeping each one's outcome",
     REPORT: "writing the error report",
     FANOUT: "sending batch messages",
     QUEUE_WAIT: "batches waiting in the queue for a loader",
@@ -227,18 +230,20 @@ def _activities(
 
 def _with_pass_split(seconds: Mapping[str, float], validation: ValidationTiming) -> dict[str, float]:
     """The validation pass reads, parses and checks in one stream: its time is split by the measured
-    share of waiting for bytes."""
+    shares of waiting for bytes and of checking rows; parsing is the rest."""
     result = dict(seconds)
     pass_s = result.pop(_PASS)
     measured = (validation.pass_ended_ns - validation.started_ns) / 1e9
     read_share = min(1.0, validation.read_s / measured) if measured > 0 else 0.0
+    check_share = min(1.0 - read_share, validation.check_s / measured) if measured > 0 else 0.0
     result[READ] = pass_s * read_share
-    result[PARSE_VALIDATE] = pass_s - result[READ]
+    result[VALIDATE] = pass_s * check_share
+    result[PARSE] = pass_s - result[READ] - result[VALIDATE]
     return result
 
 
 def _rate(name: str, seconds: float, rows_read: int, stored: int) -> float | None:
-    rows = {READ: rows_read, PARSE_VALIDATE: rows_read, FANOUT: stored, WRITES: stored}.get(name)
+    rows = {READ: rows_read, PARSE: rows_read, VALIDATE: rows_read, FANOUT: stored, WRITES: stored}.get(name)
     if rows is None or seconds <= 0:
         return None
     return rows / seconds

@@ -22,7 +22,7 @@ def register(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
         "explain",
         parents=parents,
         help="where an import's, export's or migration's time went: phases, shares, rate, what bound it",
-        description="Split the job's wall time into its phases (an import: read, parse and validate, "
+        description="Split the job's wall time into its phases (an import: read, parse, validate, "
         "fan-out, queue wait, writes, throttled retries, completion...; an export: query, serialise, "
         "upload; a migration: validate, freeze, snapshot, transfer, load, verify, cutover or rollback, "
         "and the transitions between them), each with its share and rows (items) per second, name the "

@@ -47,7 +47,7 @@ def test_phases_add_up_to_the_wall_time_within_5_percent(explained: dict[str, An
     assert explanation["wall_seconds"] > 0
     assert abs(named - explanation["wall_seconds"]) <= 0.05 * explanation["wall_seconds"]
     assert phases["writes"]["seconds"] > 0 and phases["fan-out"]["seconds"] > 0
-    assert phases["read"]["seconds"] + phases["parse and validate"]["seconds"] > 0
+    assert phases["parse"]["seconds"] > 0 and phases["validate"]["seconds"] > 0
     assert explanation["batches_recorded"] == ROWS // BATCH_ROWS
     assert explanation["rows"] == ROWS
     assert explanation["binding"].startswith("The job was bound by ")
@@ -77,9 +77,11 @@ def test_spans_carry_what_the_explanation_uses(local_aws: LocalAws, explained: d
         by_name.setdefault(span["name"], []).append(span)
     (validate,) = by_name["data.import.validate"]
     children = {span["name"] for span in spans if span.get("parent_span_id") == validate["span_id"]}
-    assert {"data.import.validate.rows", "data.import.fanout"} <= children
+    assert {"data.import.validate.rows", "data.import.report", "data.import.fanout"} <= children
     (rows_pass,) = by_name["data.import.validate.rows"]
     assert rows_pass["attributes"]["import.read_seconds"] >= 0
+    assert rows_pass["attributes"]["import.parse_seconds"] > 0
+    assert rows_pass["attributes"]["import.check_seconds"] > 0
     batch_attributes = [span["attributes"] for span in by_name["data.import.batch"]]
     assert len(batch_attributes) == ROWS // BATCH_ROWS
     for attributes in batch_attributes:
