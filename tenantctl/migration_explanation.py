@@ -21,7 +21,7 @@ STEPS = ("validate", "freeze", "snapshot", "transfer", LOAD, "verify", "cutover"
 _ENDING = ("cutover", "rollback")
 """The phases after which the migration records its outcome (`completion`)."""
 _WHAT = {
-    "validate": "checking the request and opening the migration's record",
+    "validate": "starting the execution, checking the request and opening the migration's record",
     "freeze": "setting the tenant to migrating in every region",
     "snapshot": "reading the tenant's items into S3 chunks",
     "transfer": "copying the snapshot to the target region",

@@ -7,6 +7,7 @@ import time
 from datetime import datetime
 from typing import Any
 
+from tenant_telemetry.testing import InMemoryTelemetry
 from tenantctl.migrate_command import find_migration, start_migration, wait_for_migration
 from tenantctl.migration_explanation import explain_migration
 from tests.integration.migration.conftest import SOURCE, TARGET, Local, seed_tenant
@@ -44,7 +45,9 @@ def _task_seconds(local: Local, execution_arn: str, start: datetime) -> dict[str
     return seconds
 
 
-def test_a_migrations_phases_add_up_to_the_executions_wall_time(local: Local) -> None:
+def test_a_migrations_phases_add_up_to_the_executions_wall_time(
+    local: Local, telemetry: InMemoryTelemetry
+) -> None:
     # Given a tenant of 34 items migrated in 4 chunks
     tenant_id = seed_tenant(local)
     started = start_migration(local.target(), tenant_id, TARGET, chunk_items=CHUNK_ITEMS)
@@ -84,3 +87,17 @@ def test_a_migrations_phases_add_up_to_the_executions_wall_time(local: Local) ->
     assert sum(chunk.records for chunk in explanation.slowest_chunks) == 34
     assert explanation.items == 34
     assert explanation.binding.startswith("The migration was bound by ")
+    # and each chunk's load span has children for its read from S3 and its writes to DynamoDB
+    loads = [span for span in telemetry.spans() if span.name == "migration.load"]
+    assert len(loads) == 4
+    for load in loads:
+        children = {
+            span.name: dict(span.attributes or {})
+            for span in telemetry.spans()
+            if span.parent is not None and span.parent.span_id == load.context.span_id
+        }
+        assert children["S3.GetObject"]["rpc.method"] == "GetObject"
+        (write,) = [attributes for name, attributes in children.items() if name.startswith("BatchWriteItem ")]
+        assert (write["db.system.name"], write["db.operation.name"]) == ("aws.dynamodb", "BatchWriteItem")
+        assert write["migration.throttled_retries"] == 0
+    assert sum(dict(span.attributes or {})["migration.records"] for span in loads) == 34

@@ -19,13 +19,15 @@ from tenant_pipeline.migration.context import MigrationContext
 from tenant_pipeline.migration.errors import SnapshotCorruptError, SnapshotMissingError
 from tenant_pipeline.migration.item_codec import decode_item
 from tenant_pipeline.migration.manifest import snapshot_prefix
+from tenant_pipeline.migration.snapshots import SnapshotStore
 from tenant_pipeline.migration.state import MigrationState
 from tenant_pipeline.migration.tracing import phase_span
 from tenant_telemetry import get_tracer
 
 LOG = logging.getLogger(__name__)
-READ_SPAN = "migration.load.read"
-"""Child of `migration.load`: reading the chunk from S3 and checking its digest."""
+READ_SPAN = "S3.GetObject"
+"""Child of `migration.load`: reading the manifest and the chunk from S3 and checking the chunk's digest,
+named and described as the RPC semantic conventions describe an AWS SDK call."""
 
 
 def load(context: MigrationContext, state: MigrationState, chunk: str) -> dict[str, Any]:
@@ -35,23 +37,18 @@ def load(context: MigrationContext, state: MigrationState, chunk: str) -> dict[s
     started = context.clock_ns()
     with phase_span(state, "load", **{"migration.chunk": chunk}) as span:
         store = context.snapshots(state.target_region)
-        manifest = store.manifest(prefix)
-        if manifest is None:
-            raise SnapshotMissingError(
-                f"the target bucket has no manifest for migration {state.migration_id}"
-            )
-        number = next((n for n, entry in enumerate(manifest.chunks) if entry.key == chunk), None)
-        if number is None:
-            raise SnapshotMissingError(
-                f"chunk {chunk} is not in the manifest of migration {state.migration_id}"
-            )
         read_started = time.perf_counter()
         with get_tracer().start_as_current_span(
-            READ_SPAN, attributes={"aws.s3.bucket": store.bucket, "aws.s3.key": chunk}
+            READ_SPAN,
+            attributes={
+                "rpc.system": "aws-api",
+                "rpc.service": "S3",
+                "rpc.method": "GetObject",
+                "aws.s3.bucket": store.bucket,
+                "aws.s3.key": chunk,
+            },
         ):
-            body = store.read(chunk)
-            if hashlib.sha256(body).hexdigest() != manifest.chunks[number].sha256:
-                raise SnapshotCorruptError(f"chunk {chunk} does not match its manifest digest")
+            number, body = _read(store, prefix, chunk, state.migration_id)
         read_s = time.perf_counter() - read_started
         items = [decode_item(json.loads(line)) for line in gzip.decompress(body).splitlines() if line]
         target = context.items(state.target_region)
@@ -98,6 +95,20 @@ def load(context: MigrationContext, state: MigrationState, chunk: str) -> dict[s
     )
     _record_timing(context, state, timing)
     return {"chunk": chunk, "records": written}
+
+
+def _read(store: SnapshotStore, prefix: str, chunk: str, migration_id: str) -> tuple[int, bytes]:
+    """The chunk's number in the manifest and its bytes, checked against the manifest's digest."""
+    manifest = store.manifest(prefix)
+    if manifest is None:
+        raise SnapshotMissingError(f"the target bucket has no manifest for migration {migration_id}")
+    number = next((n for n, entry in enumerate(manifest.chunks) if entry.key == chunk), None)
+    if number is None:
+        raise SnapshotMissingError(f"chunk {chunk} is not in the manifest of migration {migration_id}")
+    body = store.read(chunk)
+    if hashlib.sha256(body).hexdigest() != manifest.chunks[number].sha256:
+        raise SnapshotCorruptError(f"chunk {chunk} does not match its manifest digest")
+    return number, body
 
 
 def _record_timing(context: MigrationContext, state: MigrationState, timing: ChunkTiming) -> None:
