@@ -173,6 +173,8 @@ def test_a_migrations_phases_add_up_to_its_executions_wall_time_within_5_percent
     assert explanation["binding"].startswith("The migration was bound by ")
     text = local_aws.tenantctl("explain", migration["migration_id"]).stdout
     assert explanation["binding"] in text and "slowest load chunks (of 4):" in text
+    # and `trace` finds the migration's trace by its id too
+    assert local_aws.tenantctl_json("trace", migration["migration_id"])["trace_id"] == migration["trace_id"]
 
 
 def _epoch_s(value: float | str) -> float:
