@@ -17,7 +17,8 @@ from tenantctl.wall_time import UNACCOUNTED, Activity, split_wall_time
 
 START_UP = "start-up"
 READ = "read"
-PARSE_VALIDATE = "parse and validate"
+PARSE = "parse"
+VALIDATE = "validate"
 REPORT = "report"
 FANOUT = "fan-out"
 QUEUE_WAIT = "queue wait"
@@ -40,7 +41,8 @@ queue wait is time when batches waited and nothing else was done."""
 TIMELINE = (
     START_UP,
     READ,
-    PARSE_VALIDATE,
+    PARSE,
+    VALIDATE,
     REPORT,
     FANOUT,
     QUEUE_WAIT,
@@ -54,7 +56,8 @@ TIMELINE = (
 _WHAT = {
     START_UP: "receiving the upload's notification and creating the job",
     READ: "reading the file from S3",
-    PARSE_VALIDATE: "parsing and checking rows",
+    PARSE: "decompressing and parsing the file into rows",
+    VALIDATE: "checking rows against the entity and keeping each one's outcome",
     REPORT: "writing the error report",
     FANOUT: "sending batch messages",
     QUEUE_WAIT: "batches waiting in the queue for a loader",
@@ -136,9 +139,9 @@ def explain_import(
         raise NoTimingsError(f"job {job.job_id} has no recorded timings (jobs started before they were kept)")
     validation = ValidationTiming.from_dict(phase_timings["validation"])
     batches = [BatchTiming.from_dict(record) for record in batch_records]
-    start_ns = job.started_ns or _iso_ns(job.started_at)
+    start_ns = job.started_ns or iso_ns(job.started_at)
     last_ns = max([validation.fanout_ended_ns, *(batch.ended_ns for batch in batches)])
-    end_ns = _iso_ns(job.finished_at) if job.finished_at else last_ns
+    end_ns = iso_ns(job.finished_at) if job.finished_at else last_ns
     end_ns = max(end_ns, start_ns)
     split = split_wall_time(
         start_ns,
@@ -171,9 +174,9 @@ def explain_export(job: Job, part_records: Sequence[Mapping[str, Any]]) -> Expla
     if not part_records:
         raise NoTimingsError(f"job {job.job_id} has no recorded timings (jobs started before they were kept)")
     entities = sorted((ExportEntityTiming.from_dict(r) for r in part_records), key=lambda e: e.started_ns)
-    start_ns = job.started_ns or _iso_ns(job.started_at)
+    start_ns = job.started_ns or iso_ns(job.started_at)
     last_ns = max(entity.ended_ns for entity in entities)
-    end_ns = max(_iso_ns(job.finished_at) if job.finished_at else last_ns, start_ns)
+    end_ns = max(iso_ns(job.finished_at) if job.finished_at else last_ns, start_ns)
     activities = [Activity(START_UP, start_ns, entities[0].started_ns), Activity(MANIFEST, last_ns, end_ns)]
     activities += [Activity(_ENTITY, entity.started_ns, entity.ended_ns) for entity in entities]
     split = split_wall_time(start_ns, end_ns, activities, (_ENTITY, START_UP, MANIFEST))
@@ -227,24 +230,33 @@ def _activities(
 
 def _with_pass_split(seconds: Mapping[str, float], validation: ValidationTiming) -> dict[str, float]:
     """The validation pass reads, parses and checks in one stream: its time is split by the measured
-    share of waiting for bytes."""
+    shares of waiting for bytes and of checking rows; parsing is the rest."""
     result = dict(seconds)
     pass_s = result.pop(_PASS)
     measured = (validation.pass_ended_ns - validation.started_ns) / 1e9
     read_share = min(1.0, validation.read_s / measured) if measured > 0 else 0.0
+    check_share = min(1.0 - read_share, validation.check_s / measured) if measured > 0 else 0.0
     result[READ] = pass_s * read_share
-    result[PARSE_VALIDATE] = pass_s - result[READ]
+    result[VALIDATE] = pass_s * check_share
+    result[PARSE] = pass_s - result[READ] - result[VALIDATE]
     return result
 
 
 def _rate(name: str, seconds: float, rows_read: int, stored: int) -> float | None:
-    rows = {READ: rows_read, PARSE_VALIDATE: rows_read, FANOUT: stored, WRITES: stored}.get(name)
+    rows = {READ: rows_read, PARSE: rows_read, VALIDATE: rows_read, FANOUT: stored, WRITES: stored}.get(name)
     if rows is None or seconds <= 0:
         return None
     return rows / seconds
 
 
 def _binding(phases: Sequence[Phase], wall_s: float) -> str:
+    return binding_sentence(phases, wall_s, _WHAT)
+
+
+def binding_sentence(
+    phases: Sequence[Phase], wall_s: float, what: Mapping[str, str], *, subject: str = "job"
+) -> str:
+    """One sentence naming the longest phase (what it is: `what[name]`) and the runner-up."""
     ranked = sorted(
         (phase for phase in phases if phase.name != UNACCOUNTED),
         key=lambda phase: phase.seconds,
@@ -252,7 +264,8 @@ def _binding(phases: Sequence[Phase], wall_s: float) -> str:
     )
     top = ranked[0]
     sentence = (
-        f"The job was bound by {top.name} ({_WHAT[top.name]}): {top.share:.0%} of its {_s(wall_s)} wall time"
+        f"The {subject} was bound by {top.name} ({what[top.name]}): "
+        f"{top.share:.0%} of its {_s(wall_s)} wall time"
     )
     if len(ranked) > 1 and ranked[1].share >= 0.01:  # a runner-up under 1% tells nothing
         sentence += f"; next came {ranked[1].name} at {ranked[1].share:.0%}"
@@ -298,7 +311,7 @@ def render_explanation(explanation: Explanation) -> list[str]:
     return lines
 
 
-def _iso_ns(text: str) -> int:
+def iso_ns(text: str) -> int:
     return int(datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp() * 1e9)
 
 

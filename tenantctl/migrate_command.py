@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import secrets
 import sys
 import time
@@ -151,6 +152,31 @@ def start_migration(
 def _execution_name(tenant_id: str) -> str:
     """Unique, readable, within the 80 characters Step Functions allows."""
     return f"{tenant_id[:50]}-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}-{secrets.token_hex(3)}"
+
+
+_MIGRATION_ID = re.compile(r"^(?P<tenant>[a-z0-9][a-z0-9-]{0,49})-\d{8}T\d{6}Z-[0-9a-f]{6}$")
+"""What `_execution_name` makes: the tenant id (its first 50 characters), a UTC time, a random suffix."""
+
+
+def find_migration(
+    target: Target, migration_id: str, tenant_id: str | None = None
+) -> tuple[MigrationRecord, str] | None:
+    """The migration's record and the region keeping it, or None. The tenant is read from the id
+    unless given (an id holds only the first 50 characters of a longer tenant id)."""
+    if tenant_id is None:
+        named = _MIGRATION_ID.fullmatch(migration_id)
+        if named is None:
+            return None
+        tenant_id = named.group("tenant")
+    for region in dict.fromkeys([target.region, *topology.DEFAULT_REGIONS]):
+        try:
+            return _ledger(target, region).get(tenant_id, migration_id), region
+        except UnknownMigrationError:
+            continue
+        except NotProvisionedError:
+            if region == target.region:
+                raise
+    return None
 
 
 def migration_result(target: Target, started: StartedMigration) -> dict[str, Any]:

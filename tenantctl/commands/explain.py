@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import time
 from typing import Any
 
+from tenant_pipeline.migration.ledger import MigrationRecord
 from tenant_pipeline.store.jobs import JobKind
 from tenantctl.commands.jobs import locate_job
-from tenantctl.errors import InvalidArgumentError, NoTimingsRecordedError
+from tenantctl.errors import InvalidArgumentError, NoTimingsRecordedError, UnknownJobError
 from tenantctl.job_explanation import NoTimingsError, explain_export, explain_import, render_explanation
+from tenantctl.migrate_command import find_migration
+from tenantctl.migration_explanation import explain_migration, render_migration_explanation
 from tenantctl.output import print_json, print_lines
 from tenantctl.target import Target
 
@@ -17,23 +21,35 @@ def register(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "explain",
         parents=parents,
-        help="where an import's or export's time went: phases, shares, rows/s, what bound it",
-        description="Split the job's wall time into its phases (an import: read, parse and validate, "
+        help="where an import's, export's or migration's time went: phases, shares, rate, what bound it",
+        description="Split the job's wall time into its phases (an import: read, parse, validate, "
         "fan-out, queue wait, writes, throttled retries, completion...; an export: query, serialise, "
-        "upload), each with its share and rows/s, name the phase that bound the job and list its slowest "
-        "batches or entities. Computed from the timings the pipeline keeps in the jobs ledger, so it needs "
-        "no tracing backend.",
+        "upload; a migration: validate, freeze, snapshot, transfer, load, verify, cutover or rollback, "
+        "and the transitions between them), each with its share and rows (items) per second, name the "
+        "phase that bound the job and list its slowest batches, entities or load chunks. Computed from "
+        "the timings the pipeline keeps in the jobs ledger, so it needs no tracing backend.",
     )
-    parser.add_argument("job_id", metavar="JOB_ID")
+    parser.add_argument("job_id", metavar="JOB_ID", help="a job id, or a migration id")
+    parser.add_argument(
+        "--tenant",
+        metavar="TENANT",
+        help="the tenant of a migration whose id does not hold its whole tenant id (over 50 characters)",
+    )
     parser.set_defaults(handler=_explain)
 
 
 def _explain(args: argparse.Namespace) -> int:
     target: Target = args.target
-    job, region = locate_job(target, args.job_id)
+    try:
+        job, region = locate_job(target, args.job_id)
+    except UnknownJobError:
+        found = find_migration(target, args.job_id, args.tenant)
+        if found is None:
+            raise
+        return _explain_migration(args, *found)
     if job.kind not in (JobKind.IMPORT, JobKind.EXPORT):
         raise InvalidArgumentError(
-            f"job {job.job_id} is a {job.kind.value}: explain covers imports and exports"
+            f"job {job.job_id} is a {job.kind.value}: explain covers imports, exports and migrations"
         )
     phases, parts = target.ledger(region).timings(job.job_id)
     try:
@@ -46,4 +62,15 @@ def _explain(args: argparse.Namespace) -> int:
         print_json(explanation.to_dict())
     else:
         print_lines(render_explanation(explanation))
+    return 0
+
+
+def _explain_migration(args: argparse.Namespace, record: MigrationRecord, region: str) -> int:
+    target: Target = args.target
+    _, chunks = target.ledger(region).timings(record.migration_id)
+    explanation = explain_migration(record, chunks, now_ns=time.time_ns())
+    if args.json:
+        print_json(explanation.to_dict())
+    else:
+        print_lines(render_migration_explanation(explanation))
     return 0

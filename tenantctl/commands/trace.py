@@ -11,7 +11,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from tenant_pipeline.store.jobs import Job, JobKind
 from tenantctl.commands.jobs import locate_job
-from tenantctl.errors import InvalidArgumentError, NoSpansError
+from tenantctl.errors import InvalidArgumentError, NoSpansError, UnknownJobError
 from tenantctl.job_explanation import NoTimingsError, explain_import, render_explanation
 from tenantctl.local.defaults import (
     DEFAULT_STATE_DIR,
@@ -19,6 +19,7 @@ from tenantctl.local.defaults import (
     SPANS_FILE_PARAMETER,
     TELEMETRY_JSONL_ENV,
 )
+from tenantctl.migrate_command import find_migration
 from tenantctl.output import print_json, print_lines
 from tenantctl.target import Target, read_parameter
 from tenantctl.trace_html import render_html
@@ -37,7 +38,9 @@ def register(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
         f"./{DEFAULT_STATE_DIR}/{SPANS_FILE_NAME} (the local AWS writes it whether or not an OTLP endpoint "
         "is set). Against AWS, look the trace id up in your tracing backend.",
     )
-    parser.add_argument("job_id", metavar="JOB_ID", nargs="?", help="the job whose trace to draw")
+    parser.add_argument(
+        "job_id", metavar="JOB_ID", nargs="?", help="the job (or migration) whose trace to draw"
+    )
     parser.add_argument("--trace-id", help="draw this trace instead (the id a span link names)")
     parser.add_argument("--all", action="store_true", help="draw every span and every gap")
     parser.add_argument(
@@ -104,7 +107,13 @@ def _wanted_trace(
         raise InvalidArgumentError("give a JOB_ID or --trace-id ID (one of the two)")
     if trace_id is not None:
         return None, trace_id.lower()
-    job, region = locate_job(target, str(job_id))
+    try:
+        job, region = locate_job(target, str(job_id))
+    except UnknownJobError:
+        migration = find_migration(target, str(job_id))
+        if migration is None or not migration[0].get("trace_id"):
+            raise
+        return None, str(migration[0].get("trace_id"))
     if not job.trace_id:
         raise NoSpansError(f"job {job.job_id} has no trace id")
     return (job, region), job.trace_id

@@ -81,6 +81,15 @@ def test_a_file_with_some_invalid_rows_is_loaded_partially_in_one_trace(
     assert sorted(attributes(span)["import.batch_size"] for span in batches) == [17, 50, 50]
     assert attributes(validate)["import.row_count"] == 120
     assert attributes(validate)["import.validation_errors"] == 3
+    # and the validate span's children: the rows pass (with its reading, parsing and checking times),
+    # the error report, the fan-out
+    children = {
+        span.name: span for span in spans if span.parent and span.parent.span_id == validate.context.span_id
+    }
+    assert set(children) == {"data.import.validate.rows", "data.import.report", "data.import.fanout"}
+    rows_pass = attributes(children["data.import.validate.rows"])
+    assert rows_pass["import.row_count"] == 120
+    assert rows_pass["import.parse_seconds"] > 0 and rows_pass["import.check_seconds"] > 0
     assert attributes(root)["import.status"] == "PARTIAL"
     assert attributes(root)["tenant.id"] == "acme"
     assert attributes(root)["import.records_per_second"] > 0

@@ -30,10 +30,11 @@ def _job(finished_ms: int, rows: int = 1_000) -> Job:
 
 
 def _validation() -> dict[str, Any]:
-    # start-up 0-100 ms, pass 100-1,100 ms (400 ms of it reading), report to 1,200, fan-out 1,200-1,500
+    # start-up 0-100 ms, pass 100-1,100 ms (400 ms of it reading, 250 checking), report to 1,200,
+    # fan-out 1,200-1,500
     return {
         "validation": ValidationTiming(
-            T0 + 100 * MS, T0 + 1_100 * MS, 0.4, T0 + 1_200 * MS, T0 + 1_500 * MS
+            T0 + 100 * MS, T0 + 1_100 * MS, 0.4, T0 + 1_200 * MS, T0 + 1_500 * MS, check_s=0.25
         ).to_dict()
     }
 
@@ -71,7 +72,8 @@ def test_phases_split_the_wall_time_and_add_up_to_it() -> None:
         {
             "start-up": 0.1,
             "read": 0.4,
-            "parse and validate": 0.6,
+            "parse": 0.35,
+            "validate": 0.25,
             "report": 0.1,
             "fan-out": 0.3,
             "queue wait": 0.5 + 0.4,  # 1.5-2.0 s and 3.1-3.5 s: sent, and no loader running

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import csv
 import gzip
 import io
 import json
@@ -24,7 +25,14 @@ from tenant_pipeline.formats import (
     ReadLimits,
     UnknownColumnError,
 )
-from tenant_pipeline.validation import InvalidRow, ValidRow, validate_stream
+from tenant_pipeline.validation import (
+    InvalidRow,
+    KeyTracker,
+    PassClock,
+    ValidRow,
+    validate_batches,
+    validate_stream,
+)
 
 CONTACTS = load_entity("contacts")
 ORDERS = load_entity("orders")
@@ -231,3 +239,22 @@ def test_streams_in_flat_memory() -> None:
     )
     assert valid == 30_000
     assert stream.largest_read <= ReadLimits().chunk_bytes
+
+
+def test_a_pass_clock_measures_the_checks_and_changes_no_outcome() -> None:
+    rows = "".join(f"c-{n},p{n}@example.com,P {n},{n % 90},2024-01-01T00:00:00Z,US,\n" for n in range(500))
+    data = (HEADER + rows + "c-x,bad,P,1,2024-01-01T00:00:00Z,US,\n").encode()
+    clock = PassClock()
+
+    timed = list(
+        validate_batches(
+            io.BytesIO(data), FileFormat.from_key("f.csv"), CONTACTS, keys=KeyTracker(), clock=clock
+        )
+    )
+    plain = list(
+        validate_batches(io.BytesIO(data), FileFormat.from_key("f.csv"), CONTACTS, keys=KeyTracker())
+    )
+
+    assert [(b.total, len(b.invalid)) for b in timed] == [(b.total, len(b.invalid)) for b in plain]
+    assert sum(b.total for b in timed) == len(list(csv.reader(io.StringIO(data.decode())))) - 1
+    assert clock.check_s > 0

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
@@ -34,6 +34,7 @@ from tenant_pipeline.export.job_record import ExportJobs, export_details
 from tenant_pipeline.export.keys import MANIFEST_FILE_NAME, export_key, manifest_key
 from tenant_pipeline.export.manifest import ExportManifest, ManifestFile
 from tenant_pipeline.export.presign import DEFAULT_URL_TTL_S, presigned_url
+from tenant_pipeline.export.record_groups import RecordGroups
 from tenant_pipeline.export.request import (
     CONTINUE_FIELD,
     CONTINUE_FIELDS,
@@ -130,26 +131,6 @@ class _JobState:
     def remaining(self) -> list[str]:
         done = {entry.entity for entry in self.files}
         return [entity for entity in self.entities if entity not in done]
-
-
-class _Counted:
-    """Passes records through, counting them and the time spent waiting for them (the store's queries)."""
-
-    def __init__(self, records: Iterable[Mapping[str, Any]]) -> None:
-        self._records = records
-        self.count = 0
-        self.read_s = 0.0
-
-    def __iter__(self) -> Iterator[Mapping[str, Any]]:
-        records = iter(self._records)
-        while True:
-            started = time.perf_counter()
-            record = next(records, None)
-            self.read_s += time.perf_counter() - started
-            if record is None:
-                return
-            self.count += 1
-            yield record
 
 
 class ExportRunner:
@@ -297,7 +278,9 @@ class ExportRunner:
         started_ns, upload_s = time.time_ns(), 0.0
         with state.trace.span(f"{ROOT_SPAN}.{schema.name}", attributes=attributes) as span:
             shard_count = self._tenants.get(tenant_id).shard_count  # every shard the tenant's ids map to
-            records = _Counted(self._store.query_entity(tenant_id, schema.name, shard_count))
+            records = RecordGroups(
+                self._store.query_entity(tenant_id, schema.name, shard_count), table=self._store.table_name
+            )
             serialiser = serialiser_for(state.format, schema.columns)
             with StreamingUpload(
                 self._s3,

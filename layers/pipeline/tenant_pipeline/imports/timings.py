@@ -25,6 +25,9 @@ class ValidationTiming:
     """Time spent waiting for the object's bytes (S3 GET body reads), inside the pass."""
     fanout_started_ns: int
     fanout_ended_ns: int
+    check_s: float = 0.0
+    """Time spent checking rows and keeping each one's outcome (report line or spooled row), inside the
+    pass; the rest of the pass, besides reading, is parsing. 0 in timings recorded before it was kept."""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -37,6 +40,7 @@ class ValidationTiming:
             read_s=float(data["read_s"]),
             fanout_started_ns=int(data["fanout_started_ns"]),
             fanout_ended_ns=int(data["fanout_ended_ns"]),
+            check_s=float(data.get("check_s", 0.0)),
         )
 
 

@@ -12,6 +12,7 @@ from tenant_pipeline.migration.regions import RegionStack, resolve_region
 from tenant_pipeline.migration.snapshots import SnapshotStore
 from tenant_pipeline.migration.tenant_items import TenantItems
 from tenant_pipeline.settings import PipelineSettings
+from tenant_pipeline.store.jobs import JobsLedger
 from tenant_pipeline.store.tenants import TenantDirectory
 from tenant_pipeline.topology import Resource
 
@@ -62,6 +63,10 @@ class MigrationContext:
         if region is None or region == self.home_region:
             return MigrationLedger(self.settings.name(Resource.JOBS_TABLE), self.clients.dynamodb)
         return MigrationLedger(self.stack(region).jobs_table, self._clients(region).dynamodb)
+
+    def jobs(self) -> JobsLedger:
+        """The jobs ledger of this function's region (where a migration keeps its chunk timings)."""
+        return JobsLedger(self.settings.name(Resource.JOBS_TABLE), self.clients.dynamodb)
 
     def directory(self, region: str) -> TenantDirectory:
         return TenantDirectory(self.stack(region).tenants_table, self._clients(region).dynamodb)

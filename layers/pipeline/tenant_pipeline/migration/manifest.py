@@ -18,6 +18,12 @@ def chunk_key(prefix: str, number: int) -> str:
     return f"{prefix}chunks/{number:06d}.jsonl.gz"
 
 
+def chunk_number(prefix: str, key: str) -> int | None:
+    """The number `chunk_key` gave `key` (None for a key it did not make under `prefix`)."""
+    digits = key.removeprefix(f"{prefix}chunks/").removesuffix(".jsonl.gz")
+    return int(digits) if digits.isdigit() and chunk_key(prefix, int(digits)) == key else None
+
+
 def manifest_key(prefix: str) -> str:
     return f"{prefix}manifest.json"
 

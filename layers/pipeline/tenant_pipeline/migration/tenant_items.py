@@ -53,6 +53,10 @@ class TenantItems:
         self._client = client
         self._entities = tuple(entities)
         self._writer = BatchWriter(client, table_name, sleep=sleep, clock=clock)
+        self.throttled_retries = 0
+        """BatchWriteItem rounds so far that retried unprocessed items (DynamoDB throttled them)."""
+        self.throttled_s = 0.0
+        """Time from each write's first partial reply to its last round: what the throttling cost."""
 
     def partitions(self, tenant_id: str, shard_count: int) -> list[str]:
         return [
@@ -117,9 +121,11 @@ class TenantItems:
 
     def _write(self, requests: list[dict[str, Any]]) -> int:
         try:
-            self._writer.write(requests, deadline=self._writer.clock() + WRITE_PATIENCE_S)
+            stats = self._writer.write(requests, deadline=self._writer.clock() + WRITE_PATIENCE_S)
         except WriteIncompleteError as exc:
             raise TransientMigrationError(f"batch write to {self._table}: {exc}") from exc
         except ClientError as exc:
             raise _domain_error(exc, f"batch write to {self._table}") from exc
+        self.throttled_retries += stats.retries
+        self.throttled_s += stats.throttled_s
         return len(requests)

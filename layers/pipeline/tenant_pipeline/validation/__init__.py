@@ -18,7 +18,7 @@ from tenant_pipeline.validation.compiler import (
 from tenant_pipeline.validation.duplicates import KeyTracker, LateDuplicate
 from tenant_pipeline.validation.outcomes import FieldError, InvalidRow, ValidatedBatch, ValidRow
 from tenant_pipeline.validation.problems import MISSING, FieldProblem, SchemaCompileError
-from tenant_pipeline.validation.stream import validate_batches, validate_stream
+from tenant_pipeline.validation.stream import PassClock, validate_batches, validate_stream
 
 __all__ = [
     "DUPLICATE_REASON",
@@ -31,6 +31,7 @@ __all__ = [
     "InvalidRow",
     "KeyTracker",
     "LateDuplicate",
+    "PassClock",
     "SchemaCompileError",
     "ValidRow",
     "ValidatedBatch",
