@@ -32,7 +32,7 @@ def _items(count: int) -> list[dict[str, Any]]:
 
 def test_unprocessed_items_are_retried_and_counted() -> None:
     client = _PartialWrites(partial=2)
-    store = TenantItems("data", client, ("contacts",), 8, sleep=lambda _: None)  # type: ignore[arg-type]
+    store = TenantItems("data", client, ("contacts",), sleep=lambda _: None)  # type: ignore[arg-type]
 
     written = store.put_all(_items(30))
 
@@ -43,7 +43,7 @@ def test_unprocessed_items_are_retried_and_counted() -> None:
 
 
 def test_writes_without_throttling_count_no_retries() -> None:
-    store = TenantItems("data", _PartialWrites(partial=0), ("contacts",), 8)  # type: ignore[arg-type]
+    store = TenantItems("data", _PartialWrites(partial=0), ("contacts",))  # type: ignore[arg-type]
 
     assert store.put_all(_items(30)) == 30
     assert (store.throttled_retries, store.throttled_s) == (0, 0.0)
