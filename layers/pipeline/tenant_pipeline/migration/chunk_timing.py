@@ -17,7 +17,7 @@ class ChunkTiming:
     records: int
     started_ns: int
     read_s: float
-    """Reading the manifest and the chunk from the target's snapshot bucket, checking the chunk's digest."""
+    """Reading the chunk from the target's snapshot bucket and checking its digest."""
     write_started_ns: int
     write_ended_ns: int
     throttled_retries: int
