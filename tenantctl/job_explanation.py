@@ -265,7 +265,7 @@ def binding_sentence(
     top = ranked[0]
     sentence = (
         f"The {subject} was bound by {top.name} ({what[top.name]}): "
-        f"{top.share:.0%} of its {_s(wall_s)} wall time"
+        f"{top.share:.0%} of its {seconds_text(wall_s)} wall time"
     )
     if len(ranked) > 1 and ranked[1].share >= 0.01:  # a runner-up under 1% tells nothing
         sentence += f"; next came {ranked[1].name} at {ranked[1].share:.0%}"
@@ -275,25 +275,20 @@ def binding_sentence(
 def render_explanation(explanation: Explanation) -> list[str]:
     """The human form: a phase table, the binding sentence, the slowest batches."""
     lines = [
-        f"job {explanation.job_id}: {explanation.rows:,} rows in {_s(explanation.wall_seconds)}"
+        f"job {explanation.job_id}: {explanation.rows:,} rows in {seconds_text(explanation.wall_seconds)}"
         f" ({explanation.rows_per_second:,.0f} rows/s)",
         "",
-        f"{'phase':<20} {'time':>10} {'share':>6}  {'rows/s':>10}",
     ]
-    for phase in explanation.phases:
-        if phase.seconds <= 0 and phase.name == UNACCOUNTED:
-            continue
-        rate = f"{phase.rows_per_second:,.0f}" if phase.rows_per_second is not None else ""
-        bar = "█" * round(phase.share * 20)
-        lines.append(f"{phase.name:<20} {_s(phase.seconds):>10} {phase.share:>6.1%}  {rate:>10}  {bar}")
+    shown = [p for p in explanation.phases if not (p.seconds <= 0 and p.name == UNACCOUNTED)]
+    lines += phase_table(shown, "rows/s")
     lines += ["", explanation.binding]
     if explanation.entities:
         lines += ["", "entities, slowest first:"]
         for entity in sorted(explanation.entities, key=lambda e: e.started_ns - e.ended_ns):
             lines.append(
                 f"  {entity.entity:<16} {entity.records:>9,} records"
-                f"  {_s((entity.ended_ns - entity.started_ns) / 1e9):>10}"
-                f"  ({_s(entity.read_s)} querying, {_s(entity.upload_s)} uploading)"
+                f"  {seconds_text((entity.ended_ns - entity.started_ns) / 1e9):>10}"
+                f"  ({seconds_text(entity.read_s)} querying, {seconds_text(entity.upload_s)} uploading)"
             )
     if explanation.slowest_batches:
         lines += ["", f"slowest batches (of {explanation.batches_recorded}):"]
@@ -304,10 +299,23 @@ def render_explanation(explanation: Explanation) -> list[str]:
                 else ""
             )
             lines.append(
-                f"  batch {batch.batch_number:>6}  {_s((batch.ended_ns - batch.started_ns) / 1e9):>10}"
-                f"  ({wait}{_s(batch.write_s)} writing, "
-                f"{batch.throttled_retries} throttled retries, {_s(batch.throttled_s)})"
+                f"  batch {batch.batch_number:>6}"
+                f"  {seconds_text((batch.ended_ns - batch.started_ns) / 1e9):>10}"
+                f"  ({wait}{seconds_text(batch.write_s)} writing, "
+                f"{batch.throttled_retries} throttled retries, {seconds_text(batch.throttled_s)})"
             )
+    return lines
+
+
+def phase_table(phases: Sequence[Phase], rate_unit: str) -> list[str]:
+    """A header and one line per phase: its time, its share of the wall time (and a bar), its rate."""
+    lines = [f"{'phase':<20} {'time':>10} {'share':>6}  {rate_unit:>10}"]
+    for phase in phases:
+        rate = f"{phase.rows_per_second:,.0f}" if phase.rows_per_second is not None else ""
+        bar = "█" * round(phase.share * 20)
+        lines.append(
+            f"{phase.name:<20} {seconds_text(phase.seconds):>10} {phase.share:>6.1%}  {rate:>10}  {bar}"
+        )
     return lines
 
 
@@ -315,5 +323,5 @@ def iso_ns(text: str) -> int:
     return int(datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp() * 1e9)
 
 
-def _s(seconds: float) -> str:
+def seconds_text(seconds: float) -> str:
     return human_duration(seconds * 1000)

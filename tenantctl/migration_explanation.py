@@ -10,8 +10,14 @@ from typing import Any
 
 from tenant_pipeline.migration.chunk_timing import ChunkTiming
 from tenant_pipeline.migration.ledger import MigrationRecord
-from tenantctl.job_explanation import SLOWEST_SHOWN, Phase, binding_sentence, iso_ns
-from tenantctl.trace_timing import human_duration
+from tenantctl.job_explanation import (
+    SLOWEST_SHOWN,
+    Phase,
+    binding_sentence,
+    iso_ns,
+    phase_table,
+    seconds_text,
+)
 from tenantctl.wall_time import UNACCOUNTED, Activity, split_wall_time
 
 LOAD = "load"
@@ -159,25 +165,17 @@ def render_migration_explanation(explanation: MigrationExplanation) -> list[str]
     """The human form: a phase table, the binding sentence, the slowest load chunks."""
     lines = [
         f"migration {explanation.migration_id} ({explanation.status}): {explanation.items:,} items in "
-        f"{_s(explanation.wall_seconds)} ({explanation.items_per_second:,.0f} items/s)",
+        f"{seconds_text(explanation.wall_seconds)} ({explanation.items_per_second:,.0f} items/s)",
         "",
-        f"{'phase':<20} {'time':>10} {'share':>6}  {'items/s':>10}",
     ]
-    for phase in explanation.phases:
-        rate = f"{phase.rows_per_second:,.0f}" if phase.rows_per_second is not None else ""
-        bar = "█" * round(phase.share * 20)
-        lines.append(f"{phase.name:<20} {_s(phase.seconds):>10} {phase.share:>6.1%}  {rate:>10}  {bar}")
+    lines += phase_table(explanation.phases, "items/s")
     lines += ["", explanation.binding]
     if explanation.slowest_chunks:
         lines += ["", f"slowest load chunks (of {explanation.chunks_recorded}):"]
         for chunk in explanation.slowest_chunks:
             lines.append(
-                f"  chunk {chunk.chunk:>6}  {chunk.records:>7,} items  {_s(chunk.seconds):>10}"
-                f"  ({_s(chunk.read_s)} reading, {_s(chunk.write_s)} writing, "
-                f"{chunk.throttled_retries} throttled retries, {_s(chunk.throttled_s)})"
+                f"  chunk {chunk.chunk:>6}  {chunk.records:>7,} items  {seconds_text(chunk.seconds):>10}"
+                f"  ({seconds_text(chunk.read_s)} reading, {seconds_text(chunk.write_s)} writing, "
+                f"{chunk.throttled_retries} throttled retries, {seconds_text(chunk.throttled_s)})"
             )
     return lines
-
-
-def _s(seconds: float) -> str:
-    return human_duration(seconds * 1000)
