@@ -52,7 +52,7 @@ FUNCTION_PLACEHOLDER = "MigrationFunctionArn"
 MAP_RESULTS_PREFIX = "map-runs/"
 """Where the load's Distributed Map writes its run's results (`ResultWriter`) in the snapshot bucket."""
 PEER_TABLES = (Resource.TENANT_DATA_TABLE, Resource.TENANTS_TABLE)
-"""What a migration touches in another region besides its snapshot bucket (see `migration.regions`)."""
+"""What a migration touches in another region besides its snapshot bucket (see `migration.context`)."""
 TABLE_ACTIONS = {
     # Snapshot and verify read a tenant's items by Query; load, rollback and purge write them in batches.
     Resource.TENANT_DATA_TABLE: ("dynamodb:Query", "dynamodb:BatchWriteItem"),

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from tenant_pipeline.migration.tracing import ROOT_SPAN
+from tenant_pipeline.migration.phase_record import ROOT_SPAN
 from tenant_pipeline.store.tenant_data import TenantDataStore
 from tenant_pipeline.store.tenants import TenantStatus
 from tenant_pipeline.topology import Resource

@@ -25,7 +25,7 @@ from botocore.exceptions import ClientError
 from tenant_pipeline.errors import PipelineError, TenantStatusConflictError, UnknownTenantError
 from tenant_pipeline.export.keys import export_prefix
 from tenant_pipeline.imports.keys import batches_prefix, report_key
-from tenant_pipeline.migration.manifest import snapshot_prefix
+from tenant_pipeline.migration.snapshot_store import snapshot_prefix
 from tenant_pipeline.migration.tenant_items import TenantItems
 from tenant_pipeline.store.client_errors import as_store_error
 from tenant_pipeline.store.jobs import Job, JobKind, JobsLedger, JobStatus

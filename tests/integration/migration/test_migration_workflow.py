@@ -14,7 +14,7 @@ from functions.import_validate import handler as import_validate
 from tenant_pipeline.migration.dispatch import PhaseRunner
 from tenant_pipeline.migration.errors import PurgeRefusedError, TransientMigrationError
 from tenant_pipeline.migration.purge import purge_copy
-from tenant_pipeline.migration.snapshots import SnapshotStore
+from tenant_pipeline.migration.snapshot_store import SnapshotStore
 from tenant_pipeline.store.jobs import JobsLedger
 from tenant_pipeline.store.tenants import TenantStatus
 from tenant_pipeline.topology import LEGACY_SHARD_COUNT, NEW_TENANT_SHARD_COUNT, Resource

@@ -8,7 +8,7 @@ from tenant_pipeline.erasure import object_prefixes
 from tenant_pipeline.errors import InvalidTenantIdError
 from tenant_pipeline.export.keys import export_key
 from tenant_pipeline.imports.keys import claim_check_key, report_key
-from tenant_pipeline.migration.manifest import snapshot_prefix
+from tenant_pipeline.migration.snapshot_store import snapshot_prefix
 
 
 def test_every_key_layout_of_the_tenant_is_under_one_of_its_prefixes() -> None:

@@ -16,14 +16,13 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from tenant_pipeline.migration.context import MigrationContext
-from tenant_pipeline.migration.cutover import cutover
+from tenant_pipeline.migration.directories import cutover, freeze
 from tenant_pipeline.migration.errors import MigrationError, UnknownPhaseError
-from tenant_pipeline.migration.freeze import freeze
 from tenant_pipeline.migration.load import load, record_chunk_failure
 from tenant_pipeline.migration.reconcile import is_execution_status_change, reconcile
+from tenant_pipeline.migration.request import MigrationState
 from tenant_pipeline.migration.rollback import abandon, rollback
 from tenant_pipeline.migration.snapshot import snapshot
-from tenant_pipeline.migration.state import MigrationState
 from tenant_pipeline.migration.transfer import transfer
 from tenant_pipeline.migration.validate import validate
 from tenant_pipeline.migration.verify import verify

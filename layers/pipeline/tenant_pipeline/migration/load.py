@@ -25,9 +25,9 @@ from tenant_pipeline.migration.errors import (
     TransientMigrationError,
 )
 from tenant_pipeline.migration.item_codec import decode_item
-from tenant_pipeline.migration.manifest import chunk_number, snapshot_prefix
-from tenant_pipeline.migration.state import MigrationState
-from tenant_pipeline.migration.tracing import phase_span
+from tenant_pipeline.migration.phase_record import phase_span
+from tenant_pipeline.migration.request import MigrationState
+from tenant_pipeline.migration.snapshot_store import chunk_number, snapshot_prefix
 from tenant_telemetry import get_tracer
 
 LOG = logging.getLogger(__name__)

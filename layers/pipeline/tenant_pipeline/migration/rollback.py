@@ -7,18 +7,45 @@ Idempotent: deleting absent items and restoring an active tenant are no-ops.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
 from typing import Any
 
 from tenant_pipeline.errors import UnknownTenantError
 from tenant_pipeline.migration.context import MigrationContext
 from tenant_pipeline.migration.directories import frozen_regions
 from tenant_pipeline.migration.errors import AlreadyCutOverError
-from tenant_pipeline.migration.failure import failure_reason
-from tenant_pipeline.migration.ledger import MigrationStatus
-from tenant_pipeline.migration.manifest import snapshot_prefix
+from tenant_pipeline.migration.ledger import MigrationRecord, MigrationStatus
 from tenant_pipeline.migration.phase_record import finish_migration, recorded_phase
-from tenant_pipeline.migration.state import MigrationState
+from tenant_pipeline.migration.request import MigrationState
+from tenant_pipeline.migration.snapshot_store import snapshot_prefix
 from tenant_pipeline.store.tenants import TenantStatus
+
+
+def failure_reason(error: Any, record: MigrationRecord | None = None) -> str:
+    """`{"Error": ..., "Cause": ...}` (a Catch's ResultPath) as `Error: message`."""
+    if not isinstance(error, Mapping):
+        return "the migration failed"
+    name = str(error.get("Error") or "Error")
+    cause = error.get("Cause")
+    message = cause if isinstance(cause, str) else ""
+    try:
+        payload = json.loads(message) if message.startswith("{") else None
+    except ValueError:
+        payload = None
+    if isinstance(payload, Mapping):
+        message = str(payload.get("errorMessage") or message)
+    if name == "IntegrityCheckFailed" and record is not None:
+        message = (
+            f"the target holds {record.get('target_record_count')} item(s) with checksum "
+            f"{record.get('target_checksum')}; the snapshot has {record.get('record_count')} with checksum "
+            f"{record.get('checksum')}"
+        )
+    reason = f"{name}: {message}" if message else name
+    load_error = record.get("load_error") if record is not None else None
+    if load_error:
+        reason += f"; a chunk failed to load: {load_error}"
+    return reason
 
 
 def rollback(context: MigrationContext, state: MigrationState, error: Any) -> dict[str, Any]:

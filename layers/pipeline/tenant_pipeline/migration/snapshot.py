@@ -16,17 +16,17 @@ from typing import Any
 from tenant_pipeline.migration.checksum import ItemChecksum
 from tenant_pipeline.migration.context import MigrationContext
 from tenant_pipeline.migration.item_codec import canonical_line
-from tenant_pipeline.migration.manifest import (
+from tenant_pipeline.migration.phase_record import iso_from_ns, recorded_phase
+from tenant_pipeline.migration.request import MigrationState
+from tenant_pipeline.migration.snapshot_store import (
     ChunkInfo,
     Manifest,
+    SnapshotStore,
     chunk_index_key,
     chunk_key,
     manifest_key,
     snapshot_prefix,
 )
-from tenant_pipeline.migration.phase_record import iso_from_ns, recorded_phase
-from tenant_pipeline.migration.snapshots import SnapshotStore
-from tenant_pipeline.migration.state import MigrationState
 
 
 def snapshot(context: MigrationContext, state: MigrationState) -> dict[str, Any]:

@@ -21,10 +21,8 @@ from tenant_pipeline.migration.errors import (
     UnknownMigrationError,
 )
 from tenant_pipeline.migration.ledger import MigrationRecord, MigrationStatus
-from tenant_pipeline.migration.phase_record import iso_from_ns
-from tenant_pipeline.migration.request import MigrationRequest
-from tenant_pipeline.migration.state import MigrationState
-from tenant_pipeline.migration.tracing import finish_trace, phase_span, start_trace
+from tenant_pipeline.migration.phase_record import finish_trace, iso_from_ns, phase_span, start_trace
+from tenant_pipeline.migration.request import MigrationRequest, MigrationState
 from tenant_pipeline.store.keys import TENANT_ID_PATTERN
 from tenant_pipeline.store.tenants import TenantStatus
 

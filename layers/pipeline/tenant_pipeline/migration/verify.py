@@ -11,9 +11,9 @@ from typing import Any
 from tenant_pipeline.migration.checksum import checksum_of
 from tenant_pipeline.migration.context import MigrationContext
 from tenant_pipeline.migration.errors import SnapshotMissingError
-from tenant_pipeline.migration.manifest import snapshot_prefix
 from tenant_pipeline.migration.phase_record import recorded_phase
-from tenant_pipeline.migration.state import MigrationState
+from tenant_pipeline.migration.request import MigrationState
+from tenant_pipeline.migration.snapshot_store import snapshot_prefix
 from tenant_telemetry.metrics import pipeline_metrics
 
 
