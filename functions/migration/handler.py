@@ -32,4 +32,5 @@ dependencies = ColdStart(Dependencies.from_env)
 
 @instrument_handler(name="migration")
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return run_phase(dependencies.get().context, event)
+    # A leg of snapshot, transfer or verify works until this invocation's time is nearly up.
+    return run_phase(dependencies.get().context.for_invocation(context.get_remaining_time_in_millis), event)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import overload
 
 from tenant_pipeline import topology
 from tenant_pipeline.errors import InvalidSettingError, MissingSettingError
@@ -21,6 +22,9 @@ class PipelineSettings:
     max_object_bytes: int = topology.DEFAULT_MAX_OBJECT_BYTES
     max_decompressed_bytes: int = topology.DEFAULT_MAX_DECOMPRESSED_BYTES
     batches_max_receive_count: int = topology.BATCHES_QUEUE.max_receive_count
+    migration_leg_steps: int | None = None
+    """Most steps one leg of a migration's snapshot, transfer or verify takes; None: the time budget alone."""
+    migration_leg_reserve_s: int = topology.MIGRATION_LEG_RESERVE_S
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> PipelineSettings:
@@ -34,6 +38,10 @@ class PipelineSettings:
             max_decompressed_bytes=_positive_int(
                 env, Tunable.MAX_DECOMPRESSED_BYTES, topology.DEFAULT_MAX_DECOMPRESSED_BYTES
             ),
+            migration_leg_steps=_positive_int(env, Tunable.MIGRATION_LEG_STEPS, None),
+            migration_leg_reserve_s=_positive_int(
+                env, Tunable.MIGRATION_LEG_RESERVE_S, topology.MIGRATION_LEG_RESERVE_S
+            ),
         )
 
     def name(self, resource: Resource) -> str:
@@ -44,7 +52,11 @@ class PipelineSettings:
             raise MissingSettingError(f"environment variable {resource.env_var} is not set") from None
 
 
-def _positive_int(env: Mapping[str, str], key: Tunable, default: int) -> int:
+@overload
+def _positive_int(env: Mapping[str, str], key: Tunable, default: int) -> int: ...
+@overload
+def _positive_int(env: Mapping[str, str], key: Tunable, default: None) -> int | None: ...
+def _positive_int(env: Mapping[str, str], key: Tunable, default: int | None) -> int | None:
     raw = env.get(key.value)
     if not raw:
         return default

@@ -171,6 +171,9 @@ IMPORT_ROUTE = FunctionSettings(name="import_route", memory_mb=256, timeout_s=30
 """Re-queues upload notifications under their tenant's message group: no file is read, so it is small."""
 EXPORT = FunctionSettings(name="export", memory_mb=512, timeout_s=900)
 MIGRATION = FunctionSettings(name="migration", memory_mb=1024, timeout_s=900)
+MIGRATION_LEG_RESERVE_S = 60
+"""Time a leg of snapshot, transfer or verify leaves unused of its invocation: enough to write its chunk list
+(or the manifest, after the last leg) and flush its spans; the state machine then starts the next leg."""
 IMPORT_RECONCILE = FunctionSettings(name="import_reconcile", memory_mb=256, timeout_s=60)
 """Records the batches in the batches DLQ on their jobs (`imports.dead_letters`)."""
 FUNCTIONS = (IMPORT_ROUTE, IMPORT_VALIDATE, IMPORT_LOAD, EXPORT, MIGRATION, IMPORT_RECONCILE)
@@ -317,6 +320,9 @@ class Tunable(StrEnum):
     BATCH_ROWS = "IMPORT_BATCH_ROWS"
     MAX_OBJECT_BYTES = "IMPORT_MAX_OBJECT_BYTES"
     MAX_DECOMPRESSED_BYTES = "IMPORT_MAX_DECOMPRESSED_BYTES"
+    MIGRATION_LEG_STEPS = "MIGRATION_LEG_STEPS"
+    """Most steps (chunks written, objects copied, pages read) one migration leg takes; unset: time alone."""
+    MIGRATION_LEG_RESERVE_S = "MIGRATION_LEG_RESERVE_S"
 
 
 DEFAULT_MAX_OBJECT_BYTES = 5 * 1024**3

@@ -84,8 +84,14 @@ def test_cutover_is_reachable_only_through_a_passed_verification(asl: dict[str, 
     choice = states["IntegrityPassed"]
     assert choice["Choices"] == [{"Variable": "$.verify.match", "BooleanEquals": True, "Next": "Cutover"}]
     assert choice["Default"] != "Cutover"
-    # and Verify is the only way into the choice
-    assert {name for name, state in states.items() if "IntegrityPassed" in _next_states(state)} == {"Verify"}
+    # and only a finished verification (its last leg) leads into the choice
+    assert {name for name, state in states.items() if "IntegrityPassed" in _next_states(state)} == {
+        "VerifyDone"
+    }
+    assert states["VerifyDone"]["Choices"] == [
+        {"Variable": "$.verify.done", "BooleanEquals": True, "Next": "IntegrityPassed"}
+    ]
+    assert states["VerifyDone"]["Default"] == "Verify"
 
 
 def test_validation_precedes_the_freeze_and_is_not_caught(asl: dict[str, Any]) -> None:
@@ -133,3 +139,32 @@ def test_no_state_carries_a_list_of_chunks(asl: dict[str, Any]) -> None:
     assert snapshot["chunk_index_key.$"] == "$.Payload.chunk_index_key"
     text = json.dumps(asl)
     assert "$.snapshot.chunks" not in text  # the count may be kept; nothing reads it as items
+
+
+@pytest.mark.parametrize("phase", ["Snapshot", "Transfer", "Verify"])
+def test_snapshot_transfer_and_verify_loop_over_legs_fed_by_their_cursor(
+    asl: dict[str, Any], phase: str
+) -> None:
+    states = asl["States"]
+    path = phase.lower()
+    task, begin, done = states[phase], states[f"Begin{phase}"], states[f"{phase}Done"]
+    # the first leg gets an empty cursor; each later one the cursor the previous leg returned
+    assert (begin["Type"], begin["Result"], begin["ResultPath"], begin["Next"]) == (
+        "Pass",
+        {"done": False, "cursor": {}},
+        f"$.{path}",
+        phase,
+    )
+    assert task["Parameters"]["Payload"]["cursor.$"] == f"$.{path}.cursor"
+    assert task["ResultSelector"]["cursor.$"] == "$.Payload.cursor"
+    assert task["ResultSelector"]["done.$"] == "$.Payload.done"
+    assert task["ResultPath"] == f"$.{path}"
+    # the Choice loops back to the task until a leg says done
+    assert task["Next"] == f"{phase}Done"
+    assert done["Type"] == "Choice"
+    assert done["Default"] == phase
+    (rule,) = done["Choices"]
+    assert (rule["Variable"], rule["BooleanEquals"]) == (f"$.{path}.done", True)
+    # and only the Begin state (and the loop) enter the task, so no leg starts without a cursor
+    into_task = {name for name, state in states.items() if phase in _next_states(state)}
+    assert into_task == {f"Begin{phase}", f"{phase}Done"}

@@ -29,6 +29,11 @@ class ItemChecksum:
     count: int = 0
     _sum: int = field(default=0, repr=False)
 
+    @classmethod
+    def resume(cls, count: int, hexdigest: str) -> ItemChecksum:
+        """Carry on from the figures an earlier leg reached: the sum commutes, so legs add up."""
+        return cls(count=count, _sum=int(hexdigest, 16) % _MODULUS)
+
     def add(self, item: Mapping[str, Any]) -> None:
         self.count += 1
         self._sum = (self._sum + item_digest(item)) % _MODULUS

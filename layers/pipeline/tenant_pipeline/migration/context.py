@@ -11,20 +11,21 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from botocore.exceptions import ClientError
 
 from tenant_pipeline.aws import AwsClients
 from tenant_pipeline.migration.errors import RegionNotConfiguredError, TransientMigrationError
 from tenant_pipeline.migration.ledger import MigrationLedger
+from tenant_pipeline.migration.legs import LegBudget
 from tenant_pipeline.migration.snapshot_store import SnapshotStore
 from tenant_pipeline.migration.tenant_items import TenantItems
 from tenant_pipeline.settings import PipelineSettings
 from tenant_pipeline.store.client_errors import THROTTLE_CODES, error_code
 from tenant_pipeline.store.jobs import JobsLedger
 from tenant_pipeline.store.tenants import TenantDirectory
-from tenant_pipeline.topology import Resource
+from tenant_pipeline.topology import MIGRATION, Resource
 
 REGION_RESOURCES = (
     Resource.TENANT_DATA_TABLE,
@@ -79,6 +80,10 @@ def _published_names(clients: AwsClients, region: str) -> dict[Resource, str]:
     return found
 
 
+def _never_runs_out() -> int:
+    return MIGRATION.timeout_s * 1000
+
+
 def _all_entities() -> Sequence[str]:
     from tenant_pipeline.entities import entity_names
 
@@ -93,6 +98,8 @@ class MigrationContext:
     settings: PipelineSettings
     entities: Callable[[], Sequence[str]] = _all_entities
     clock_ns: Callable[[], int] = time.time_ns
+    remaining_ms: Callable[[], int] | None = None
+    """The invocation's time left; None outside Lambda (a leg then ends only by its step cap)."""
     _stacks: dict[str, RegionStack] = field(default_factory=dict, repr=False)
     _regional: dict[str, AwsClients] = field(default_factory=dict, repr=False)
 
@@ -100,6 +107,18 @@ class MigrationContext:
     def from_env(cls) -> MigrationContext:
         settings = PipelineSettings.from_env()
         return cls(clients=AwsClients(region=settings.region), settings=settings)
+
+    def for_invocation(self, remaining_ms: Callable[[], int]) -> MigrationContext:
+        """The same adapters (and caches), with this invocation's clock of time left."""
+        return replace(self, remaining_ms=remaining_ms)
+
+    def leg_budget(self) -> LegBudget:
+        """The budget of one leg of snapshot, transfer or verify in this invocation."""
+        return LegBudget(
+            remaining_ms=self.remaining_ms or _never_runs_out,
+            reserve_ms=self.settings.migration_leg_reserve_s * 1000,
+            max_steps=self.settings.migration_leg_steps,
+        )
 
     @property
     def home_region(self) -> str:

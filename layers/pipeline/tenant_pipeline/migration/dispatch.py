@@ -2,7 +2,9 @@
 
 Event shapes (built by the state machine's `Parameters`):
 - `{"phase": "validate", "input": <execution input>, "execution": {"id", "name", "start_time"}}`
-- `{"phase": "freeze" | "snapshot" | "transfer" | "verify" | "cutover", "migration": {...}}`
+- `{"phase": "freeze" | "cutover", "migration": {...}}`
+- `{"phase": "snapshot" | "transfer" | "verify", "migration": {...}, "cursor": {...}}`: one leg, from the
+  cursor the previous leg returned (`{}` for the first; see `legs`)
 - `{"phase": "load", "migration": {...}, "chunk": {"key", "count", "sha256"}}` (a chunk index item)
 - `{"phase": "rollback", "migration": {...}, "error": {"Error", "Cause"}}`
 - `{"phase": "abandon", "migration": {...}, "error": {...}, "rollback_error": {...}}`
@@ -37,10 +39,10 @@ def _state(event: Mapping[str, Any]) -> MigrationState:
 PHASES: dict[str, PhaseRunner] = {
     "validate": lambda context, event: validate(context, event.get("input"), event.get("execution") or {}),
     "freeze": lambda context, event: freeze(context, _state(event)),
-    "snapshot": lambda context, event: snapshot(context, _state(event)),
-    "transfer": lambda context, event: transfer(context, _state(event)),
+    "snapshot": lambda context, event: snapshot(context, _state(event), event.get("cursor")),
+    "transfer": lambda context, event: transfer(context, _state(event), event.get("cursor")),
     "load": lambda context, event: load(context, _state(event), event.get("chunk")),
-    "verify": lambda context, event: verify(context, _state(event)),
+    "verify": lambda context, event: verify(context, _state(event), event.get("cursor")),
     "cutover": lambda context, event: cutover(context, _state(event)),
     "rollback": lambda context, event: rollback(context, _state(event), event.get("error")),
     "abandon": lambda context, event: abandon(

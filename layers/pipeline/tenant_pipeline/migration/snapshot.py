@@ -1,9 +1,12 @@
-"""Phase 3: snapshot. Stream the tenant's items from the source table into gzip JSON Lines chunks.
+"""Phase 3: snapshot. Stream the tenant's items from the source table into gzip JSON Lines chunks, leg by leg.
 
-Memory holds one chunk at a time. The chunk index (the list the load maps over) is written from the
-manifest's chunks just before the manifest, which is written last, so its presence means the snapshot
-is complete: a retried phase finds it and returns it instead of reading the table again (writes
-are frozen, so a second read would give the same items anyway).
+Memory holds one chunk at a time. A leg ends only right after writing a chunk, so its cursor names the
+key of that chunk's last item (where the next leg's Query resumes), the next chunk number, and the
+running count and checksum. Chunks follow the items' order whatever the legs, so a leg re-run from the
+same cursor writes the same objects. Each leg lists the chunks it wrote in an object of its own; the
+last leg joins those lists into the chunk index (the list the load maps over) and the manifest, which
+goes last, so its presence means the snapshot is complete: a retried leg finds it and returns it
+instead of reading the table again.
 """
 
 from __future__ import annotations
@@ -11,12 +14,16 @@ from __future__ import annotations
 import gzip
 import hashlib
 from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from tenant_pipeline.migration.checksum import ItemChecksum
 from tenant_pipeline.migration.context import MigrationContext
+from tenant_pipeline.migration.errors import SnapshotCorruptError
 from tenant_pipeline.migration.item_codec import canonical_line
-from tenant_pipeline.migration.phase_record import iso_from_ns, recorded_phase
+from tenant_pipeline.migration.legs import LegProgress, cursor_fields
+from tenant_pipeline.migration.phase_record import Leg, iso_from_ns, query_span, recorded_leg
 from tenant_pipeline.migration.request import MigrationState
 from tenant_pipeline.migration.snapshot_store import (
     ChunkInfo,
@@ -28,36 +35,95 @@ from tenant_pipeline.migration.snapshot_store import (
     snapshot_prefix,
 )
 
+EMPTY_SUM = f"{0:064x}"
 
-def snapshot(context: MigrationContext, state: MigrationState) -> dict[str, Any]:
-    with recorded_phase(context, state, "snapshot") as span:
-        prefix = snapshot_prefix(state.tenant_id, state.migration_id)
-        store = context.snapshots(state.source_region)
+
+@dataclass(frozen=True)
+class SnapshotCursor:
+    progress: LegProgress = field(default_factory=LegProgress)
+    partition: int = 0
+    """Index of the partition (`TenantItems.partitions`) the next leg reads first."""
+    after: Mapping[str, Any] | None = None
+    """Key of the last item written, in that partition: the next leg's Query starts after it."""
+    chunk: int = 0
+    """Number of the next chunk."""
+    count: int = 0
+    checksum: str = EMPTY_SUM
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "progress": self.progress.to_dict(),
+            "partition": self.partition,
+            "after": dict(self.after) if self.after else None,
+            "chunk": self.chunk,
+            "count": self.count,
+            "checksum": self.checksum,
+        }
+
+    @classmethod
+    def from_dict(cls, cursor: Any) -> SnapshotCursor:
+        progress, data = cursor_fields(cursor)
+        return cls(
+            progress=progress,
+            partition=int(data.get("partition", 0)),
+            after=data.get("after") or None,
+            chunk=int(data.get("chunk", 0)),
+            count=int(data.get("count", 0)),
+            checksum=str(data.get("checksum", EMPTY_SUM)),
+        )
+
+
+def snapshot(context: MigrationContext, state: MigrationState, cursor: Any = None) -> dict[str, Any]:
+    """One leg; `done` once the manifest is written. `cursor` is the previous leg's (None at first)."""
+    position = SnapshotCursor.from_dict(cursor)
+    prefix = snapshot_prefix(state.tenant_id, state.migration_id)
+    store = context.snapshots(state.source_region)
+    with recorded_leg(context, state, "snapshot", position.progress) as leg:
         manifest = store.manifest(prefix)
         if manifest is None:
-            manifest = _take(context, state, store, prefix)
-        span.set_attribute("migration.record_count", manifest.record_count)
-        span.set_attribute("migration.chunks", len(manifest.chunks))
-        context.ledger().update(
-            state.tenant_id,
-            state.migration_id,
-            {
-                "record_count": manifest.record_count,
-                "checksum": manifest.checksum,
-                "chunks": len(manifest.chunks),
-            },
-        )
+            position = _take_leg(context, state, store, prefix, position, leg=leg)
+            manifest = _join_legs(context, state, store, prefix, position) if leg.done else None
+        leg.done = manifest is not None
+        if manifest is None:
+            leg.span.set_attribute("migration.record_count", position.count)
+        else:
+            leg.attributes = {
+                "migration.record_count": manifest.record_count,
+                "migration.chunks": len(manifest.chunks),
+            }
+            context.ledger().update(
+                state.tenant_id,
+                state.migration_id,
+                {
+                    "record_count": manifest.record_count,
+                    "checksum": manifest.checksum,
+                    "chunks": len(manifest.chunks),
+                },
+            )
     return {
+        "done": leg.done,
+        "cursor": replace(position, progress=leg.progress).to_dict(),
         "manifest_key": manifest_key(prefix),
         "chunk_index_key": chunk_index_key(prefix),
-        "chunk_count": len(manifest.chunks),
-        "record_count": manifest.record_count,
-        "checksum": manifest.checksum,
+        "chunk_count": len(manifest.chunks) if manifest else position.chunk,
+        "record_count": manifest.record_count if manifest else position.count,
+        "checksum": manifest.checksum if manifest else position.checksum,
     }
 
 
-def _take(context: MigrationContext, state: MigrationState, store: SnapshotStore, prefix: str) -> Manifest:
-    checksum = ItemChecksum()
+def _take_leg(
+    context: MigrationContext,
+    state: MigrationState,
+    store: SnapshotStore,
+    prefix: str,
+    start: SnapshotCursor,
+    *,
+    leg: Leg,
+) -> SnapshotCursor:
+    """Write chunks from `start` until the budget runs out or the items do; sets `leg.done` at the end."""
+    source = context.items(state.source_region)
+    partitions = source.partitions(state.tenant_id, context.shard_count(state.tenant_id))
+    checksum = ItemChecksum.resume(start.count, start.checksum)
     entities: Counter[str] = Counter()
     chunks: list[ChunkInfo] = []
     lines: list[bytes] = []
@@ -65,30 +131,78 @@ def _take(context: MigrationContext, state: MigrationState, store: SnapshotStore
     def flush() -> None:
         # mtime=0: the same items always give the same bytes, so a re-run rewrites identical objects.
         body = gzip.compress(b"".join(lines), mtime=0)
-        key = chunk_key(prefix, len(chunks))
+        key = chunk_key(prefix, start.chunk + len(chunks))
         store.put(key, body)
         chunks.append(
             ChunkInfo(key=key, count=len(lines), bytes=len(body), sha256=hashlib.sha256(body).hexdigest())
         )
         lines.clear()
 
-    for item in context.items(state.source_region).items(
-        state.tenant_id, context.shard_count(state.tenant_id)
-    ):
-        checksum.add(item)
-        entities[item["pk"]["S"].split("#")[1]] += 1
-        lines.append(canonical_line(item))
-        if len(lines) >= state.chunk_items:
-            flush()
+    for index in range(start.partition, len(partitions)):
+        after = start.after if index == start.partition else None
+        with query_span(source.table_name, partitions[index]) as span:
+            read = 0
+            for page in source.pages(partitions[index], after):
+                for item in page.items:
+                    read += 1
+                    checksum.add(item)
+                    entities[item["pk"]["S"].split("#")[1]] += 1
+                    lines.append(canonical_line(item))
+                    if len(lines) < state.chunk_items:
+                        continue
+                    flush()
+                    leg.budget.step()
+                    if leg.budget.exhausted:
+                        span.set_attribute("migration.records", read)
+                        store.put_leg_chunks(prefix, start.progress.leg, chunks, entities)
+                        return _reached(start, checksum, index, {"pk": item["pk"], "sk": item["sk"]}, chunks)
+            span.set_attribute("migration.records", read)
     if lines:
         flush()
+    store.put_leg_chunks(prefix, start.progress.leg, chunks, entities)
+    leg.done = True
+    return _reached(start, checksum, len(partitions), None, chunks)
+
+
+def _reached(
+    start: SnapshotCursor,
+    checksum: ItemChecksum,
+    partition: int,
+    after: Mapping[str, Any] | None,
+    chunks: list[ChunkInfo],
+) -> SnapshotCursor:
+    return SnapshotCursor(
+        progress=start.progress,
+        partition=partition,
+        after=after,
+        chunk=start.chunk + len(chunks),
+        count=checksum.count,
+        checksum=checksum.hexdigest,
+    )
+
+
+def _join_legs(
+    context: MigrationContext, state: MigrationState, store: SnapshotStore, prefix: str, end: SnapshotCursor
+) -> Manifest:
+    """The manifest of every leg's chunks (legs 0 to this one), written after the chunk index."""
+    chunks: list[ChunkInfo] = []
+    entities: Counter[str] = Counter()
+    for number in range(end.progress.leg + 1):
+        leg_chunks, leg_entities = store.leg_chunks(prefix, number)
+        chunks += leg_chunks
+        entities.update(leg_entities)
+    if sum(chunk.count for chunk in chunks) != end.count or len(chunks) != end.chunk:
+        raise SnapshotCorruptError(
+            f"the snapshot's legs list {len(chunks)} chunks of {sum(chunk.count for chunk in chunks)} items; "
+            f"its cursor counted {end.chunk} chunks of {end.count}"
+        )
     manifest = Manifest(
         tenant_id=state.tenant_id,
         migration_id=state.migration_id,
         source_region=state.source_region,
         created_at=iso_from_ns(context.clock_ns()),
-        record_count=checksum.count,
-        checksum=checksum.hexdigest,
+        record_count=end.count,
+        checksum=end.checksum,
         entity_counts=dict(sorted(entities.items())),
         chunks=tuple(chunks),
     )

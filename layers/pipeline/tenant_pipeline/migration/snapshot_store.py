@@ -4,7 +4,7 @@ keys of a snapshot's objects, and the adapter over a region's snapshot bucket.""
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -33,6 +33,11 @@ def chunk_number(prefix: str, key: str) -> int | None:
     """The number `chunk_key` gave `key` (None for a key it did not make under `prefix`)."""
     digits = key.removeprefix(f"{prefix}chunks/").removesuffix(".jsonl.gz")
     return int(digits) if digits.isdigit() and chunk_key(prefix, int(digits)) == key else None
+
+
+def leg_chunks_key(prefix: str, leg: int) -> str:
+    """The chunks one snapshot leg wrote (and its items per entity), joined into the manifest at the end."""
+    return f"{prefix}legs/{leg:06d}.json"
 
 
 def manifest_key(prefix: str) -> str:
@@ -163,6 +168,17 @@ class SnapshotStore:
         body = json.dumps([chunk.index_entry() for chunk in manifest.chunks]).encode()
         self.put(chunk_index_key(prefix), body, content_type="application/json")
         return len(body)
+
+    def put_leg_chunks(
+        self, prefix: str, leg: int, chunks: Sequence[ChunkInfo], entity_counts: Mapping[str, int]
+    ) -> None:
+        document = {"chunks": [chunk.to_dict() for chunk in chunks], "entity_counts": dict(entity_counts)}
+        self.put(leg_chunks_key(prefix, leg), json.dumps(document).encode(), content_type="application/json")
+
+    def leg_chunks(self, prefix: str, leg: int) -> tuple[list[ChunkInfo], dict[str, int]]:
+        document = json.loads(self.read(leg_chunks_key(prefix, leg)))
+        chunks = [ChunkInfo.from_dict(chunk) for chunk in document["chunks"]]
+        return chunks, {name: int(count) for name, count in document["entity_counts"].items()}
 
     def manifest(self, prefix: str) -> Manifest | None:
         """The manifest under `prefix`, or None when the snapshot was never completed."""

@@ -9,7 +9,8 @@ call takes; they are read with strongly consistent queries.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
@@ -37,6 +38,14 @@ def _domain_error(exc: ClientError, action: str) -> Exception:
     return MigrationStoreError(f"{action}: {code or 'error'}: {exc}")
 
 
+@dataclass(frozen=True)
+class ItemPage:
+    """One page of a Query: its items, and the key the next page starts after (None at the end)."""
+
+    items: list[Item]
+    last_key: Mapping[str, Any] | None
+
+
 class TenantItems:
     """A tenant's items in one tenant-data table."""
 
@@ -57,6 +66,10 @@ class TenantItems:
         """BatchWriteItem rounds so far that retried unprocessed items (DynamoDB throttled them)."""
         self.throttled_s = 0.0
         """Time from each write's first partial reply to its last round: what the throttling cost."""
+
+    @property
+    def table_name(self) -> str:
+        return self._table
 
     def partitions(self, tenant_id: str, shard_count: int) -> list[str]:
         return [
@@ -100,24 +113,39 @@ class TenantItems:
             deleted += self._write(batch)
         return deleted
 
-    def _query(self, pk: str, *, keys_only: bool, limit: int | None) -> Iterator[Item]:
+    def pages(
+        self,
+        partition: str,
+        start_key: Mapping[str, Any] | None = None,
+        *,
+        keys_only: bool = False,
+        limit: int | None = None,
+    ) -> Iterator[ItemPage]:
+        """The partition's items page by page, from just after `start_key` (a page's `last_key`, or the
+        key of any item read before: a Query resumes after the item a key names)."""
         kwargs: dict[str, Any] = {
             "TableName": self._table,
             "KeyConditionExpression": "pk = :pk",
-            "ExpressionAttributeValues": {":pk": {"S": pk}},
+            "ExpressionAttributeValues": {":pk": {"S": partition}},
             "ConsistentRead": True,
         }
+        if start_key:
+            kwargs["ExclusiveStartKey"] = dict(start_key)
         if keys_only:
             kwargs["ProjectionExpression"] = "pk, sk"
         if limit is not None:
             kwargs["Limit"] = limit
         try:
             for page in pages(self._client.query, **kwargs):
-                yield from page.get("Items", [])
-                if limit is not None:  # one page of at most `limit` items
-                    return
+                yield ItemPage(items=page.get("Items", []), last_key=page.get("LastEvaluatedKey"))
         except ClientError as exc:
             raise _domain_error(exc, f"query {self._table}") from exc
+
+    def _query(self, pk: str, *, keys_only: bool, limit: int | None) -> Iterator[Item]:
+        for page in self.pages(pk, keys_only=keys_only, limit=limit):
+            yield from page.items
+            if limit is not None:  # one page of at most `limit` items
+                return
 
     def _write(self, requests: list[dict[str, Any]]) -> int:
         try:

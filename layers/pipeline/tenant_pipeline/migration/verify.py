@@ -1,52 +1,124 @@
-"""Phase 6: verify. Read the target back and compare its count and checksum with the manifest.
+"""Phase 6: verify. Read the target back and compare its count and checksum with the manifest, leg by leg.
 
 The expected figures come from the source bucket's manifest (written before anything left the
-source region), and the actual ones from the target table itself, never from what was sent.
+source region), and the actual ones from the target table itself, never from what was sent. A leg
+reads page after page; its cursor is the partition, the Query's `LastEvaluatedKey` there, and the
+running count and checksum (a sum, so legs add up in any order).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
-from tenant_pipeline.migration.checksum import checksum_of
+from tenant_pipeline.migration.checksum import ItemChecksum
 from tenant_pipeline.migration.context import MigrationContext
 from tenant_pipeline.migration.errors import SnapshotMissingError
-from tenant_pipeline.migration.phase_record import recorded_phase
+from tenant_pipeline.migration.legs import LegProgress, cursor_fields
+from tenant_pipeline.migration.phase_record import Leg, query_span, recorded_leg
 from tenant_pipeline.migration.request import MigrationState
+from tenant_pipeline.migration.snapshot import EMPTY_SUM
 from tenant_pipeline.migration.snapshot_store import snapshot_prefix
 from tenant_telemetry.metrics import pipeline_metrics
 
 
-def verify(context: MigrationContext, state: MigrationState) -> dict[str, Any]:
-    with recorded_phase(context, state, "verify") as span:
-        manifest = context.snapshots(state.source_region).manifest(
-            snapshot_prefix(state.tenant_id, state.migration_id)
+@dataclass(frozen=True)
+class VerifyCursor:
+    progress: LegProgress = field(default_factory=LegProgress)
+    partition: int = 0
+    after: Mapping[str, Any] | None = None
+    """The last page's `LastEvaluatedKey` in that partition (None: from its start)."""
+    count: int = 0
+    checksum: str = EMPTY_SUM
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "progress": self.progress.to_dict(),
+            "partition": self.partition,
+            "after": dict(self.after) if self.after else None,
+            "count": self.count,
+            "checksum": self.checksum,
+        }
+
+    @classmethod
+    def from_dict(cls, cursor: Any) -> VerifyCursor:
+        progress, data = cursor_fields(cursor)
+        return cls(
+            progress=progress,
+            partition=int(data.get("partition", 0)),
+            after=data.get("after") or None,
+            count=int(data.get("count", 0)),
+            checksum=str(data.get("checksum", EMPTY_SUM)),
         )
-        if manifest is None:
-            raise SnapshotMissingError(f"the snapshot of migration {state.migration_id} has no manifest")
-        actual = checksum_of(
-            context.items(state.target_region).items(state.tenant_id, context.shard_count(state.tenant_id))
+
+
+def verify(context: MigrationContext, state: MigrationState, cursor: Any = None) -> dict[str, Any]:
+    """One leg; once `done`, `match` says whether the target equals the snapshot."""
+    position = VerifyCursor.from_dict(cursor)
+    result: dict[str, Any] = {"match": False, "record_count": None}
+    with recorded_leg(context, state, "verify", position.progress) as leg:
+        position = _read_leg(context, state, position, leg)
+        leg.span.set_attribute("migration.target_record_count", position.count)
+        if leg.done:
+            result = _compare(context, state, position)
+            leg.attributes = {
+                "migration.integrity_check": "passed" if result["match"] else "failed",
+                "migration.record_count": result["record_count"],
+                "migration.target_record_count": position.count,
+            }
+    if leg.done:
+        pipeline_metrics().record_integrity_check(
+            tenant_id=state.tenant_id, result="passed" if result["match"] else "failed"
         )
-        match = actual.count == manifest.record_count and actual.hexdigest == manifest.checksum
-        span.set_attribute("migration.integrity_check", "passed" if match else "failed")
-        span.set_attribute("migration.record_count", manifest.record_count)
-        span.set_attribute("migration.target_record_count", actual.count)
-        context.ledger().update(
-            state.tenant_id,
-            state.migration_id,
-            {
-                "target_record_count": actual.count,
-                "target_checksum": actual.hexdigest,
-                "checksum_match": match,
-            },
-        )
-    pipeline_metrics().record_integrity_check(
-        tenant_id=state.tenant_id, result="passed" if match else "failed"
+    return {
+        "done": leg.done,
+        "cursor": VerifyCursor(
+            leg.progress, position.partition, position.after, position.count, position.checksum
+        ).to_dict(),
+        **result,
+        "target_record_count": position.count,
+    }
+
+
+def _read_leg(
+    context: MigrationContext, state: MigrationState, start: VerifyCursor, leg: Leg
+) -> VerifyCursor:
+    """Read pages from `start` until the budget runs out or the partitions do; sets `leg.done` at the end."""
+    target = context.items(state.target_region)
+    partitions = target.partitions(state.tenant_id, context.shard_count(state.tenant_id))
+    checksum = ItemChecksum.resume(start.count, start.checksum)
+    partition, after = start.partition, start.after
+    while partition < len(partitions) and not leg.budget.exhausted:
+        with query_span(target.table_name, partitions[partition]) as span:
+            pages = read = 0
+            for page in target.pages(partitions[partition], after):
+                checksum.add_all(page.items)
+                pages, read = pages + 1, read + len(page.items)
+                partition, after = (partition, page.last_key) if page.last_key else (partition + 1, None)
+                leg.budget.step()
+                if leg.budget.exhausted:
+                    break
+            span.set_attributes({"migration.pages": pages, "migration.records": read})
+    leg.done = partition >= len(partitions)
+    return VerifyCursor(start.progress, partition, after, checksum.count, checksum.hexdigest)
+
+
+def _compare(context: MigrationContext, state: MigrationState, actual: VerifyCursor) -> dict[str, Any]:
+    manifest = context.snapshots(state.source_region).manifest(
+        snapshot_prefix(state.tenant_id, state.migration_id)
+    )
+    if manifest is None:
+        raise SnapshotMissingError(f"the snapshot of migration {state.migration_id} has no manifest")
+    match = actual.count == manifest.record_count and actual.checksum == manifest.checksum
+    context.ledger().update(
+        state.tenant_id,
+        state.migration_id,
+        {"target_record_count": actual.count, "target_checksum": actual.checksum, "checksum_match": match},
     )
     return {
         "match": match,
         "record_count": manifest.record_count,
-        "target_record_count": actual.count,
         "checksum": manifest.checksum,
-        "target_checksum": actual.hexdigest,
+        "target_checksum": actual.checksum,
     }
