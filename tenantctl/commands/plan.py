@@ -53,6 +53,11 @@ def register(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
     )
     parser.add_argument("--format", choices=("csv", "jsonl"), default="csv", help="file format (default csv)")
     parser.add_argument(
+        "--migration",
+        action="store_true",
+        help="model the migration of a tenant of N items of B bytes to another region instead",
+    )
+    parser.add_argument(
         "--shards",
         type=int,
         default=topology.NEW_TENANT_SHARD_COUNT,
@@ -91,6 +96,8 @@ def _plan(args: argparse.Namespace) -> int:
             raise InvalidArgumentError(str(exc)) from None
     costs = unit_costs(args.unit_costs)
     model = CapacityModel(costs, replace(Settings.shipped(), shard_count=args.shards))
+    if args.migration:
+        return _plan_migration(args, model)
     plan = model.plan_import(args.rows, args.row_bytes, file_format=args.format, tenants=args.tenants)
     result = {
         **plan.to_dict(),
@@ -107,14 +114,30 @@ def _plan(args: argparse.Namespace) -> int:
     return 0 if plan.fits else 1
 
 
-def _print(plan: Plan, result: dict[str, Any], model: CapacityModel) -> None:
+def _plan_migration(args: argparse.Namespace, model: CapacityModel) -> int:
+    plan = model.plan_migration(args.rows, args.row_bytes)
+    result = {
+        **plan.to_dict(),
+        "unit_costs": model.costs.to_dict(),
+        "largest_migration_items": model.largest_migration_items(args.row_bytes),
+    }
+    if args.json:
+        print_json(result)
+        return 0 if plan.fits else 1
     print(MODEL_NOTICE)
-    size = plan.rows * plan.row_bytes
+    print(f"migration of a tenant of {plan.rows:,} items x {plan.row_bytes} B")
+    _print_phases(plan)
+    for phase in plan.phases:
+        if phase.note:
+            print(f"{phase.name}: {phase.note}")
     print(
-        f"import of {plan.rows:,} rows x {plan.row_bytes} B ({size / 1e9:,.3f} GB {result['format']})"
-        + (f" of {result['entity']}" if result["entity"] else "")
-        + (f", {plan.tenants} tenants at once" if plan.tenants > 1 else "")
+        f"{plan.figures['history_events']:,.0f} events in the execution's history (of 25,000); "
+        f"largest tenant that migrates: {result['largest_migration_items']:,.0f} items"
     )
+    return 0 if plan.fits else 1
+
+
+def _print_phases(plan: Plan) -> None:
     rows = [
         {
             "phase": phase.name,
@@ -129,6 +152,17 @@ def _print(plan: Plan, result: dict[str, Any], model: CapacityModel) -> None:
     columns = [("phase", "phase"), ("wall", "wall"), ("binding", "binding limit")]
     print_lines(table(rows, [*columns, ("use", "use"), ("fits", "fits"), ("cost", "cost")]))
     print(f"total {plan.wall_s:,.1f} s, ${plan.cost_usd:,.4f}")
+
+
+def _print(plan: Plan, result: dict[str, Any], model: CapacityModel) -> None:
+    print(MODEL_NOTICE)
+    size = plan.rows * plan.row_bytes
+    print(
+        f"import of {plan.rows:,} rows x {plan.row_bytes} B ({size / 1e9:,.3f} GB {result['format']})"
+        + (f" of {result['entity']}" if result["entity"] else "")
+        + (f", {plan.tenants} tenants at once" if plan.tenants > 1 else "")
+    )
+    _print_phases(plan)
     figures = plan.figures
     rate = figures["tenant_write_rows_per_s"]
     print(

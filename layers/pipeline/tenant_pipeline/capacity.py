@@ -78,6 +78,18 @@ LambdaFunctionScheduled, LambdaFunctionStarted, LambdaFunctionSucceeded, TaskSta
 MapIterationSucceeded ("Execution event history" event types)."""
 SFN_DISTRIBUTED_MAP_MAX_CONCURRENCY = 10_000
 """Child workflow executions a Distributed Map runs in parallel ("Distributed map state")."""
+SFN_STANDARD_MAX_DURATION_S = 365 * 24 * 3600
+"""Longest run of a Standard workflow execution: one year ("Step Functions service quotas")."""
+SFN_TASK_EVENTS = 5
+"""History events of one Lambda task: TaskStateEntered, TaskScheduled, TaskStarted, TaskSucceeded,
+TaskStateExited ("Execution event history" event types)."""
+SFN_CHOICE_EVENTS = 2
+"""ChoiceStateEntered and ChoiceStateExited."""
+SFN_ITEM_READER_MAX_FILE_BYTES = 10 * 1024**3
+"""Largest JSON file a Distributed Map's `ItemReader` reads from S3: 10 GB (Developer Guide, "ItemReader
+(Map)")."""
+LAMBDA_MAX_RESPONSE_BYTES = 6 * 1024**2
+"""Synchronous invocation payload, request and response: 6 MB ("Lambda quotas")."""
 
 # --- Prices: AWS public price pages, us-east-1, on-demand, published 2025-06-01; free tiers ignored ---
 PRICES_DATE = "2025-06-01"
@@ -113,6 +125,21 @@ DEFAULT_CHUNK_ITEMS = 1_000
 """Items per migration snapshot chunk (`migration.request.DEFAULT_CHUNK_ITEMS`)."""
 CHUNK_STATE_ENTRY_BYTES = 83
 """Bytes one chunk adds to a migration's execution state when the state lists the chunks."""
+MIGRATION_FIXED_EVENTS = 40
+"""History events of the migration's states outside the legs' loops (its execution, the validate,
+freeze and cutover tasks, the Pass and Choice states, the Distributed Map's own events)."""
+LEGGED_STATE_BYTES = 16 * 1024
+"""The largest execution state with the three phases' cursors: tests/integration/migration/
+test_migration_legs.py holds every state under it (keys and figures, never lists)."""
+LEG_RESPONSE_BYTES = 4 * 1024
+"""A leg's reply: its cursor (a resume key of at most 3 KB, DynamoDB's key size limits) and figures."""
+CHUNK_INDEX_ENTRY_BYTES = 280
+"""One chunk's item in the chunk index, with a 63-character tenant id (measured: `ChunkInfo.index_entry`)."""
+MANIFEST_CHUNK_BYTES = 330
+"""One chunk in the manifest (indented JSON), with a 63-character tenant id (measured likewise)."""
+MANIFEST_MEMORY_PER_BYTE = 4
+"""Memory a leg needs per manifest byte to read it: the body and its parse (json peaks near 2.8x its
+text; measured with tracemalloc on a 100,000-chunk manifest)."""
 SMALL_TENANT_ROWS = 100
 PARTITIONS = "rate: dynamodb partitions (shards x 1,000 WCU)"
 SPOOL_PEAK_COPIES = 1
@@ -209,6 +236,8 @@ class Settings:
             # infra/statemachines/tenant_migration.asl.json: the state holds the chunk index's key and a
             # Distributed Map reads the index from S3, its children keeping their own histories.
             migration_state_lists_chunks=False,
+            # infra/statemachines/tenant_migration.asl.json: snapshot, transfer and verify loop over legs.
+            migration_phases_chunked=True,
         )
 
 
@@ -526,43 +555,72 @@ class CapacityModel:
         data_gb = items * (row_bytes + ITEM_KEY_OVERHEAD_BYTES) / 1e9
         chunks = math.ceil(items / chunk_items)
         vcpu = vcpu_share(s.migration_memory_mb)
-        one_invocation = 1.0 if not s.migration_phases_chunked else 0.0
         snapshot_s = data_gb * c.snapshot_cpu_s_per_gb / vcpu
-        state_bytes = chunks * CHUNK_STATE_ENTRY_BYTES if s.migration_state_lists_chunks else 512
-        history = 40 + (chunks * SFN_INLINE_MAP_EVENTS_PER_ITEM if s.migration_state_lists_chunks else 0)
         transfer_s = data_gb * 1e9 / 3 / ASSUMED_S3_COPY_BYTES_PER_S  # gzip: about a third of the bytes
-        load = self.load_phase(items, row_bytes)
         verify_s = 2 * snapshot_s
+        legs = {
+            name: self.migration_legs(seconds)
+            for name, seconds in (("snapshot", snapshot_s), ("transfer", transfer_s), ("verify", verify_s))
+        }
+        if s.migration_state_lists_chunks:
+            state_bytes = chunks * CHUNK_STATE_ENTRY_BYTES
+            history = MIGRATION_FIXED_EVENTS + chunks * SFN_INLINE_MAP_EVENTS_PER_ITEM
+        else:
+            state_bytes = LEGGED_STATE_BYTES if s.migration_phases_chunked else 512
+            history = MIGRATION_FIXED_EVENTS + sum(legs.values()) * (SFN_TASK_EVENTS + SFN_CHOICE_EVENTS)
+        load = self.load_phase(items, row_bytes)
         read_units = items * write_units_per_item(row_bytes) / 2  # eventually consistent reads: 4 KB per unit
+        manifest_memory = (
+            chunks * MANIFEST_CHUNK_BYTES * MANIFEST_MEMORY_PER_BYTE / (s.migration_memory_mb * 2**20)
+        )
+        wall_s = snapshot_s + transfer_s + load.wall_s + verify_s
         phases = (
             Phase(
                 "snapshot",
                 snapshot_s,
                 {
-                    "lambda timeout": one_invocation * snapshot_s / s.migration_timeout_s,
+                    "lambda timeout": self._invocation_s(snapshot_s) / s.migration_timeout_s,
                     "step functions payload": state_bytes / SFN_MAX_PAYLOAD_BYTES,
+                    "lambda response": LEG_RESPONSE_BYTES / LAMBDA_MAX_RESPONSE_BYTES,
+                    "lambda memory (manifest)": manifest_memory,
                 },
                 snapshot_s * s.migration_memory_mb / 1024 * LAMBDA_GB_SECOND_USD
                 + read_units * DYNAMODB_READ_UNIT_USD
                 + chunks * S3_PUT_CLASS_USD,
+                note=f"{legs['snapshot']} leg(s)",
             ),
             Phase(
                 "transfer",
                 transfer_s,
-                {"lambda timeout": one_invocation * transfer_s / s.migration_timeout_s},
+                {
+                    "lambda timeout": self._invocation_s(transfer_s) / s.migration_timeout_s,
+                    "lambda memory (manifest)": manifest_memory,
+                },
                 chunks * S3_PUT_CLASS_USD,
+                note=f"{legs['transfer']} leg(s)",
             ),
             replace(
                 load,
                 name="load target",
-                usage={**load.usage, "step functions history": history / SFN_MAX_HISTORY_EVENTS},
+                usage={
+                    **load.usage,
+                    "step functions history": history / SFN_MAX_HISTORY_EVENTS,
+                    "distributed map item file": chunks
+                    * CHUNK_INDEX_ENTRY_BYTES
+                    / SFN_ITEM_READER_MAX_FILE_BYTES,
+                    "step functions execution time": wall_s / SFN_STANDARD_MAX_DURATION_S,
+                },
             ),
             Phase(
                 "verify",
                 verify_s,
-                {"lambda timeout": one_invocation * verify_s / s.migration_timeout_s},
+                {
+                    "lambda timeout": self._invocation_s(verify_s) / s.migration_timeout_s,
+                    "lambda memory (manifest)": manifest_memory,
+                },
                 verify_s * s.migration_memory_mb / 1024 * LAMBDA_GB_SECOND_USD
                 + 2 * read_units * DYNAMODB_READ_UNIT_USD,
+                note=f"{legs['verify']} leg(s)",
             ),
         )
         return Plan(
@@ -571,8 +629,27 @@ class CapacityModel:
             row_bytes=row_bytes,
             tenants=1,
             phases=phases,
-            figures={"chunks": chunks, "state_bytes": state_bytes, "history_events": history},
+            figures={
+                "chunks": chunks,
+                "state_bytes": state_bytes,
+                "history_events": history,
+                **{f"{name}_legs": count for name, count in legs.items()},
+            },
         )
+
+    def migration_legs(self, phase_s: float) -> int:
+        """Invocations a phase of `phase_s` takes: one, or one per leg of the timeout less the reserve."""
+        if not self.settings.migration_phases_chunked:
+            return 1
+        return max(
+            1, math.ceil(phase_s / (self.settings.migration_timeout_s - topology.MIGRATION_LEG_RESERVE_S))
+        )
+
+    def _invocation_s(self, phase_s: float) -> float:
+        """The longest single invocation of a phase: all of it, or one leg."""
+        if not self.settings.migration_phases_chunked:
+            return phase_s
+        return min(phase_s, self.settings.migration_timeout_s - topology.MIGRATION_LEG_RESERVE_S)
 
     def largest_migration_items(self, row_bytes: int = 200) -> float:
         return _largest(lambda n: self.plan_migration(int(n), row_bytes).fits, 1_000, 1e13)

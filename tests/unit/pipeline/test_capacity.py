@@ -192,9 +192,45 @@ def test_migration_with_manifest_key_and_chunked_phases_is_bound_by_nothing_per_
     )
     assert model.plan_migration(200_000_000, 200).fits
     # Without chunked phases, the snapshot's single invocation binds instead.
-    single = CapacityModel(COSTS, replace(SHIPPED, migration_state_lists_chunks=False))
+    single = CapacityModel(
+        COSTS, replace(SHIPPED, migration_state_lists_chunks=False, migration_phases_chunked=False)
+    )
     assert single.largest_migration_items() < 200_000_000
     assert single.plan_migration(200_000_000, 200).phases[0].binding == "lambda timeout"
+
+
+def test_the_shipped_migration_moves_100m_items_in_legs_within_every_documented_limit() -> None:
+    model = CapacityModel(COSTS, SHIPPED)
+    plan = model.plan_migration(100_000_000, 200)
+    assert plan.fits
+    snapshot, transfer, load, verify = plan.phases
+    # each phase runs in legs of at most the timeout less the reserve, so no invocation meets 900 s
+    leg_s = topology.MIGRATION.timeout_s - topology.MIGRATION_LEG_RESERVE_S
+    for phase in (snapshot, transfer, verify):
+        legs = plan.figures[f"{phase.name}_legs"]
+        assert legs == max(1, -(-phase.wall_s // leg_s))
+        assert phase.usage["lambda timeout"] <= leg_s / topology.MIGRATION.timeout_s
+    assert plan.figures["snapshot_legs"] > 1
+    # the parent's history counts a task and a Choice per leg, besides the states outside the loops
+    legs = plan.figures["snapshot_legs"] + plan.figures["transfer_legs"] + plan.figures["verify_legs"]
+    assert plan.figures["history_events"] == capacity.MIGRATION_FIXED_EVENTS + 7 * legs
+    assert load.usage["step functions history"] == plan.figures["history_events"] / 25_000
+    # and the other documented limits are far off: the state, a leg's reply, the chunk index, a year
+    assert snapshot.usage["step functions payload"] <= 16 * 1024 / (256 * 1024)
+    assert snapshot.usage["lambda response"] < 0.01
+    assert load.usage["distributed map item file"] < 0.01
+    assert load.usage["step functions execution time"] < 0.01
+
+
+def test_the_largest_shipped_migration_is_bound_by_reading_its_manifest_into_one_leg() -> None:
+    model = CapacityModel(COSTS, SHIPPED)
+    largest = model.largest_migration_items()
+    assert largest >= 100_000_000
+    over = model.plan_migration(int(largest * 1.01), 200)
+    assert not over.fits
+    assert {phase.binding for phase in over.phases if not phase.fits} == {"lambda memory (manifest)"}
+    # what binds is the manifest's chunk list: bigger chunks move it
+    assert CapacityModel(COSTS, SHIPPED).plan_migration(int(largest * 1.01), 200, chunk_items=2_000).fits
 
 
 def test_counting_on_the_shipped_counter_shards_rarely_conflicts_where_one_item_mostly_would() -> None:
@@ -216,7 +252,7 @@ def test_the_shipped_migration_keeps_the_chunk_list_out_of_its_state() -> None:
     plan = model.plan_migration(10_000_000, 200)  # 10,000 chunks: about 830 KB as a list
     assert plan.figures["state_bytes"] < 256 * 1024
     assert plan.figures["history_events"] < 25_000
-    assert plan.phases[0].usage["step functions payload"] < 0.01
+    assert plan.phases[0].usage["step functions payload"] <= 0.0625  # cursors, at most 16 KB
     assert model.largest_migration_items() > 256 * 1024 // 83 * 1000
 
 

@@ -82,3 +82,21 @@ def test_plan_shows_a_small_tenants_wait_with_and_without_fair_queues(
     assert waits["3"]["small_tenant_wait_arrival_order_s"] > waits["1"]["small_tenant_wait_arrival_order_s"]
     main(["plan", "--rows", "50000000", "--row-bytes", "200"])
     assert "with per-tenant fair queues (shipped)" in capsys.readouterr().out
+
+
+def test_a_migration_plan_counts_legs_and_names_the_largest_tenant(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code = main(["plan", "--migration", "--rows", "100000000", "--row-bytes", "200", "--json"])
+    plan = json.loads(capsys.readouterr().out)
+    assert code == 0
+    assert plan["kind"] == "migration"
+    assert [phase["name"] for phase in plan["phases"]] == ["snapshot", "transfer", "load target", "verify"]
+    assert all(phase["fits"] for phase in plan["phases"])
+    assert plan["figures"]["snapshot_legs"] > 1
+    assert plan["largest_migration_items"] >= 100_000_000
+    # and the text form says the same
+    assert main(["plan", "--migration", "--rows", "100000000", "--row-bytes", "200"]) == 0
+    out = capsys.readouterr().out
+    assert "leg(s)" in out
+    assert "largest tenant that migrates" in out
