@@ -16,6 +16,7 @@ from tenant_pipeline.migration.dispatch import PhaseRunner
 from tenant_pipeline.migration.errors import MigrationStoreError, TransientMigrationError
 from tenant_pipeline.store.tenants import TenantStatus
 from tenant_pipeline.topology import Resource
+from tenant_telemetry.testing import InMemoryTelemetry
 from tenantctl.migrate_command import find_migration, start_migration, wait_for_migration
 from tenantctl.migration_explanation import explain_migration
 from tests.integration.migration.conftest import SOURCE, TARGET, Local, seed_tenant
@@ -84,7 +85,7 @@ def _task_seconds(events: list[dict[str, Any]], state: str) -> float:
 
 
 def test_a_tiny_leg_budget_still_migrates_every_item_exactly(
-    local: Local, phases: dict[str, PhaseRunner]
+    local: Local, phases: dict[str, PhaseRunner], telemetry: InMemoryTelemetry
 ) -> None:
     # Given a tenant of 34 items in 17 chunks, and legs of at most 3 steps
     tenant_id = seed_tenant(local)
@@ -119,6 +120,20 @@ def test_a_tiny_leg_budget_still_migrates_every_item_exactly(
     assert abs(sum(seconds.values()) - wall) <= 0.05 * wall
     for name in LEGGED:
         assert 0 < seconds[name] <= _task_seconds(events, name.title()) + 0.01, name
+    # and each leg is a span under its phase's; snapshot's and verify's read through Query children
+    spans = [span for span in telemetry.spans() if span.context.trace_id == int(result["trace_id"], 16)]
+    for name in LEGGED:
+        (phase,) = [span for span in spans if span.name == f"migration.{name}"]
+        legs_of = [span for span in spans if span.parent and span.parent.span_id == phase.context.span_id]
+        assert len(legs_of) == legs[name]
+        assert {span.name for span in legs_of} == {f"migration.{name}.leg"}
+        if name == "transfer":
+            continue
+        leg_ids = {span.context.span_id for span in legs_of}
+        queries = [span for span in spans if span.parent and span.parent.span_id in leg_ids]
+        assert all(dict(span.attributes or {})["db.operation.name"] == "Query" for span in queries)
+        assert {dict(span.attributes or {})["db.system.name"] for span in queries} == {"aws.dynamodb"}
+        assert sum(int(dict(span.attributes or {})["migration.records"]) for span in queries) == 34
 
 
 def test_a_failure_in_a_middle_leg_rolls_back(local: Local, phases: dict[str, PhaseRunner]) -> None:

@@ -92,6 +92,22 @@ def test_each_phase_takes_its_recorded_time_and_the_gaps_are_transitions() -> No
     assert round(sum(seconds.values()), 6) == 6.9
 
 
+def test_a_phase_run_in_legs_counts_its_legs_and_the_time_between_them_goes_to_transitions() -> None:
+    # Given a snapshot of three legs from 500 to 1,500 ms that worked 600 ms in all
+    legged = {
+        "status": "done",
+        "started_at": _at(500),
+        "finished_at": _at(1_500),
+        "duration_s": 0.6,
+        "legs": 3,
+    }
+    seconds = _seconds(_record(phase_snapshot=json.dumps(legged)), CHUNKS)
+    # Then the snapshot takes the sum of its legs, and the 400 ms between them are transitions
+    assert seconds["snapshot"] == 0.6
+    assert seconds["transitions"] == 1.8
+    assert round(sum(seconds.values()), 6) == 6.9
+
+
 def test_the_binding_phase_rates_and_slowest_chunks() -> None:
     explanation = explain_migration(_record(), CHUNKS, now_ns=T0)
     phases = {phase.name: phase for phase in explanation.phases}
