@@ -19,11 +19,17 @@ rows the file has; `/tmp` holds ~40 bytes per spilled row.
 
 Results are exact (keys are compared, never digests). Callers that stream results must know
 that rows after the cap may turn out to be duplicates only at the end (`spilled`).
+
+Across invocations. A pass split over several invocations saves the tracker (`save`: the keys in
+memory, the count of rows passed, the spill partitions written since the last save) and the next
+invocation goes on with `KeyTracker.resumed`. The pass after the last one joins every invocation's
+piece of each partition, in file order (`add_spilled`), before `later_duplicates`.
 """
 
 from __future__ import annotations
 
 import heapq
+import shutil
 import sys
 import tempfile
 from collections.abc import Iterable, Iterator, Sequence
@@ -57,6 +63,24 @@ def _key_text(value: Any) -> str:
     raise TypeError(f"cannot spill a key of type {type(value).__name__}")
 
 
+class SavedKeys(NamedTuple):
+    """A tracker's state between two invocations of one pass (the spill partitions travel apart)."""
+
+    memory: bytes
+    """The keys held in memory and their first lines, as JSON."""
+    passed: int
+    spilling: bool
+
+
+def _saved_key(key: Any) -> Any:
+    # JSON keeps strings and integers as they are; a decimal key is tagged so it comes back a Decimal.
+    return {"decimal": str(key)} if isinstance(key, Decimal) else key
+
+
+def _loaded_key(value: Any) -> Any:
+    return Decimal(value["decimal"]) if isinstance(value, dict) else value
+
+
 class KeyTracker:
     """Set-like memory of keys: `check` returns the positions of keys seen before."""
 
@@ -79,7 +103,7 @@ class KeyTracker:
         self._positions = 0  # running position for `add_batch` (no line numbers)
 
     def __len__(self) -> int:
-        """Keys held in memory plus keys spilled (spilled repeats count until resolved)."""
+        """Keys held in memory plus keys spilled by this tracker (spilled repeats count until resolved)."""
         return len(self._seen) + self._spilled
 
     @property
@@ -91,6 +115,41 @@ class KeyTracker:
     def memory_bytes(self) -> int:
         """Bytes held in memory by the dict and its keys (an estimate from `sys.getsizeof`)."""
         return sys.getsizeof(self._seen) + sum(map(sys.getsizeof, self._seen))
+
+    def save(self) -> SavedKeys:
+        """The state a later invocation resumes from; the spill partitions come from `spill_pieces`."""
+        memory = orjson.dumps([[_saved_key(key), line] for key, line in self._seen.items()])
+        return SavedKeys(memory, self._passed, self.spilled)
+
+    def spill_pieces(self) -> Iterator[tuple[int, IO[bytes]]]:
+        """(partition, file rewound to its start) of each partition this tracker spilled rows to."""
+        for index, part in enumerate(self._spill):
+            part.flush()
+            if part.tell():
+                part.seek(0)
+                yield index, part
+
+    @classmethod
+    def resumed(
+        cls,
+        saved: SavedKeys,
+        max_keys: int = DEFAULT_MAX_KEYS,
+        partitions: int = DEFAULT_PARTITIONS,
+        directory: str | None = None,
+    ) -> KeyTracker:
+        """A tracker going on where a saved one stopped (same `max_keys` and `partitions`), spills empty."""
+        tracker = cls(max_keys, partitions, directory)
+        tracker._seen = {_loaded_key(key): line for key, line in orjson.loads(saved.memory)}
+        tracker._passed = saved.passed
+        if saved.spilling:
+            tracker._start_spilling()
+        return tracker
+
+    def add_spilled(self, partition: int, piece: IO[bytes]) -> None:
+        """Append a saved piece of a spill partition (pieces of one partition in file order)."""
+        if not self._spill:
+            self._start_spilling()
+        shutil.copyfileobj(piece, self._spill[partition])
 
     def first_line(self, key: Any) -> int | None:
         """The line where a key held in memory first appears (None for a key never seen or spilled)."""
