@@ -72,6 +72,20 @@ class SavedKeys(NamedTuple):
     spilling: bool
 
 
+class LateQueue:
+    """Later duplicates (ascending ordinals) handed out range by range: one spool segment at a time."""
+
+    def __init__(self, late: Iterator[LateDuplicate]) -> None:
+        self._late = late
+        self._next = next(late, None)
+
+    def before(self, end_ordinal: int) -> Iterator[LateDuplicate]:
+        """The ones before `end_ordinal` not handed out yet; the first one past it waits for the next call."""
+        while self._next is not None and self._next.ordinal < end_ordinal:
+            found, self._next = self._next, next(self._late, None)
+            yield found
+
+
 def _saved_key(key: Any) -> Any:
     # JSON keeps strings and integers as they are; a decimal key is tagged so it comes back a Decimal.
     return {"decimal": str(key)} if isinstance(key, Decimal) else key
