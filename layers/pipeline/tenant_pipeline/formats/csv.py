@@ -75,7 +75,7 @@ class CsvReader:
             except _csv.Error as exc:
                 raise HeaderError(f"header row is malformed CSV: {exc}") from None
             self._end = self._base + self._reader.line_num
-            if self._lines.too_long:
+            if self._lines.too_long and min(self._lines.too_long) <= self._end:
                 raise HeaderError(f"header row is longer than {self._limits.max_line_bytes} characters")
             if row:
                 break
