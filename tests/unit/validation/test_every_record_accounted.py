@@ -219,7 +219,8 @@ def _validate_in_legs(
                 out_of_time=lambda: len(batches) - leg_start >= leg_batches,  # noqa: B023 - read at once
             )
             batches.extend(leg)
-            saved = SavedKeys(*json.loads(json.dumps([saved_part(p) for p in keys.save()])))
+            memory, passed, spilling = keys.save()  # an object, then two fields of the job
+            saved = SavedKeys(bytes(memory), *json.loads(json.dumps([passed, spilling])))
             spilled.append({index: piece.read() for index, piece in keys.spill_pieces()})
         if leg.stopped_at is None:
             break
@@ -231,10 +232,6 @@ def _validate_in_legs(
                 joined.add_spilled(index, io.BytesIO(piece))
         late = joined.later_duplicates()
         return list(settle(batches, late, CONTACTS.primary_key, CONTACTS.columns))
-
-
-def saved_part(part: object) -> object:
-    return part.decode() if isinstance(part, bytes) else part
 
 
 chunk_sizes = st.one_of(st.integers(1, 64), st.just(64 * 1024))

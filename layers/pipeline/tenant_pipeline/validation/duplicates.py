@@ -86,9 +86,15 @@ class LateQueue:
             yield found
 
 
+_DECIMAL_TAG = b'{"decimal":'
+
+
 def _saved_key(key: Any) -> Any:
-    # JSON keeps strings and integers as they are; a decimal key is tagged so it comes back a Decimal.
-    return {"decimal": str(key)} if isinstance(key, Decimal) else key
+    # orjson keeps strings and integers as they are and asks only for the rest: a decimal key is
+    # tagged so it comes back a Decimal.
+    if isinstance(key, Decimal):
+        return {"decimal": str(key)}
+    raise TypeError(f"cannot save a key of type {type(key).__name__}")
 
 
 def _loaded_key(value: Any) -> Any:
@@ -132,7 +138,7 @@ class KeyTracker:
 
     def save(self) -> SavedKeys:
         """The state a later invocation resumes from; the spill partitions come from `spill_pieces`."""
-        memory = orjson.dumps([[_saved_key(key), line] for key, line in self._seen.items()])
+        memory = orjson.dumps(list(self._seen.items()), default=_saved_key)
         return SavedKeys(memory, self._passed, self.spilled)
 
     def spill_pieces(self) -> Iterator[tuple[int, IO[bytes]]]:
@@ -153,7 +159,10 @@ class KeyTracker:
     ) -> KeyTracker:
         """A tracker going on where a saved one stopped (same `max_keys` and `partitions`), spills empty."""
         tracker = cls(max_keys, partitions, directory)
-        tracker._seen = {_loaded_key(key): line for key, line in orjson.loads(saved.memory)}
+        pairs = orjson.loads(saved.memory)
+        if _DECIMAL_TAG in saved.memory:
+            pairs = [(_loaded_key(key), line) for key, line in pairs]
+        tracker._seen = dict(pairs)
         tracker._passed = saved.passed
         if saved.spilling:
             tracker._start_spilling()
