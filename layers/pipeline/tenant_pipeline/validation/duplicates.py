@@ -32,6 +32,7 @@ import heapq
 import shutil
 import sys
 import tempfile
+import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from decimal import Decimal
 from itertools import compress, count
@@ -61,6 +62,12 @@ def _key_text(value: Any) -> str:
     if isinstance(value, Decimal):
         return str(value.normalize())
     raise TypeError(f"cannot spill a key of type {type(value).__name__}")
+
+
+def _partition_hash(key: Any) -> int:
+    """A hash of the key that every process agrees on: pieces of one partition spilled by different
+    invocations are joined, and Python salts `hash` of a string per process (numbers' is fixed)."""
+    return zlib.crc32(key.encode("utf-8", "surrogatepass")) if isinstance(key, str) else hash(key)
 
 
 class SavedKeys(NamedTuple):
@@ -234,7 +241,7 @@ class KeyTracker:
         mask = self._partitions - 1
         buckets: dict[int, list[tuple[int, int, Any]]] = {}
         for ordinal, line, key in zip(count(self._passed), lines, keys):
-            buckets.setdefault(hash(key) & mask, []).append((ordinal, line, key))
+            buckets.setdefault(_partition_hash(key) & mask, []).append((ordinal, line, key))
         self._passed += len(keys)
         for index, rows in buckets.items():
             self._spill[index].write(orjson.dumps(rows, default=_key_text) + b"\n")
