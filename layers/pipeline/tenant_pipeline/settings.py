@@ -21,6 +21,8 @@ class PipelineSettings:
     max_object_bytes: int = topology.DEFAULT_MAX_OBJECT_BYTES
     max_decompressed_bytes: int = topology.DEFAULT_MAX_DECOMPRESSED_BYTES
     batches_max_receive_count: int = topology.BATCHES_QUEUE.max_receive_count
+    validation_leg_s: float | None = None
+    """Cap on a validation leg's reading time; None: the invocation's remaining time decides."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> PipelineSettings:
@@ -34,6 +36,7 @@ class PipelineSettings:
             max_decompressed_bytes=_positive_int(
                 env, Tunable.MAX_DECOMPRESSED_BYTES, topology.DEFAULT_MAX_DECOMPRESSED_BYTES
             ),
+            validation_leg_s=_seconds(env, Tunable.VALIDATION_LEG_SECONDS),
         )
 
     def name(self, resource: Resource) -> str:
@@ -54,4 +57,17 @@ def _positive_int(env: Mapping[str, str], key: Tunable, default: int) -> int:
         raise InvalidSettingError(f"{key.value} must be a positive integer, got {raw!r}") from None
     if value < 1:
         raise InvalidSettingError(f"{key.value} must be a positive integer, got {raw!r}")
+    return value
+
+
+def _seconds(env: Mapping[str, str], key: Tunable) -> float | None:
+    raw = env.get(key.value)
+    if not raw:
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        raise InvalidSettingError(f"{key.value} must be a number of seconds, got {raw!r}") from None
+    if not value >= 0:
+        raise InvalidSettingError(f"{key.value} must be a number of seconds, got {raw!r}")
     return value

@@ -317,6 +317,8 @@ class Tunable(StrEnum):
     BATCH_ROWS = "IMPORT_BATCH_ROWS"
     MAX_OBJECT_BYTES = "IMPORT_MAX_OBJECT_BYTES"
     MAX_DECOMPRESSED_BYTES = "IMPORT_MAX_DECOMPRESSED_BYTES"
+    VALIDATION_LEG_SECONDS = "IMPORT_VALIDATION_LEG_SECONDS"
+    """Longest a validation leg reads before it hands over to the next (0: one batch per leg)."""
 
 
 DEFAULT_MAX_OBJECT_BYTES = 5 * 1024**3
