@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
 from collections.abc import Iterator
 from typing import Any
@@ -13,18 +14,25 @@ from typing import Any
 import pytest
 
 from functions.import_validate import handler as validate_handler
+from tenant_pipeline.aws import AwsClients
+from tenant_pipeline.cold_start import ColdStart
 from tenant_pipeline.formats import ReadLimits
+from tenant_pipeline.imports.validate import ImportValidator
+from tenant_pipeline.settings import PipelineSettings
 from tenant_pipeline.store.jobs import JobStatus
 from tenant_pipeline.topology import Resource, Tunable
 from tenant_telemetry.testing import InMemoryTelemetry
 
+from . import pump as pump_module
 from .conftest import FakeLambdaContext, Stack
 from .pipeline import Pipeline, reset_handlers
 from .pump import lambda_sqs_record
 
-ROWS = 2_300
+ROWS = 2_100
 READ_BATCH = ReadLimits().batch_rows
 """Records a leg reads when its time is up after every batch: the file takes three read legs."""
+Records = list[tuple[int, dict[str, str]]]
+"""(line where a record starts, the record) of a file, as an oracle reads it."""
 NOTES = ("plain", "line one\r\nline two", 'says "hi",\nthen\n\nmore')
 
 
@@ -62,7 +70,7 @@ def _csv_file(records: list[dict[str, str]]) -> bytes:
     return out.getvalue().encode()
 
 
-def _csv_oracle(data: bytes) -> list[tuple[int, dict[str, str]]]:
+def _csv_oracle(data: bytes) -> Records:
     """(line where the record starts, record) of every record, as the csv module reads them."""
     reader = csv.reader(io.StringIO(data.decode(), newline=""))
     header = next(reader)
@@ -77,13 +85,11 @@ def _jsonl_file(records: list[dict[str, str]]) -> bytes:
     return "".join(json.dumps(record) + "\n" for record in records).encode()
 
 
-def _jsonl_oracle(data: bytes) -> list[tuple[int, dict[str, str]]]:
+def _jsonl_oracle(data: bytes) -> Records:
     return [(n, json.loads(line)) for n, line in enumerate(data.decode().splitlines(), start=1)]
 
 
-def _expected(
-    records: list[tuple[int, dict[str, str]]],
-) -> tuple[dict[str, dict[str, str]], set[tuple[int, str]]]:
+def _expected(records: Records) -> tuple[dict[str, dict[str, str]], set[tuple[int, str]]]:
     """The records to store by id (the first valid one of each id stands) and the (line, field) pairs
     to report: the invalid e-mails and every later repeat of an id."""
     stored: dict[str, dict[str, str]] = {}
@@ -98,11 +104,22 @@ def _expected(
     return stored, reported
 
 
-def _assert_exact(pipeline: Pipeline, oracle: list[tuple[int, dict[str, str]]]) -> None:
-    stored, reported = _expected(oracle)
+def _assert_validated(pipeline: Pipeline, oracle: Records) -> None:
+    """The job's counts and its report say what the oracle reads in the file."""
+    _, reported = _expected(oracle)
     job = pipeline.only_job("acme")
-    assert job.status is JobStatus.PARTIAL, job.error
-    assert (job.total_rows, job.stored, job.invalid) == (len(oracle), len(stored), len(reported))
+    assert (job.total_rows, job.invalid, job.error) == (len(oracle), len(reported), None)
+    lines = pipeline.report_lines(job)
+    assert lines[0] == ["line", "field", "value", "reason"]
+    assert sorted((int(line[0]), line[1]) for line in lines[1:]) == sorted(reported)
+
+
+def _assert_exact(pipeline: Pipeline, oracle: Records) -> None:
+    """Validated as the oracle says, and the table holds exactly the first valid record of each id."""
+    _assert_validated(pipeline, oracle)
+    stored, _ = _expected(oracle)
+    job = pipeline.only_job("acme")
+    assert (job.status, job.stored) == (JobStatus.PARTIAL, len(stored))
     items = {item["id"]: item for item in pipeline.data.query_entity("acme", "contacts")}
     assert items.keys() == stored.keys()
     for record_id, record in stored.items():
@@ -112,9 +129,6 @@ def _assert_exact(pipeline: Pipeline, oracle: list[tuple[int, dict[str, str]]]) 
             record["name"],
             record["notes"],
         )
-    lines = pipeline.report_lines(job)
-    assert lines[0] == ["line", "field", "value", "reason"]
-    assert sorted((int(line[0]), line[1]) for line in lines[1:]) == sorted(reported)
 
 
 @pytest.mark.parametrize(
@@ -141,8 +155,7 @@ def test_a_file_read_in_legs_ends_as_its_records_say(
 
 def test_a_request_for_a_leg_already_run_does_nothing(pipeline: Pipeline) -> None:
     # Given a file whose first leg ran, and a copy of the request it sent for the second leg
-    data = _csv_file(_records())
-    pipeline.put("tenants/acme/imports/contacts/contacts.csv", data)
+    pipeline.put("tenants/acme/imports/contacts/contacts.csv", _csv_file(_records()))
     pipeline.route.drain()
     sqs, url = pipeline.stack.clients.sqs, pipeline.stack.url(Resource.VALIDATION_QUEUE)
     assert pipeline.validation.run_once() == 1
@@ -169,6 +182,47 @@ def test_a_request_for_a_leg_already_run_does_nothing(pipeline: Pipeline) -> Non
     )["Item"]
     assert after == before
     assert pipeline.queue_depth(Resource.VALIDATION_QUEUE) == 1
-    # and the import ends exact
+
+
+def test_a_later_leg_with_no_time_to_read_ends_the_job_failed(
+    pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a file whose first leg ran
+    pipeline.put("tenants/acme/imports/contacts/contacts.csv", _csv_file(_records()))
+    pipeline.route.drain()
+    assert pipeline.validation.run_once() == 1
+    # When the next leg's invocation has less time left than the validator keeps to record the job
+    monkeypatch.setattr(pump_module, "FakeLambdaContext", lambda: FakeLambdaContext(timeout_ms=1_000))
     pipeline.run()
-    _assert_exact(pipeline, _csv_oracle(data))
+    # Then the job ends FAILED saying why, with nothing loaded and nothing dead-lettered
+    job = pipeline.only_job("acme")
+    assert job.status is JobStatus.FAILED
+    assert "ran out of time" in (job.error or "")
+    assert pipeline.data.count_entity("acme", "contacts") == 0
+    assert (
+        pipeline.queue_depth(Resource.VALIDATION_DLQ) == pipeline.queue_depth(Resource.VALIDATION_QUEUE) == 0
+    )
+
+
+def test_a_leg_whose_invocation_runs_out_of_time_hands_over_and_the_validation_ends_exact(
+    pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given no cap on a leg, and a validator clock on which each reading of it takes 20 s: an
+    # invocation's reading time (60 s less the 30 s kept) is spent after its first batch
+    monkeypatch.delenv(Tunable.VALIDATION_LEG_SECONDS.value)
+    ticks = itertools.count(step=20.0)
+
+    def build() -> validate_handler.Dependencies:
+        settings = PipelineSettings.from_env()
+        validator = ImportValidator.from_settings(settings, AwsClients(), clock=lambda: next(ticks))
+        return validate_handler.Dependencies(validator=validator)
+
+    monkeypatch.setattr(validate_handler, "dependencies", ColdStart(build))
+    data = _jsonl_file(_records())
+    pipeline.put("tenants/acme/imports/contacts/contacts.jsonl", data)
+    # When it is validated
+    pipeline.validate_uploads()
+    # Then each read leg stopped at its time and handed over, and the job's counts and report say what
+    # the json module reads in the file
+    assert pipeline.validation.invocations == -(-ROWS // READ_BATCH) + 1
+    _assert_validated(pipeline, _jsonl_oracle(data))

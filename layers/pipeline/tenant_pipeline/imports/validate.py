@@ -6,12 +6,19 @@ are then dropped from the spool and reported at the end of the report); then
 either the job ends FAILED_VALIDATION (invalid ratio over the tenant's limit: nothing is loaded) or the
 results are recorded (`batches_total` fixed) and the batches are sent.
 
+Legs. A plain CSV or JSON Lines file whose pass outlasts the invocation (its remaining time less
+`FINISH_RESERVE_S`, or the `IMPORT_VALIDATION_LEG_SECONDS` cap) is read in legs, one invocation each,
+each going on from a ranged read of the same object version (`imports.legs`); a finish leg then does
+the steps after the pass over every leg's parts, and the fan-out, in one invocation. A gzip file or a
+JSON array has no place to resume from: it is read in one invocation, and one that runs out of time
+ends FAILED with the reason, as does an invocation left with no time to read at all.
+
 Retries and duplicates. The job id is derived from bucket, key and version (or ETag), and the job is
 created with a condition, so a duplicate notification finds the job. A job that is finished or whose
 fan-out completed (`fanout_complete`) has nothing left to do: the duplicate is acknowledged. Otherwise
 the invocation takes the job's validation lease (one validator per job at a time; a concurrent duplicate
 is retried later rather than dropped, so the work is never lost with a crashed holder) and runs the
-whole validation again: same rows, same batch numbers, same messages. Batches that had already been
+validation (or its leg) again: same rows, same batch numbers, same messages. Batches that had already been
 sent are re-sent and counted once, thanks to the per-batch markers.
 
 Refusals. The tenant comes only from the key. An upload that cannot be attributed to a tenant of the
@@ -226,7 +233,9 @@ class ImportValidator:
         self._clock = clock
 
     @classmethod
-    def from_settings(cls, settings: PipelineSettings, clients: AwsClients) -> ImportValidator:
+    def from_settings(
+        cls, settings: PipelineSettings, clients: AwsClients, *, clock: Callable[[], float] = time.time
+    ) -> ImportValidator:
         jobs = JobsLedger(settings.name(Resource.JOBS_TABLE), clients.dynamodb)
         tenants = TenantDirectory(settings.name(Resource.TENANTS_TABLE), clients.dynamodb)
         return cls(
@@ -241,6 +250,7 @@ class ImportValidator:
             max_object_bytes=settings.max_object_bytes,
             read_limits=ReadLimits(max_decompressed_bytes=settings.max_decompressed_bytes),
             leg_s=settings.validation_leg_s,
+            clock=clock,
         )
 
     # -- entry ---------------------------------------------------------------------------------
@@ -470,9 +480,11 @@ class ImportValidator:
                 start=checkpoint.read_point if checkpoint is not None else None,
             )
             leg = Leg(validation, lambda: leg_ends is not None and self._clock() > leg_ends)
+            # A resumable pass stops at its leg's end; any other must be read whole before the deadline.
+            reading = leg if resumable(rows.fmt) else validation
             try:
-                for batch in leg if resumable(rows.fmt) else validation:
-                    if deadline is not None and self._clock() > deadline:
+                for batch in reading:
+                    if reading is validation and deadline is not None and self._clock() > deadline:
                         raise ValidationOutOfTimeError(
                             f"validation ran out of time after {rows.read:,} rows of the file: the "
                             "validator's timeout is too short for it (see `tenantctl plan`)"
