@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import unquote_plus
 
@@ -15,6 +15,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from tenant_pipeline.aws import AwsClients
 from tenant_pipeline.cold_start import ColdStart
 from tenant_pipeline.function_logs import function_logger, record_failures_logger
+from tenant_pipeline.imports.legs import requested_leg
 from tenant_pipeline.imports.validate import ImportValidator, ObjectCreated, ValidationResult
 from tenant_pipeline.settings import PipelineSettings
 from tenant_pipeline.topology import VALIDATION_QUEUE
@@ -78,17 +79,20 @@ def _remaining_s(context: Any) -> float | None:
 
 
 def _validate_all(
-    notification: S3Event, context: Any, *, final_attempt: bool = False
+    notification: S3Event, context: Any, *, final_attempt: bool = False, leg: int = 1
 ) -> list[ValidationResult]:
     validator = dependencies.get().validator
     results = []
     for created in object_created_events(notification):
-        result = validator.validate(created, remaining_s=_remaining_s(context), final_attempt=final_attempt)
+        result = validator.validate(
+            replace(created, leg=leg), remaining_s=_remaining_s(context), final_attempt=final_attempt
+        )
         logger.info(
             "object handled",
             extra={
                 "key": created.key[:300],
                 "outcome": result.outcome.value,
+                "leg": leg,
                 "job_id": result.job_id,
                 "reason": result.reason,
             },
@@ -121,7 +125,8 @@ def lambda_handler(event: dict[str, Any], context: Any) -> Mapping[str, Any]:
             if notification is not None:
                 receives = int(record.attributes.approximate_receive_count or 1)
                 final_attempt = receives >= VALIDATION_QUEUE.max_receive_count
-                _validate_all(notification, context, final_attempt=final_attempt)
+                leg = requested_leg(notification.raw_event)
+                _validate_all(notification, context, final_attempt=final_attempt, leg=leg)
 
         return process_partial_response(
             event=event, record_handler=record_handler, processor=processor, context=context

@@ -31,7 +31,8 @@ REPORTS = f"{topology.REPORTS_KEY_PREFIX}*"
 BATCHES = f"{topology.BATCHES_KEY_PREFIX}*"
 OBJECT_KEYS_REASON = (
     "Object keys carry the tenant and job ids, known only at run time; each pattern is one folder of "
-    "the ingest bucket: uploads (read), error reports and claim-check batches (written)."
+    "the ingest bucket: uploads (read), error reports (written), claim-check batches and the parts a "
+    "validation leg keeps for the next (written and read)."
 )
 JOB_ACTIONS = ("dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem")
 """The jobs ledger as both functions use it: read a job (one Query over its item and counter shards),
@@ -79,9 +80,13 @@ class ImportPipeline(Construct):
                 Resource.TENANTS_TABLE.env_var: tenants.table_name,
                 Resource.JOBS_TABLE.env_var: jobs.table_name,
                 Resource.BATCHES_QUEUE.env_var: batches.queue.queue_url,
+                Resource.VALIDATION_QUEUE.env_var: validation.queue.queue_url,
             },
         )
         ingest_bucket.grant_read(self.validate, UPLOADS)
+        # A file read in legs: each leg keeps its parts under the job's batches folder and queues the next.
+        ingest_bucket.grant_read(self.validate, BATCHES)
+        validation.queue.grant_send_messages(self.validate)
         ingest_bucket.grant_put(self.validate, REPORTS)
         ingest_bucket.grant_put(self.validate, BATCHES)
         tenants.grant(self.validate, "dynamodb:GetItem")

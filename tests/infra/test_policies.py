@@ -76,9 +76,10 @@ EXPECTED: dict[str, set[Row]] = {
         read(Resource.INGEST_BUCKET, "tenants/*/imports/*")
         | put(Resource.INGEST_BUCKET, "reports/*")
         | put(Resource.INGEST_BUCKET, "batches/*")
+        | read(Resource.INGEST_BUCKET, "batches/*")  # a leg's parts, read back by the next leg
         | table(Resource.TENANTS_TABLE, "dynamodb:GetItem")
         | jobs(*JOB_ACTIONS)
-        | rows(SQS_SEND, f"<{Resource.BATCHES_QUEUE}>")
+        | rows(SQS_SEND, f"<{Resource.BATCHES_QUEUE}>", f"<{Resource.VALIDATION_QUEUE}>")
         | rows(SQS_CONSUME, f"<{Resource.VALIDATION_QUEUE}>")
     ),
     topology.IMPORT_LOAD.name: (

@@ -25,6 +25,8 @@ class PipelineSettings:
     migration_leg_steps: int | None = None
     """Most steps one leg of a migration's snapshot, transfer or verify takes; None: the time budget alone."""
     migration_leg_reserve_s: int = topology.MIGRATION_LEG_RESERVE_S
+    validation_leg_s: float | None = None
+    """Cap on a validation leg's reading time; None: the invocation's remaining time decides."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> PipelineSettings:
@@ -42,6 +44,7 @@ class PipelineSettings:
             migration_leg_reserve_s=_positive_int(
                 env, Tunable.MIGRATION_LEG_RESERVE_S, topology.MIGRATION_LEG_RESERVE_S
             ),
+            validation_leg_s=_seconds(env, Tunable.VALIDATION_LEG_SECONDS),
         )
 
     def name(self, resource: Resource) -> str:
@@ -66,4 +69,17 @@ def _positive_int(env: Mapping[str, str], key: Tunable, default: int | None) -> 
         raise InvalidSettingError(f"{key.value} must be a positive integer, got {raw!r}") from None
     if value < 1:
         raise InvalidSettingError(f"{key.value} must be a positive integer, got {raw!r}")
+    return value
+
+
+def _seconds(env: Mapping[str, str], key: Tunable) -> float | None:
+    raw = env.get(key.value)
+    if not raw:
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        raise InvalidSettingError(f"{key.value} must be a number of seconds, got {raw!r}") from None
+    if not value >= 0:
+        raise InvalidSettingError(f"{key.value} must be a number of seconds, got {raw!r}")
     return value

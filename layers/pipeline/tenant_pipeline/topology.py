@@ -323,6 +323,8 @@ class Tunable(StrEnum):
     MIGRATION_LEG_STEPS = "MIGRATION_LEG_STEPS"
     """Most steps (chunks written, objects copied, pages read) one migration leg takes; unset: time alone."""
     MIGRATION_LEG_RESERVE_S = "MIGRATION_LEG_RESERVE_S"
+    VALIDATION_LEG_SECONDS = "IMPORT_VALIDATION_LEG_SECONDS"
+    """Longest a validation leg reads before it hands over to the next (0: one batch per leg)."""
 
 
 DEFAULT_MAX_OBJECT_BYTES = 5 * 1024**3

@@ -180,15 +180,14 @@ def test_a_validation_pass_that_loses_a_record_loads_nothing(
     # Given a validation pass that drops one invalid record from its outcomes
     from tenant_pipeline.imports import validate as validate_module
 
-    real = validate_module.validate_batches
+    class LossyPass(validate_module.ValidationPass):
+        def __iter__(self) -> Iterator[Any]:
+            for batch in super().__iter__():
+                if batch.invalid:
+                    batch.invalid, batch.invalid_at = batch.invalid[1:], batch.invalid_at[1:]
+                yield batch
 
-    def lossy(*args: Any, **kwargs: Any) -> Iterator[Any]:
-        for batch in real(*args, **kwargs):
-            if batch.invalid:
-                batch.invalid, batch.invalid_at = batch.invalid[1:], batch.invalid_at[1:]
-            yield batch
-
-    monkeypatch.setattr(validate_module, "validate_batches", lossy)
+    monkeypatch.setattr(validate_module, "ValidationPass", LossyPass)
     # When the file is validated
     pipeline.run()
     # Then the job ends FAILED before anything is loaded, with the counts in its reason

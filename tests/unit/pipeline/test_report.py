@@ -56,3 +56,28 @@ def test_the_escape_is_the_exports_reversible_one() -> None:
     # A value that already starts with an apostrophe and a trigger gains one more, so one comes off
     for value in ("'=1", "''+x", "@home", "plain", "'quoted"):
         assert unescape_formula(report_cell(value)) == value
+
+
+def test_parts_kept_by_legs_join_into_one_report_that_lines_can_follow() -> None:
+    # Given two legs' parts, the second with a value holding a line break
+    parts = []
+    for lines in ([(2, "email", "x", "not an e-mail")], [(9, "notes", "a\r\nb", "too long")]):
+        with ErrorReport() as part:
+            for line in lines:
+                part.add(*line)
+            parts.append(part.saved().read())
+    # When a report joins them and a late duplicate follows
+    objects = _CapturingObjects()
+    with ErrorReport() as report:
+        for part_bytes in parts:
+            report.extend(io.BytesIO(part_bytes))
+        report.add(12, "id", "c-1", "duplicate")
+        report.upload(objects, "bucket", "errors.csv")  # type: ignore[arg-type]
+    # Then the csv module reads one header and every line, in order
+    rows = list(csv.reader(io.StringIO(objects.uploaded["bucket/errors.csv"].decode(), newline="")))
+    assert rows == [
+        list(HEADER),
+        ["2", "email", "x", "not an e-mail"],
+        ["9", "notes", "a\r\nb", "too long"],
+        ["12", "id", "c-1", "duplicate"],
+    ]

@@ -29,3 +29,16 @@ def test_a_missing_name_says_which_variable_to_set() -> None:
 def test_a_bad_tunable_is_refused(raw: str) -> None:
     with pytest.raises(InvalidSettingError, match=Tunable.BATCH_ROWS.value):
         PipelineSettings.from_env({Tunable.BATCH_ROWS.value: raw})
+
+
+def test_a_validation_leg_is_capped_only_when_asked_and_zero_means_one_batch() -> None:
+    assert PipelineSettings.from_env({}).validation_leg_s is None
+    leg = Tunable.VALIDATION_LEG_SECONDS.value
+    assert PipelineSettings.from_env({leg: "0"}).validation_leg_s == 0
+    assert PipelineSettings.from_env({leg: "2.5"}).validation_leg_s == 2.5
+
+
+@pytest.mark.parametrize("raw", ["soon", "-1", "nan"])
+def test_a_bad_leg_cap_is_refused(raw: str) -> None:
+    with pytest.raises(InvalidSettingError, match=Tunable.VALIDATION_LEG_SECONDS.value):
+        PipelineSettings.from_env({Tunable.VALIDATION_LEG_SECONDS.value: raw})

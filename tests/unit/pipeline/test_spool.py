@@ -8,7 +8,7 @@ import orjson
 import pytest
 
 from tenant_pipeline.imports.fanout import BatchSpool
-from tenant_pipeline.validation.duplicates import LateDuplicate
+from tenant_pipeline.validation.duplicates import LateDuplicate, LateQueue
 
 
 def test_exclude_rewrites_the_spool_in_place(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -46,3 +46,37 @@ def test_exclude_tells_apart_rows_that_share_a_line() -> None:
         # then exactly those two are gone and the first occurrences stay.
         kept = [orjson.loads(rows) for _, _, rows in spool]
         assert kept == [[["id-0", 0], ["id-1", 1]], [["id-2", 2]]]
+
+
+def test_segments_saved_by_legs_lose_exactly_the_late_duplicates_across_their_bounds() -> None:
+    # Given 23 valid rows spooled by three legs (9, 8 and 6 rows, batches of 4), each segment saved as bytes,
+    rows = [[f"id-{n}", n] for n in range(23)]
+    saved: list[bytes] = []
+    first = 0
+    for size in (9, 8, 6):
+        with BatchSpool(batch_rows=4) as spool:
+            spool.add_batch(list(range(first + 2, first + size + 2)), rows[first : first + size])
+            spool.finish()
+            saved.append(spool.saved().read())
+        first += size
+    # when the rows at ordinals 8 (the first leg's last), 9-12 (the second leg's first batch), 16 and 22
+    # turn out to be later duplicates, handed to each segment in turn,
+    dropped = [8, 9, 10, 11, 12, 16, 22]
+    queue = LateQueue(LateDuplicate(line=o + 2, key=f"id-{o}", first_line=1, ordinal=o) for o in dropped)
+    kept: list[list[object]] = []
+    removed: list[int] = []
+    batches = []
+    first = 0
+    for data in saved:
+        segment = tempfile.TemporaryFile()  # noqa: SIM115 - the reopened spool owns and closes it
+        segment.write(data)
+        with BatchSpool.reopen(segment, batch_rows=4) as spool:
+            end = first + spool.rows
+            spool.exclude(queue.before(end), lambda late: removed.append(late.ordinal), first_ordinal=first)
+            batches.append(spool.batches)
+            kept += [row for _, _, rows_json in spool for row in orjson.loads(rows_json)]
+            first = end
+    # then exactly those rows are gone, each once, the others kept in order, and no batch is left empty.
+    assert removed == dropped
+    assert kept == [row for ordinal, row in enumerate(rows) if ordinal not in dropped]
+    assert batches == [2, 1, 2]

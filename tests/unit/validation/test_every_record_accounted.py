@@ -6,6 +6,10 @@ line break, repeated ids (several on one line in a one-line JSON array), and ent
 invalid; a tiny key-tracker memory makes some repeats known only after the pass. The expected
 outcome of each record comes from how it was generated (never from the validator), and the count of
 records from the standard library.
+CSV and JSON Lines files are also read in legs, as invocations with a tiny time budget read them: each
+leg stops after a batch or a few, at whatever record that is, and the next starts from the saved byte
+offset on its own copy of the rest of the file, with the key tracker saved and resumed in between, so
+files split at awkward places (inside CRLF runs, after multi-line quoted fields, after a BOM).
 The default tests try a few hundred files per format; the `thorough` ones (`make test-thorough`) another
 thousand each.
 """
@@ -25,7 +29,19 @@ from hypothesis import strategies as st
 
 from tenant_pipeline.entities import load_entity
 from tenant_pipeline.formats import FileFormat, ReadLimits
-from tenant_pipeline.validation import InvalidRow, KeyTracker, ValidRow, validate_stream
+from tenant_pipeline.validation import (
+    InvalidRow,
+    KeyTracker,
+    Leg,
+    ReadCheckpoint,
+    SavedKeys,
+    ValidatedBatch,
+    ValidationPass,
+    ValidRow,
+    settle,
+    validate_stream,
+)
+from tenant_pipeline.validation.duplicates import DEFAULT_MAX_KEYS
 
 CONTACTS = load_entity("contacts")
 COLUMNS = list(CONTACTS.columns)
@@ -168,19 +184,74 @@ def _oracle_records(text: str) -> list[tuple[int, list[str]]]:
 
 
 def _validate(
-    data: bytes, key: str, batch: int, chunk: int, max_keys: int | None = None
+    data: bytes,
+    key: str,
+    batch: int,
+    chunk: int,
+    max_keys: int | None = None,
+    *,
+    leg_batches: int | None = None,
 ) -> list[ValidRow | InvalidRow]:
     limits = ReadLimits(batch_rows=batch, chunk_bytes=chunk)
+    if leg_batches is not None:
+        fmt = FileFormat.from_key(key)
+        return _validate_in_legs(data, fmt, limits, max_keys or DEFAULT_MAX_KEYS, leg_batches)
     with KeyTracker(max_keys=max_keys) if max_keys else KeyTracker() as keys:
         return list(validate_stream(io.BytesIO(data), FileFormat.from_key(key), CONTACTS, limits, keys=keys))
 
 
+def _validate_in_legs(
+    data: bytes, fmt: FileFormat, limits: ReadLimits, max_keys: int, leg_batches: int
+) -> list[ValidRow | InvalidRow]:
+    """The outcomes of a pass run as invocations that each stop after `leg_batches` batches; only bytes
+    (JSON, the tracker's saved state and spill pieces) go from one to the next, as through S3."""
+    start: ReadCheckpoint | None = None
+    saved: SavedKeys | None = None
+    spilled: list[dict[int, bytes]] = []  # per leg: partition -> piece
+    batches: list[ValidatedBatch] = []
+    while True:
+        rest = io.BytesIO(data[start.offset :] if start else data)  # a ranged GET of the rest
+        keys = KeyTracker.resumed(saved, max_keys) if saved else KeyTracker(max_keys)
+        with keys:
+            leg_start = len(batches)
+            leg = Leg(
+                ValidationPass(rest, fmt, CONTACTS, limits, keys=keys, start=start),
+                out_of_time=lambda: len(batches) - leg_start >= leg_batches,  # noqa: B023 - read at once
+            )
+            batches.extend(leg)
+            memory, passed, spilling = keys.save()  # an object, then two fields of the job
+            saved = SavedKeys(bytes(memory), *json.loads(json.dumps([passed, spilling])))
+            spilled.append({index: piece.read() for index, piece in keys.spill_pieces()})
+        if leg.stopped_at is None:
+            break
+        assert len(spilled) < 10_000, "a leg made no progress"
+        start = ReadCheckpoint.from_dict(json.loads(json.dumps(leg.stopped_at.to_dict())))
+    with KeyTracker.resumed(saved, max_keys) as joined:
+        for pieces in spilled:
+            for index, piece in pieces.items():
+                joined.add_spilled(index, io.BytesIO(piece))
+        late = joined.later_duplicates()
+        return list(settle(batches, late, CONTACTS.primary_key, CONTACTS.columns))
+
+
+chunk_sizes = st.one_of(st.integers(1, 64), st.just(64 * 1024))
+"""Bytes per read: tiny ones split characters and line ends; the large one holds a whole file in one block."""
 key_memory = st.sampled_from([None, None, 1, 3])
 """Keys the tracker holds in memory (None: the default); past a tiny cap repeats are found after the pass."""
+leg_budget = st.sampled_from([None, 1, 1, 2, 5])
+"""Batches an invocation reads before its time is up (None: the whole file in one)."""
 
 
-def _check_csv(text: str, expected: list[Row | None], batch: int, chunk: int, max_keys: int | None) -> None:
-    outcomes = _validate(text.encode(), "contacts.csv", batch, chunk, max_keys)
+def _check_csv(
+    text: str,
+    expected: list[Row | None],
+    batch: int,
+    chunk: int,
+    max_keys: int | None,
+    *,
+    leg_batches: int | None = None,
+) -> None:
+    outcomes = _validate(text.encode(), "contacts.csv", batch, chunk, max_keys, leg_batches=leg_batches)
     records = _oracle_records(text)
     # One outcome per record the csv module reads, at the line where that record starts
     assert len(records) == len(expected)
@@ -196,10 +267,19 @@ def _check_csv(text: str, expected: list[Row | None], batch: int, chunk: int, ma
 
 
 def _check_json(
-    rows: list[Row], key: str, data: bytes, sizes: tuple[int, int, int | None], oracle_count: int
+    rows: list[Row],
+    key: str,
+    data: bytes,
+    sizes: tuple[int, int, int | None],
+    oracle_count: int,
+    *,
+    oracle_lines: list[int] | None = None,
+    leg_batches: int | None = None,
 ) -> None:
-    outcomes = _validate(data, key, *sizes)
+    outcomes = _validate(data, key, *sizes, leg_batches=leg_batches)
     assert len(outcomes) == oracle_count == len(rows)
+    if oracle_lines is not None:
+        assert [o.line for o in outcomes] == oracle_lines
     for outcome, row in zip(outcomes, without_repeats(list(rows)), strict=True):
         assert row is not None
         if row.stored is None:
@@ -222,7 +302,12 @@ def _json_objects(rows: list[Row]) -> list[dict[str, Any]]:
 def _csv_property(data: st.DataObject) -> None:
     text, expected = data.draw(contacts_file())
     _check_csv(
-        text, expected, data.draw(st.integers(1, 20)), data.draw(st.integers(1, 64)), data.draw(key_memory)
+        text,
+        expected,
+        data.draw(st.integers(1, 20)),
+        data.draw(chunk_sizes),
+        data.draw(key_memory),
+        leg_batches=data.draw(leg_budget),
     )
 
 
@@ -231,9 +316,19 @@ def _jsonl_property(data: st.DataObject) -> None:
     objects = _json_objects(list(rows))
     gap = st.sampled_from(["\n", "\n\n", "\r\n", "\n  \n"])
     text = "".join(json.dumps(o, ensure_ascii=data.draw(st.booleans())) + data.draw(gap) for o in objects)
-    oracle = [json.loads(line) for line in text.split("\n") if line.strip()]
-    sizes = data.draw(st.integers(1, 20)), data.draw(st.integers(1, 64)), data.draw(key_memory)
-    _check_json(list(rows), "contacts.jsonl", text.encode(), sizes, len(oracle))
+    lines = text.split("\n")
+    oracle = [json.loads(line) for line in lines if line.strip()]
+    oracle_lines = [number for number, line in enumerate(lines, start=1) if line.strip()]
+    sizes = data.draw(st.integers(1, 20)), data.draw(chunk_sizes), data.draw(key_memory)
+    _check_json(
+        list(rows),
+        "contacts.jsonl",
+        text.encode(),
+        sizes,
+        len(oracle),
+        oracle_lines=oracle_lines,
+        leg_batches=data.draw(leg_budget),
+    )
 
 
 def _json_array_property(data: st.DataObject) -> None:

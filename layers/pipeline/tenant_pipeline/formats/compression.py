@@ -12,20 +12,21 @@ from tenant_pipeline.formats.limits import ReadLimits
 GZIP_MAGIC = b"\x1f\x8b"
 
 
-def iter_chunks(stream: BinaryIO, gzip: bool, limits: ReadLimits) -> Iterator[bytes]:
+def iter_chunks(stream: BinaryIO, gzip: bool, limits: ReadLimits, *, offset: int = 0) -> Iterator[bytes]:
     """Yield the (decompressed) content in chunks of at most `limits.chunk_bytes`.
 
     Plain content is gunzipped too when it starts with the gzip magic bytes. The cap counts
     decompressed bytes as they are produced, so a bomb is refused after `max_decompressed_bytes`
-    of output, never after inflating it whole.
+    of output, never after inflating it whole. A `stream` that starts at `offset` of a plain file (a
+    resumed read) is never taken for gzip, and its bytes count from there.
     """
     first = stream.read(limits.chunk_bytes)
     if not first:
         return
-    if gzip or first.startswith(GZIP_MAGIC):
+    if gzip or (offset == 0 and first.startswith(GZIP_MAGIC)):
         yield from _gunzip(first, stream, limits)
         return
-    total = 0
+    total = offset
     chunk = first
     while chunk:
         total += len(chunk)

@@ -13,13 +13,18 @@ quoted field over the csv module's field size limit) leaves no trustworthy place
 file is rejected, naming the line where that record starts. A line longer than
 `limits.max_line_bytes` is never buffered: without a quote character and at the start of a record it
 is one record, reported as too long; otherwise the file is rejected.
+
+Resuming. After any batch, `resume_point()` names the byte offset and line where the next record
+starts (None in the rare block where an over-long line hides its byte count: the next batch then
+gives one); a reader built with that point and the header reads on from a ranged read of the object.
 """
 
 from __future__ import annotations
 
 import csv as _csv
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from itertools import chain
+from typing import NamedTuple
 
 from tenant_pipeline.formats.batch import ROW, RowBatch, RowProblem, excerpt
 from tenant_pipeline.formats.errors import EmptyFileError, HeaderError, MalformedCsvError, RecordTooLargeError
@@ -27,15 +32,39 @@ from tenant_pipeline.formats.limits import ReadLimits
 from tenant_pipeline.formats.lines import TextLines
 
 
-class CsvReader:
-    """Reads the header, then yields batches of up to `limits.batch_rows` records."""
+class ResumePoint(NamedTuple):
+    """Where the next record starts: its byte offset in the object and the number of lines before it."""
 
-    def __init__(self, chunks: Iterator[bytes], limits: ReadLimits) -> None:
+    offset: int
+    line: int
+
+
+class CsvReader:
+    """Reads the header, then yields batches of up to `limits.batch_rows` records.
+
+    Given a `header` (as a previous reader read it) and a `start`, it reads a stream that begins at
+    that point of the file instead, with no header row in it."""
+
+    def __init__(
+        self,
+        chunks: Iterator[bytes],
+        limits: ReadLimits,
+        *,
+        header: Sequence[str] | None = None,
+        start: ResumePoint | None = None,
+    ) -> None:
         self._limits = limits
-        self._lines = TextLines(chunks, limits)
+        offset, first_line = start if start is not None else (0, 0)
+        self._lines = TextLines(chunks, limits, first_line=first_line, offset=offset)
         self._reader = _csv.reader(chain.from_iterable(self._lines.blocks()), strict=True)
-        self._end = 0  # the line on which the last record read ends
-        self.header: list[str] = self._read_header()
+        self._base = first_line  # lines before the stream's first one: `line_num` counts from there
+        self._end = first_line  # the line on which the last record read ends
+        self.header: list[str] = list(header) if header is not None else self._read_header()
+
+    def resume_point(self) -> ResumePoint | None:
+        """Where the record after the last batch yielded starts, or None when its offset is not known."""
+        offset = self._lines.offset_after(self._end)
+        return None if offset is None else ResumePoint(offset, self._end)
 
     def _read_header(self) -> list[str]:
         while True:
@@ -45,8 +74,8 @@ class CsvReader:
                 raise EmptyFileError("file is empty: a header row is required") from None
             except _csv.Error as exc:
                 raise HeaderError(f"header row is malformed CSV: {exc}") from None
-            self._end = self._reader.line_num
-            if self._lines.too_long:
+            self._end = self._base + self._reader.line_num
+            if self._lines.too_long and min(self._lines.too_long) <= self._end:
                 raise HeaderError(f"header row is longer than {self._limits.max_line_bytes} characters")
             if row:
                 break
@@ -66,7 +95,7 @@ class CsvReader:
         """The records after the header, in file order, in batches of up to `limits.batch_rows`."""
         size = self._limits.batch_rows
         width = len(self.header)
-        reader, too_long = self._reader, self._lines.too_long
+        reader, too_long, base = self._reader, self._lines.too_long, self._base
         lines: list[int] = []
         rows: list[list[str]] = []
         problems: dict[int, RowProblem] = {}
@@ -75,7 +104,7 @@ class CsvReader:
             try:
                 for row in reader:
                     start = end + 1
-                    end = reader.line_num
+                    end = base + reader.line_num
                     if too_long and min(too_long) <= end:
                         self._end = end
                         problems[len(rows)] = self._over_long(start)
@@ -84,10 +113,11 @@ class CsvReader:
                     lines.append(start)
                     rows.append(row)
                     if len(rows) >= size:
+                        self._end = end
                         yield _sift(lines, rows, problems, width)
                         lines, rows, problems = [], [], {}
             except _csv.Error as exc:
-                start, self._end = end + 1, reader.line_num
+                start, self._end = end + 1, base + reader.line_num
                 if too_long and min(too_long) <= self._end:
                     problem = self._over_long(start)
                 elif self._end > start:

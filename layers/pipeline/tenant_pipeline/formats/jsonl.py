@@ -3,6 +3,9 @@
 Lines are split as bytes and handed to orjson whole batches at a time; only a batch holding a
 bad line falls back to line-by-line decoding. A line that does not parse is a row error; a line
 that is not valid UTF-8 rejects the file (an encoding problem is never confined to one row).
+
+Resuming. After any batch, `resume_point()` names the byte offset and line where the next record
+starts; a reader given that `start` reads on from a ranged read of the object.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from typing import Any
 import orjson
 
 from tenant_pipeline.formats.batch import ROW, RowBatch, RowProblem, excerpt
+from tenant_pipeline.formats.csv import ResumePoint
 from tenant_pipeline.formats.errors import EncodingError
 from tenant_pipeline.formats.limits import ReadLimits
 
@@ -23,9 +27,26 @@ _BOM = b"\xef\xbb\xbf"
 class JsonLinesReader:
     """Yields `RowBatch`es of decoded JSON values (objects are checked by the validator)."""
 
-    def __init__(self, chunks: Iterator[bytes], limits: ReadLimits) -> None:
+    def __init__(
+        self, chunks: Iterator[bytes], limits: ReadLimits, *, start: ResumePoint | None = None
+    ) -> None:
         self._chunks = chunks
         self._limits = limits
+        self._start = start or ResumePoint(0, 0)
+        self._fed = self._start.offset  # bytes of the file read so far
+        self._group: tuple[int, int, list[bytes]] = (1, self._start.offset, [])
+        """The line group last produced: its first line, its offset, its lines (blank ones included)."""
+        self._last = self._start.line  # the last line of the last batch yielded
+
+    def resume_point(self) -> ResumePoint | None:
+        """Where the record after the last batch yielded starts, or None when its offset is not known."""
+        first, offset, parts = self._group
+        count = self._last - first + 1
+        if not 0 < count <= len(parts):
+            return None
+        # Each part was followed by its "\n", but the file's last line may have none.
+        end = offset + sum(map(len, parts[:count])) + count
+        return ResumePoint(min(end, self._fed), self._last)
 
     def batches(self) -> Iterator[RowBatch]:
         for lines, raw in self.raw_batches():
@@ -40,9 +61,11 @@ class JsonLinesReader:
             lines += numbers
             raw += parts
             while len(raw) >= size:
+                self._last = lines[size - 1]
                 yield lines[:size], raw[:size]
                 del lines[:size], raw[:size]
         if raw:
+            self._last = lines[-1]
             yield lines, raw
 
     def _line_groups(self) -> Iterator[tuple[list[int], list[bytes]]]:
@@ -53,15 +76,18 @@ class JsonLinesReader:
         """
         cap = self._limits.max_line_bytes
         pending = b""
-        line_no = 0
-        first = True
+        line_no = self._start.line
+        first = self._start.offset == 0  # a BOM is looked for only at the start of the file
         skipping = False
         for raw in self._chunks:
             chunk = raw.removeprefix(_BOM) if first else raw
             first = False
+            self._fed += len(raw)
             parts = chunk.split(b"\n")
+            # (while skipping, `pending` is empty and the first part is the tail of the discarded line)
             parts[0] = pending + parts[0]
             pending = parts.pop()
+            self._group = (line_no + 1, self._fed - len(pending) - sum(map(len, parts)) - len(parts), parts)
             if parts and not skipping and max(map(len, parts)) <= cap:
                 numbers = range(line_no + 1, line_no + len(parts) + 1)
                 line_no += len(parts)
@@ -86,6 +112,7 @@ class JsonLinesReader:
             if len(pending) > cap:
                 skipping = True
                 pending = b""
+        self._group = (line_no + 1, self._fed - len(pending), [pending])
         if skipping:
             yield [line_no + 1], [b""]
         elif pending and not pending.isspace():

@@ -6,6 +6,12 @@ module's documented way) breaks them, so line numbers match what `csv.reader` co
 than the cap is never buffered: it is replaced by a bare `\\n` and described in `too_long` (its length,
 and whether it holds a quote character, which decides whether it can be skipped as one record).
 Memory never holds more than one chunk plus one capped line.
+
+Resuming. `offset_after(line)` gives the byte offset just past a line of the block last produced, so a
+reader can stop after any record and a later reader can start there (`first_line`, `offset`) on a ranged
+read of the same object. The byte count of a block comes from the bytes fed minus those not yet produced
+(the decoder's buffer, the unfinished line), so only the lines before a stopping point are ever
+re-encoded, once per stop.
 """
 
 from __future__ import annotations
@@ -32,19 +38,60 @@ class OverLongLine(NamedTuple):
     quoted: bool
 
 
-class TextLines:
-    """Decoded lines in blocks (one list per chunk); `count` is the number of lines produced so far."""
+class _Block(NamedTuple):
+    """The block last produced: its lines, the offset just past them, and whether some stand in for others."""
 
-    def __init__(self, chunks: Iterator[bytes], limits: ReadLimits) -> None:
+    lines: list[str]
+    first_line: int
+    end: int
+    stand_ins: bool
+    """True when some line is a stand-in for an over-long one (its bytes are not those of the file)."""
+    end_known: bool = True
+    """False when a "\\n" may still follow in the next chunk and belong to the block's last line."""
+
+
+class TextLines:
+    """Decoded lines in blocks (one list per chunk); `count` is the number of lines produced so far.
+
+    `first_line` and `offset` start the lines at a record boundary inside the file (a resumed read):
+    numbering continues from there and no BOM is looked for."""
+
+    def __init__(
+        self, chunks: Iterator[bytes], limits: ReadLimits, *, first_line: int = 0, offset: int = 0
+    ) -> None:
         self._chunks = chunks
         self._cap = limits.max_line_bytes
         self.too_long: dict[int, OverLongLine] = {}
         """Physical line number -> what it held, for lines replaced because they exceed the cap."""
-        self.count = 0
+        self.count = first_line
+        self._offset = offset
+        self._fed = offset  # bytes of the file handed to the decoder so far
+        self._block: _Block | None = None
+
+    def offset_after(self, line: int) -> int | None:
+        """The byte offset just past `line` (a line of the block last produced), or None when unknown."""
+        block = self._block
+        if block is None or not block.first_line <= line < block.first_line + len(block.lines):
+            return None
+        at = line - block.first_line + 1
+        if at == len(block.lines):
+            return block.end if block.end_known else None
+        if block.stand_ins or not block.end_known:
+            return None
+        # Counted back from the block's end, so a BOM before its first line needs no special case.
+        return block.end - len("".join(block.lines[at:]).encode())
+
+    def _produce(
+        self, lines: list[str], unproduced: int, *, stand_ins: bool, end_known: bool = True
+    ) -> list[str]:
+        """Record `lines` as the block last produced; `unproduced`: bytes fed that come after them."""
+        self._block = _Block(lines, self.count - len(lines) + 1, self._fed - unproduced, stand_ins, end_known)
+        return lines
 
     def blocks(self) -> Iterator[list[str]]:
         """The lines in lists (one per decoded chunk), so callers can consume many at a time."""
-        decoder = codecs.getincrementaldecoder("utf-8-sig")("strict")
+        # A BOM is looked for only at the start of the file, never at a resumed read's first byte.
+        decoder = codecs.getincrementaldecoder("utf-8-sig" if self._offset == 0 else "utf-8")("strict")
         newlines_before = 0
         pending = ""
         skipping: OverLongLine | None = None  # the over-long line being discarded, until its end
@@ -54,6 +101,7 @@ class TextLines:
                 text = decoder.decode(chunk)
             except UnicodeDecodeError as exc:
                 raise self._encoding_error(exc, newlines_before) from None
+            self._fed += len(chunk)
             newlines_before += chunk.count(b"\n")
             if drop_lf and text:
                 text, drop_lf = text.removeprefix("\n"), False
@@ -63,14 +111,22 @@ class TextLines:
                 skipping = OverLongLine(skipping.length + cut, skipping.quoted or '"' in text[:cut])
                 if end is None:
                     continue
-                yield self._over_long(skipping)
-                skipping, text = None, text[end.end() :]
-                drop_lf = end.group() == "\r" and not text
+                rest = text[end.end() :]
+                drop_lf = end.group() == "\r" and not rest
+                yield self._produce(
+                    self._over_long(skipping),
+                    self._held(decoder) + len(rest.encode()),
+                    stand_ins=True,
+                    end_known=not drop_lf,
+                )
+                skipping, text = None, rest
             parts = self._split(pending + text)
             # A trailing "\r" may be the first half of "\r\n": keep it for the next chunk.
             pending = parts.pop() if parts and not parts[-1].endswith("\n") else ""
             if parts:
-                yield self._capped(parts)
+                capped = self._capped(parts)
+                unproduced = self._held(decoder) + len(pending.encode())
+                yield self._produce(capped, unproduced, stand_ins=capped is not parts)
             if len(pending) - pending.endswith("\r") > self._cap:
                 skipping = OverLongLine(len(pending), '"' in pending)
                 pending = ""
@@ -79,11 +135,21 @@ class TextLines:
         except UnicodeDecodeError as exc:
             raise self._encoding_error(exc, newlines_before) from None
         if skipping is not None:
-            yield self._over_long(skipping._replace(length=skipping.length + len(tail)))
+            yield self._produce(
+                self._over_long(skipping._replace(length=skipping.length + len(tail))), 0, stand_ins=True
+            )
             return
         pending += tail
         if pending:
-            yield self._capped(self._split(pending))
+            parts = self._split(pending)
+            capped = self._capped(parts)
+            yield self._produce(capped, 0, stand_ins=capped is not parts)
+
+    @staticmethod
+    def _held(decoder: codecs.IncrementalDecoder) -> int:
+        """Bytes the decoder holds back (an unfinished character, or what may still be a BOM)."""
+        buffered, _ = decoder.getstate()
+        return len(buffered)
 
     def _over_long(self, line: OverLongLine) -> list[str]:
         """The stand-in for a discarded line, once its end is known."""

@@ -3,7 +3,9 @@
 Rows are spooled rather than sent as they are validated because a file over the invalid threshold must
 load nothing, and the threshold is known only at the end of the pass (and so are the duplicates of a
 file larger than the key tracker's memory). The spool is a temporary file of one line per batch
-(memory stays flat; `/tmp` holds at most the valid rows). Batch numbers are
+(memory stays flat; `/tmp` holds at most the valid rows). A pass read in legs keeps one spool per leg,
+a segment saved as bytes between invocations (`reopen`) whose rows carry on the ordinals of the
+segments before it (`exclude`'s `first_ordinal`). Batch numbers are
 deterministic (1, 2, ... in file order), so a re-run of the same validation re-sends the same batches,
 and the per-batch markers make them count once.
 """
@@ -39,13 +41,29 @@ class BatchSpool:
     share a line; see `validation.duplicates`).
     """
 
-    def __init__(self, batch_rows: int) -> None:
-        self._file = tempfile.TemporaryFile()  # noqa: SIM115 - closed by close()
+    def __init__(self, batch_rows: int, file: IO[bytes] | None = None) -> None:
+        self._file = file or tempfile.TemporaryFile()  # noqa: SIM115 - closed by close()
         self._batch_rows = batch_rows
         self._lines: list[int] = []
         self._rows: list[Sequence[Any]] = []
         self.batches = 0
         self.rows = 0
+
+    @classmethod
+    def reopen(cls, file: IO[bytes], batch_rows: int) -> BatchSpool:
+        """A finished spool saved earlier (a leg's segment), read from `file`, which it then owns."""
+        spool = cls(batch_rows, file)
+        for count, _, _ in spool._entries():
+            spool.batches += 1
+            spool.rows += int(count)
+        spool._file.seek(0, 2)
+        return spool
+
+    def saved(self) -> IO[bytes]:
+        """The finished spool's file, rewound, to save it as it is (it stays open)."""
+        self._file.flush()
+        self._file.seek(0)
+        return self._file
 
     def add_batch(self, lines: Sequence[int], rows: Sequence[Sequence[Any]]) -> None:
         """Add valid rows (values in the entity's column order) with their source lines."""
@@ -81,8 +99,16 @@ class BatchSpool:
         for number, (count, _, rows_json) in enumerate(self._entries(), start=1):
             yield number, int(count), rows_json
 
-    def exclude(self, late: Iterator[LateDuplicate], on_removed: Callable[[LateDuplicate], None]) -> int:
+    def exclude(
+        self,
+        late: Iterator[LateDuplicate],
+        on_removed: Callable[[LateDuplicate], None],
+        *,
+        first_ordinal: int = 0,
+    ) -> int:
         """Drop the rows at the ordinals of `late` (ascending, all spooled); returns how many.
+
+        `first_ordinal` is the ordinal of the spool's first row (a leg's segment: the rows before it).
 
         The spool is rewritten in place (a batch never grows by losing rows, so the writes stay behind
         the reads), so `/tmp` never holds it twice; batches left empty disappear, so batch numbers stay
@@ -91,7 +117,7 @@ class BatchSpool:
         pending = next(late, None)
         if pending is None:
             return 0
-        removed = read_at = write_at = first_ordinal = 0
+        removed = read_at = write_at = 0
         self.batches = self.rows = 0
         spool = self._file
         while True:

@@ -10,7 +10,7 @@ import csv
 import io
 import shutil
 import tempfile
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from tenant_pipeline.formats.batch import excerpt
 from tenant_pipeline.formula import escape_formula
@@ -52,6 +52,18 @@ class ErrorReport:
         self._text.flush()
         self._file.seek(0)
         return objects.upload_file(bucket, key, self._file, "text/csv; charset=utf-8")
+
+    def saved(self) -> IO[bytes]:
+        """The report as it stands (header included), rewound, to keep it as a part of a longer one."""
+        self._text.flush()
+        self._file.seek(0)
+        return self._file
+
+    def extend(self, part: IO[bytes]) -> None:
+        """Append the lines of a part saved earlier (`saved`), after its header."""
+        self._text.flush()
+        part.readline()  # the header: its cells hold no line break
+        shutil.copyfileobj(part, self._file)
 
     def save(self, path: str) -> None:
         """Write the report as it stands to a local file."""

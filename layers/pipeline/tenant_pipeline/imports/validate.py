@@ -6,12 +6,19 @@ are then dropped from the spool and reported at the end of the report); then
 either the job ends FAILED_VALIDATION (invalid ratio over the tenant's limit: nothing is loaded) or the
 results are recorded (`batches_total` fixed) and the batches are sent.
 
+Legs. A plain CSV or JSON Lines file whose pass outlasts the invocation (its remaining time less
+`FINISH_RESERVE_S`, or the `IMPORT_VALIDATION_LEG_SECONDS` cap) is read in legs, one invocation each,
+each going on from a ranged read of the same object version (`imports.legs`); a finish leg then does
+the steps after the pass over every leg's parts, and the fan-out, in one invocation. A gzip file or a
+JSON array has no place to resume from: it is read in one invocation, and one that runs out of time
+ends FAILED with the reason, as does an invocation left with no time to read at all.
+
 Retries and duplicates. The job id is derived from bucket, key and version (or ETag), and the job is
 created with a condition, so a duplicate notification finds the job. A job that is finished or whose
 fan-out completed (`fanout_complete`) has nothing left to do: the duplicate is acknowledged. Otherwise
 the invocation takes the job's validation lease (one validator per job at a time; a concurrent duplicate
 is retried later rather than dropped, so the work is never lost with a crashed holder) and runs the
-whole validation again: same rows, same batch numbers, same messages. Batches that had already been
+validation (or its leg) again: same rows, same batch numbers, same messages. Batches that had already been
 sent are re-sent and counted once, thanks to the per-batch markers.
 
 Refusals. The tenant comes only from the key. An upload that cannot be attributed to a tenant of the
@@ -26,9 +33,11 @@ A file refused as a whole by validation (encoding, header, gzip cap, ...) ends F
 from __future__ import annotations
 
 import logging
+import math
+import tempfile
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
@@ -56,8 +65,10 @@ from tenant_pipeline.imports.keys import (
     parse_import_key,
     report_key,
 )
+from tenant_pipeline.imports.legs import LegCheckpoint, LegParts, Stage, leg_request_body
 from tenant_pipeline.imports.object_version import object_version
 from tenant_pipeline.imports.report import ErrorReport
+from tenant_pipeline.imports.routing import ValidationRequest, send_entry
 from tenant_pipeline.imports.timings import TimedReads, ValidationTiming
 from tenant_pipeline.imports.upload_gate import UploadGate
 from tenant_pipeline.imports.verdict import validation_failure
@@ -69,10 +80,14 @@ from tenant_pipeline.store.tenants import Tenant, TenantDirectory, TenantStatus,
 from tenant_pipeline.topology import Resource
 from tenant_pipeline.validation import (
     KeyTracker,
+    Leg,
     PassClock,
+    ReadCheckpoint,
+    SavedKeys,
     ValidatedBatch,
+    ValidationPass,
     duplicate_reason,
-    validate_batches,
+    resumable,
 )
 from tenant_telemetry import JobTrace, get_tracer, pipeline_metrics
 from tenant_telemetry.metrics import ImportStatus
@@ -104,6 +119,8 @@ class ObjectCreated:
     version_id: str | None = None
     etag: str | None = None
     size: int | None = None
+    leg: int = 1
+    """Which leg of the object's validation the request asks for (`imports.legs`)."""
 
 
 class Outcome(StrEnum):
@@ -115,6 +132,8 @@ class Outcome(StrEnum):
     REFUSED = "refused"
     FAILED_VALIDATION = "failed_validation"
     FANNED_OUT = "fanned_out"
+    HANDED_OVER = "handed_over"
+    """This leg's part is kept and the next leg is queued (`imports.legs`)."""
 
 
 @dataclass(frozen=True)
@@ -168,6 +187,15 @@ class _Source:
     refusal: ImportRefusedError | None
 
 
+@dataclass(frozen=True)
+class _PassTimes:
+    """When the invocation's work began, and its seconds reading and checking rows."""
+
+    started_ns: int
+    read_s: float
+    check_s: float
+
+
 FINISH_RESERVE_S = 30.0
 """Time kept, of an invocation's remaining time, to write the report and record the job's end."""
 
@@ -182,17 +210,21 @@ class ImportValidator:
         jobs: JobsLedger,
         tenants: TenantDirectory,
         queue: BatchQueue,
+        requests: BatchQueue,
         completer: JobCompleter,
         gate: UploadGate,
         batch_rows: int,
         max_object_bytes: int,
         read_limits: ReadLimits | None = None,
+        leg_s: float | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._objects = objects
         self._jobs = jobs
         self._tenants = tenants
         self._queue = queue
+        self._requests = requests
+        self._leg_s = leg_s
         self._completer = completer
         self._gate = gate
         self._batch_rows = batch_rows
@@ -201,7 +233,9 @@ class ImportValidator:
         self._clock = clock
 
     @classmethod
-    def from_settings(cls, settings: PipelineSettings, clients: AwsClients) -> ImportValidator:
+    def from_settings(
+        cls, settings: PipelineSettings, clients: AwsClients, *, clock: Callable[[], float] = time.time
+    ) -> ImportValidator:
         jobs = JobsLedger(settings.name(Resource.JOBS_TABLE), clients.dynamodb)
         tenants = TenantDirectory(settings.name(Resource.TENANTS_TABLE), clients.dynamodb)
         return cls(
@@ -210,10 +244,13 @@ class ImportValidator:
             tenants=tenants,
             gate=UploadGate(tenants, RejectsLog(settings.name(Resource.JOBS_TABLE), clients.dynamodb)),
             queue=BatchQueue(clients.sqs, settings.name(Resource.BATCHES_QUEUE)),
+            requests=BatchQueue(clients.sqs, settings.name(Resource.VALIDATION_QUEUE)),
             completer=JobCompleter(jobs, max_receives=settings.batches_max_receive_count),
             batch_rows=settings.batch_rows,
             max_object_bytes=settings.max_object_bytes,
             read_limits=ReadLimits(max_decompressed_bytes=settings.max_decompressed_bytes),
+            leg_s=settings.validation_leg_s,
+            clock=clock,
         )
 
     # -- entry ---------------------------------------------------------------------------------
@@ -267,15 +304,22 @@ class ImportValidator:
 
     def _run(self, source: _Source, remaining_s: float | None) -> ValidationResult:
         job = self._open_job(source)
-        if job.finished or job.fanout_complete:
+        leg = source.event.leg
+        if job.finished or job.fanout_complete or leg < job.validation_leg:
             return ValidationResult(Outcome.DUPLICATE, job.job_id)
         now = self._clock()
         lease_until = int(now + (remaining_s if remaining_s is not None else _DEFAULT_LEASE_S)) + 5
-        if not self._jobs.claim_validation(job.job_id, now_epoch=int(now), lease_until_epoch=lease_until):
+        claimed = leg == job.validation_leg and self._jobs.claim_validation(
+            job.job_id, now_epoch=int(now), lease_until_epoch=lease_until, leg=leg
+        )
+        if not claimed:
             current = self._jobs.get(job.job_id)
-            if current.finished or current.fanout_complete:
+            if current.finished or current.fanout_complete or leg < current.validation_leg:
                 return ValidationResult(Outcome.DUPLICATE, job.job_id)
-            raise ValidationInProgressError(f"job {job.job_id} is being validated by another invocation")
+            raise ValidationInProgressError(
+                f"job {job.job_id} is being validated by another invocation (leg {current.validation_leg})"
+            )
+        job = replace(job, validation_leg=leg)
         deadline = None if remaining_s is None else now + remaining_s - FINISH_RESERVE_S
         try:
             return self._validate_claimed(job, source, deadline)
@@ -342,7 +386,7 @@ class ImportValidator:
                 shard_count=tenant.shard_count,
             )
             try:
-                return self._validate_rows(job, source.opened, rows, trace, span, deadline=deadline)
+                return self._validate_rows(job, source, rows, trace, span, deadline=deadline)
             except ValidationOutOfTimeError as exc:
                 # Another attempt would run out of time the same way: the job says why, now.
                 reason = str(exc)
@@ -389,35 +433,58 @@ class ImportValidator:
     def _validate_rows(
         self,
         job: Job,
-        opened: OpenedObject,
+        source: _Source,
         rows: _Rows,
         trace: JobTrace,
         span: Any,
         *,
         deadline: float | None,
     ) -> ValidationResult:
-        columns = rows.entity.columns
-        key_field = rows.entity.primary_key
+        """Read this leg's share of the file (all of it, unless a plain CSV or JSON Lines file takes
+        longer than one invocation), then finish, or hand over to the next leg."""
+        if deadline is not None and self._clock() >= deadline:
+            raise ValidationOutOfTimeError(
+                f"validation ran out of time: the invocation had less than the {FINISH_RESERVE_S:.0f} s it "
+                "keeps to record the job, so no leg can make progress (see `tenantctl plan`)"
+            )
+        checkpoint = LegCheckpoint.from_dict(job.validation_checkpoint) if job.validation_checkpoint else None
+        if checkpoint is not None:
+            rows.total, rows.invalid, rows.read = checkpoint.total, checkpoint.invalid, checkpoint.read
+            rows.rejected = checkpoint.rejected
+            rows.renamed.update(checkpoint.renamed)
+            if checkpoint.stage is Stage.FINISH:
+                return self._finish_legs(job, checkpoint, rows, trace, span)
+        assert source.opened is not None  # admitted
         started_ns = time.time_ns()
-        timed = TimedReads(opened.body)
+        body = source.opened.body if checkpoint is None else self._resumed_body(source, checkpoint).body
+        timed = TimedReads(body)
         clock = PassClock()
-        with ErrorReport() as report, BatchSpool(self._batch_rows) as spool, KeyTracker() as keys:
+        leg_ends = deadline if self._leg_s is None else min(deadline or math.inf, self._clock() + self._leg_s)
+        with (
+            ErrorReport() as report,
+            BatchSpool(self._batch_rows) as spool,
+            self._tracker(job, checkpoint) as keys,
+        ):
             # Reading, parsing and checking interleave in one stream: one span, each one's time an attribute.
             pass_span = get_tracer().start_span(ROWS_SPAN)
             pass_started = time.perf_counter()
+            validation = ValidationPass(
+                timed.stream,
+                rows.fmt,
+                rows.entity,
+                self._limits,
+                keys=keys,
+                mapping=rows.mapping,
+                renamed=rows.renamed,
+                clock=clock,
+                start=checkpoint.read_point if checkpoint is not None else None,
+            )
+            leg = Leg(validation, lambda: leg_ends is not None and self._clock() > leg_ends)
+            # A resumable pass stops at its leg's end; any other must be read whole before the deadline.
+            reading = leg if resumable(rows.fmt) else validation
             try:
-                validated = validate_batches(
-                    timed.stream,
-                    rows.fmt,
-                    rows.entity,
-                    self._limits,
-                    keys=keys,
-                    mapping=rows.mapping,
-                    renamed=rows.renamed,
-                    clock=clock,
-                )
-                for batch in validated:
-                    if deadline is not None and self._clock() > deadline:
+                for batch in reading:
+                    if reading is validation and deadline is not None and self._clock() > deadline:
                         raise ValidationOutOfTimeError(
                             f"validation ran out of time after {rows.read:,} rows of the file: the "
                             "validator's timeout is too short for it (see `tenantctl plan`)"
@@ -425,18 +492,11 @@ class ImportValidator:
                     kept = time.perf_counter()
                     _keep(batch, rows, report, spool)
                     clock.check_s += time.perf_counter() - kept
-                spool.finish()
-                # Past the tracker's memory cap, some repeats are known only now: drop them from the
-                # spool and report them (first occurrence in file order stands).
-                rows.invalid += spool.exclude(
-                    keys.later_duplicates(),
-                    lambda late: report.add(
-                        late.line, key_field, late.key, duplicate_reason(late.first_line)
-                    ),
-                )
             except FileRejectedError as exc:
                 rows.rejected = str(exc) or type(exc).__name__
                 report.add("", "file", "", rows.rejected)
+            finally:
+                body.close()
             spool.finish()
             pass_span.set_attributes(
                 {
@@ -446,67 +506,216 @@ class ImportValidator:
                     ),
                     "import.check_seconds": clock.check_s,
                     "import.row_count": rows.total,
+                    "import.validation_leg": job.validation_leg,
                 }
             )
             pass_span.end()
-            pass_ended_ns = time.time_ns()
-            rows.spooled = spool.rows
-            uri = self._upload_report(job, report)
-            span.set_attributes(
-                {
-                    "import.row_count": rows.total,
-                    "import.validation_errors": rows.invalid,
-                    "import.entity_type": rows.entity.name,
-                    "import.format": job.format or "",
-                }
-            )
-            self._count_invalid(job, rows)
-            unaccounted = rows.unaccounted()
-            failure = unaccounted or rows.failure()
-            batches = 0 if failure else spool.batches
-            self._jobs.record_validation(
-                job.job_id,
-                total_rows=rows.total,
-                invalid=rows.invalid,
-                batches_total=batches,
-                report_uri=uri,
-                validated_at=now_iso(),
-                details={"column_mapping": rows.renamed} if rows.renamed else None,
-            )
-            if failure is not None:
-                span.set_status(Status(StatusCode.ERROR, failure))
-                status = JobStatus.FAILED if unaccounted else JobStatus.FAILED_VALIDATION
-                self._completer.fail(job.job_id, status, failure)
-                return ValidationResult(Outcome.FAILED_VALIDATION, job.job_id, failure)
-            fanout = BatchFanout(
-                self._queue,
-                self._objects,
-                claim_bucket=source_bucket(job),
-                message_attributes=inject_message_attributes({}, context=trace.context()),
-            )
-            fanout_started_ns = time.time_ns()
-            with get_tracer().start_as_current_span(FANOUT_SPAN) as fanout_span:
-                fanout.send_all(
-                    spool,
-                    job_id=job.job_id,
-                    tenant_id=job.tenant_id,
-                    entity=rows.entity.name,
-                    columns=columns,
-                    shard_count=rows.shard_count,
+            stopped = leg.stopped_at if rows.rejected is None else None
+            if stopped is not None and stopped.offset >= source.opened.size:
+                stopped = None  # it stopped at the object's end: nothing is left to read
+            if checkpoint is None and stopped is None:
+                return self._finish(
+                    job,
+                    rows=rows,
+                    report=report,
+                    spool=spool,
+                    keys=keys,
+                    trace=trace,
+                    span=span,
+                    times=_PassTimes(started_ns, timed.seconds, clock.check_s),
                 )
-                fanout_span.set_attribute("import.batch_count", batches)
-            self._record_timing(
-                job.job_id,
-                ValidationTiming(
-                    started_ns,
-                    pass_ended_ns,
-                    timed.seconds,
-                    fanout_started_ns,
-                    time.time_ns(),
-                    check_s=clock.check_s,
-                ),
+            return self._hand_over(
+                job,
+                event=source.event,
+                previous=checkpoint,
+                rows=rows,
+                report=report,
+                spool=spool,
+                keys=keys,
+                stopped=stopped,
+                trace=trace,
             )
-            span.set_attributes({"import.batch_count": batches, "import.claim_checks": fanout.claim_checks})
+
+    def _resumed_body(self, source: _Source, checkpoint: LegCheckpoint) -> OpenedObject:
+        """The rest of the object from the checkpoint: a ranged GET of the same version."""
+        assert source.opened is not None and checkpoint.read_point is not None
+        source.opened.close()
+        return self._objects.open(
+            source.event.bucket,
+            source.event.key,
+            version_id=source.opened.version_id,
+            etag=source.opened.etag,
+            start=checkpoint.read_point.offset,
+        )
+
+    def _tracker(self, job: Job, checkpoint: LegCheckpoint | None) -> KeyTracker:
+        """The pass's key tracker: new, or as the previous leg saved it."""
+        if checkpoint is None:
+            return KeyTracker()
+        memory = self._parts(job).keys_memory(job.validation_leg - 1)
+        return KeyTracker.resumed(SavedKeys(memory, checkpoint.keys_passed, checkpoint.keys_spilling))
+
+    def _parts(self, job: Job) -> LegParts:
+        return LegParts(self._objects, source_bucket(job), job.tenant_id, job.job_id)
+
+    def _hand_over(
+        self,
+        job: Job,
+        *,
+        event: ObjectCreated,
+        previous: LegCheckpoint | None,
+        rows: _Rows,
+        report: ErrorReport,
+        spool: BatchSpool,
+        keys: KeyTracker,
+        stopped: ReadCheckpoint | None,
+        trace: JobTrace,
+    ) -> ValidationResult:
+        """Keep this leg's parts and checkpoint and queue the next leg: a read leg from `stopped`, or,
+        the file read (or refused), the finish."""
+        leg = job.validation_leg
+        saved = keys.save()
+        partitions = self._parts(job).save(
+            leg,
+            spool=spool.saved(),
+            report=report.saved(),
+            keys_memory=saved.memory,
+            spill_pieces=keys.spill_pieces(),
+        )
+        spilled = previous.spilled if previous is not None else ()
+        checkpoint = LegCheckpoint(
+            leg=leg + 1,
+            stage=Stage.READ if stopped is not None else Stage.FINISH,
+            read_point=stopped,
+            total=rows.total,
+            invalid=rows.invalid,
+            read=rows.read,
+            keys_passed=saved.passed,
+            keys_spilling=saved.spilling,
+            spilled=(*spilled, (leg, partitions)) if partitions else spilled,
+            rejected=rows.rejected,
+            renamed=rows.renamed,
+        )
+        # The request goes out before the job moves on: should this invocation stop in between, its
+        # own retry does the leg again, and the early request waits for the job to reach its leg.
+        body = leg_request_body(
+            bucket=event.bucket,
+            key=event.key,
+            version_id=event.version_id,
+            etag=event.etag,
+            size=event.size,
+            leg=leg + 1,
+        )
+        request = send_entry(ValidationRequest(body, job.tenant_id), "leg")
+        request["MessageAttributes"] = inject_message_attributes({}, context=trace.context())
+        self._requests.send_batch([request])
+        self._jobs.pass_validation_leg(job.job_id, leg=leg, checkpoint=checkpoint.to_dict())
+        return ValidationResult(Outcome.HANDED_OVER, job.job_id)
+
+    def _finish_legs(
+        self, job: Job, checkpoint: LegCheckpoint, rows: _Rows, trace: JobTrace, span: Any
+    ) -> ValidationResult:
+        """The file was read in legs: join their parts in file order, then finish as one pass does."""
+        started_ns = time.time_ns()
+        parts = self._parts(job)
+        legs = job.validation_leg - 1
+        with tempfile.TemporaryFile() as segments, ErrorReport() as report, KeyTracker() as keys:
+            parts.append_spools(legs, segments)
+            for part in parts.report_parts(legs):
+                report.extend(part)
+            parts.add_spills(checkpoint.spilled, keys)
+            with BatchSpool.reopen(segments, self._batch_rows) as spool:
+                return self._finish(
+                    job,
+                    rows=rows,
+                    report=report,
+                    spool=spool,
+                    keys=keys,
+                    trace=trace,
+                    span=span,
+                    times=_PassTimes(started_ns, 0.0, 0.0),
+                )
+
+    def _finish(
+        self,
+        job: Job,
+        *,
+        rows: _Rows,
+        report: ErrorReport,
+        spool: BatchSpool,
+        keys: KeyTracker,
+        trace: JobTrace,
+        span: Any,
+        times: _PassTimes,
+    ) -> ValidationResult:
+        """After the whole file is read: late duplicates, the report, the verdict, and the fan-out."""
+        columns = rows.entity.columns
+        key_field = rows.entity.primary_key
+        if rows.rejected is None:
+            # Past the tracker's memory cap, some repeats are known only now: drop them from the
+            # spool and report them (first occurrence in file order stands).
+            rows.invalid += spool.exclude(
+                keys.later_duplicates(),
+                lambda late: report.add(late.line, key_field, late.key, duplicate_reason(late.first_line)),
+            )
+        pass_ended_ns = time.time_ns()
+        rows.spooled = spool.rows
+        uri = self._upload_report(job, report)
+        span.set_attributes(
+            {
+                "import.row_count": rows.total,
+                "import.validation_errors": rows.invalid,
+                "import.entity_type": rows.entity.name,
+                "import.format": job.format or "",
+            }
+        )
+        self._count_invalid(job, rows)
+        unaccounted = rows.unaccounted()
+        failure = unaccounted or rows.failure()
+        batches = 0 if failure else spool.batches
+        self._jobs.record_validation(
+            job.job_id,
+            total_rows=rows.total,
+            invalid=rows.invalid,
+            batches_total=batches,
+            report_uri=uri,
+            validated_at=now_iso(),
+            details={"column_mapping": rows.renamed} if rows.renamed else None,
+        )
+        if failure is not None:
+            span.set_status(Status(StatusCode.ERROR, failure))
+            status = JobStatus.FAILED if unaccounted else JobStatus.FAILED_VALIDATION
+            self._completer.fail(job.job_id, status, failure)
+            return ValidationResult(Outcome.FAILED_VALIDATION, job.job_id, failure)
+        fanout = BatchFanout(
+            self._queue,
+            self._objects,
+            claim_bucket=source_bucket(job),
+            message_attributes=inject_message_attributes({}, context=trace.context()),
+        )
+        fanout_started_ns = time.time_ns()
+        with get_tracer().start_as_current_span(FANOUT_SPAN) as fanout_span:
+            fanout.send_all(
+                spool,
+                job_id=job.job_id,
+                tenant_id=job.tenant_id,
+                entity=rows.entity.name,
+                columns=columns,
+                shard_count=rows.shard_count,
+            )
+            fanout_span.set_attribute("import.batch_count", batches)
+        self._record_timing(
+            job.job_id,
+            ValidationTiming(
+                times.started_ns,
+                pass_ended_ns,
+                times.read_s,
+                fanout_started_ns,
+                time.time_ns(),
+                check_s=times.check_s,
+            ),
+        )
+        span.set_attributes({"import.batch_count": batches, "import.claim_checks": fanout.claim_checks})
         self._jobs.mark_fanout_complete(job.job_id)
         if batches == 0:
             self._completer.try_complete(job.job_id)

@@ -107,6 +107,10 @@ class Job:
     """Kind-specific extra fields (exports and migrations keep theirs here), stored as JSON."""
     failure_reasons: dict[int, str] = field(default_factory=dict)
     """Why each failed batch failed (what its last receive raised, or that it was dead-lettered)."""
+    validation_leg: int = 1
+    """The import validation's leg whose turn it is (a file read over several invocations)."""
+    validation_checkpoint: dict[str, Any] | None = None
+    """Where the validation's next leg goes on from (`imports.legs.LegCheckpoint`), None before any."""
 
     @property
     def finished(self) -> bool:
@@ -186,6 +190,7 @@ class Job:
             return int(item[name]["N"]) if name in item else None
 
         trace_json, details_json = text("trace_json"), text("details_json")
+        checkpoint_json = text("validation_checkpoint_json")
         return cls(
             job_id=item["job_id"]["S"],
             tenant_id=item["tenant_id"]["S"],
@@ -210,6 +215,8 @@ class Job:
             finished_at=text("finished_at"),
             error=text("error"),
             details=json.loads(details_json) if details_json else {},
+            validation_leg=number("validation_leg") or 1,
+            validation_checkpoint=json.loads(checkpoint_json) if checkpoint_json else None,
         )
 
 
@@ -240,6 +247,13 @@ def _with_live_counts(job: Job, items: Sequence[dict[str, Any]]) -> Job:
         failed_batches=tuple(failed),
         failure_reasons={number: reasons.get(number, "") for number in failed},
     )
+
+
+def _leg_is(leg: int) -> tuple[str, dict[str, Any]]:
+    """The condition that `leg` is the validation leg whose turn it is (the first has no attribute)."""
+    if leg == 1:
+        return "attribute_not_exists(validation_leg)", {}
+    return "validation_leg = :leg", {":leg": {"N": str(leg)}}
 
 
 def _statuses(values: Iterable[JobStatus]) -> tuple[str, dict[str, Any]]:
@@ -344,8 +358,10 @@ class JobsLedger:
             raise as_store_error(exc, action) from exc
         return Job.from_item(reply["Attributes"])
 
-    def claim_validation(self, job_id: str, *, now_epoch: int, lease_until_epoch: int) -> bool:
-        """Take the job's validation lease: only one invocation validates a job at a time."""
+    def claim_validation(self, job_id: str, *, now_epoch: int, lease_until_epoch: int, leg: int = 1) -> bool:
+        """Take the job's validation lease for `leg`: only one invocation validates a job at a time,
+        and only the leg whose turn it is."""
+        turn, turn_values = _leg_is(leg)
         return (
             self._update(
                 job_id,
@@ -353,7 +369,7 @@ class JobsLedger:
                 UpdateExpression="SET validation_lease = :until",
                 ConditionExpression=(
                     "#status = :running AND fanout_complete = :false AND "
-                    "(attribute_not_exists(validation_lease) OR validation_lease < :now)"
+                    f"(attribute_not_exists(validation_lease) OR validation_lease < :now) AND {turn}"
                 ),
                 ExpressionAttributeNames={"#status": "status"},
                 ExpressionAttributeValues={
@@ -361,6 +377,31 @@ class JobsLedger:
                     ":now": {"N": str(now_epoch)},
                     ":running": {"S": JobStatus.RUNNING.value},
                     ":false": {"BOOL": False},
+                    **turn_values,
+                },
+            )
+            is not None
+        )
+
+    def pass_validation_leg(self, job_id: str, *, leg: int, checkpoint: dict[str, Any]) -> bool:
+        """End validation leg `leg`: keep where the next one goes on from, make it the leg whose turn
+        it is and give the lease back for it; False if the job is no longer running at that leg."""
+        turn, turn_values = _leg_is(leg)
+        return (
+            self._update(
+                job_id,
+                "pass validation leg",
+                UpdateExpression=(
+                    "SET validation_leg = :next, validation_checkpoint_json = :checkpoint "
+                    "REMOVE validation_lease"
+                ),
+                ConditionExpression=f"#status = :running AND {turn}",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues={
+                    ":next": {"N": str(leg + 1)},
+                    ":checkpoint": {"S": json.dumps(checkpoint)},
+                    ":running": {"S": JobStatus.RUNNING.value},
+                    **turn_values,
                 },
             )
             is not None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Any, BinaryIO
@@ -39,10 +40,19 @@ class ObjectStore:
         self._client = client
 
     def open(
-        self, bucket: str, key: str, *, version_id: str | None = None, etag: str | None = None
+        self,
+        bucket: str,
+        key: str,
+        *,
+        version_id: str | None = None,
+        etag: str | None = None,
+        start: int = 0,
     ) -> OpenedObject:
-        """Start a streaming GET of exactly the notified object version (or ETag)."""
+        """Start a streaming GET of exactly the notified object version (or ETag), from byte `start`
+        (a ranged GET: `size` is then the rest's)."""
         kwargs: dict[str, Any] = {"Bucket": bucket, "Key": key}
+        if start:
+            kwargs["Range"] = f"bytes={start}-"
         if version_id:
             kwargs["VersionId"] = version_id
         elif etag:
@@ -79,6 +89,15 @@ class ObjectStore:
             self._client.put_object(Bucket=bucket, Key=key, Body=body, ContentType=content_type)
         except ClientError as exc:
             raise as_store_error(exc, "write object") from exc
+
+    def download_to(self, bucket: str, key: str, file: IO[bytes]) -> None:
+        """Append an object to a file, streamed: memory holds one buffer of it."""
+        try:
+            shutil.copyfileobj(self._client.get_object(Bucket=bucket, Key=key)["Body"], file)
+        except ClientError as exc:
+            if error_code(exc) in _MISSING:
+                raise ObjectMissingError(f"s3://{bucket}/{key} does not exist") from None
+            raise as_store_error(exc, "read object") from exc
 
     def upload_file(self, bucket: str, key: str, file: IO[bytes], content_type: str) -> str:
         """Upload a file object (multipart when large); returns its `s3://` URI."""

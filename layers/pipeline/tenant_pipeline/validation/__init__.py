@@ -15,10 +15,19 @@ from tenant_pipeline.validation.compiler import (
     compile_entity,
     duplicate_reason,
 )
-from tenant_pipeline.validation.duplicates import KeyTracker, LateDuplicate
+from tenant_pipeline.validation.duplicates import KeyTracker, LateDuplicate, SavedKeys
 from tenant_pipeline.validation.outcomes import FieldError, InvalidRow, ValidatedBatch, ValidRow
 from tenant_pipeline.validation.problems import MISSING, FieldProblem, SchemaCompileError
-from tenant_pipeline.validation.stream import PassClock, validate_batches, validate_stream
+from tenant_pipeline.validation.stream import (
+    Leg,
+    PassClock,
+    ReadCheckpoint,
+    ValidationPass,
+    resumable,
+    settle,
+    validate_batches,
+    validate_stream,
+)
 
 __all__ = [
     "DUPLICATE_REASON",
@@ -31,13 +40,19 @@ __all__ = [
     "InvalidRow",
     "KeyTracker",
     "LateDuplicate",
+    "Leg",
     "PassClock",
+    "ReadCheckpoint",
+    "SavedKeys",
     "SchemaCompileError",
     "ValidRow",
     "ValidatedBatch",
+    "ValidationPass",
     "compile_entity",
     "duplicate_reason",
     "render_utc",
+    "resumable",
+    "settle",
     "validate_batches",
     "validate_stream",
 ]

@@ -19,13 +19,20 @@ rows the file has; `/tmp` holds ~40 bytes per spilled row.
 
 Results are exact (keys are compared, never digests). Callers that stream results must know
 that rows after the cap may turn out to be duplicates only at the end (`spilled`).
+
+Across invocations. A pass split over several invocations saves the tracker (`save`: the keys in
+memory, the count of rows passed, the spill partitions written since the last save) and the next
+invocation goes on with `KeyTracker.resumed`. The pass after the last one joins every invocation's
+piece of each partition, in file order (`add_spilled`), before `later_duplicates`.
 """
 
 from __future__ import annotations
 
 import heapq
+import shutil
 import sys
 import tempfile
+import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from decimal import Decimal
 from itertools import compress, count
@@ -57,6 +64,50 @@ def _key_text(value: Any) -> str:
     raise TypeError(f"cannot spill a key of type {type(value).__name__}")
 
 
+def _partition_hash(key: Any) -> int:
+    """A hash of the key that every process agrees on: pieces of one partition spilled by different
+    invocations are joined, and Python salts `hash` of a string per process (numbers' is fixed)."""
+    return zlib.crc32(key.encode("utf-8", "surrogatepass")) if isinstance(key, str) else hash(key)
+
+
+class SavedKeys(NamedTuple):
+    """A tracker's state between two invocations of one pass (the spill partitions travel apart)."""
+
+    memory: bytes
+    """The keys held in memory and their first lines, as JSON."""
+    passed: int
+    spilling: bool
+
+
+class LateQueue:
+    """Later duplicates (ascending ordinals) handed out range by range: one spool segment at a time."""
+
+    def __init__(self, late: Iterator[LateDuplicate]) -> None:
+        self._late = late
+        self._next = next(late, None)
+
+    def before(self, end_ordinal: int) -> Iterator[LateDuplicate]:
+        """The ones before `end_ordinal` not handed out yet; the first one past it waits for the next call."""
+        while self._next is not None and self._next.ordinal < end_ordinal:
+            found, self._next = self._next, next(self._late, None)
+            yield found
+
+
+_DECIMAL_TAG = b'{"decimal":'
+
+
+def _saved_key(key: Any) -> Any:
+    # orjson keeps strings and integers as they are and asks only for the rest: a decimal key is
+    # tagged so it comes back a Decimal.
+    if isinstance(key, Decimal):
+        return {"decimal": str(key)}
+    raise TypeError(f"cannot save a key of type {type(key).__name__}")
+
+
+def _loaded_key(value: Any) -> Any:
+    return Decimal(value["decimal"]) if isinstance(value, dict) else value
+
+
 class KeyTracker:
     """Set-like memory of keys: `check` returns the positions of keys seen before."""
 
@@ -79,7 +130,7 @@ class KeyTracker:
         self._positions = 0  # running position for `add_batch` (no line numbers)
 
     def __len__(self) -> int:
-        """Keys held in memory plus keys spilled (spilled repeats count until resolved)."""
+        """Keys held in memory plus keys spilled by this tracker (spilled repeats count until resolved)."""
         return len(self._seen) + self._spilled
 
     @property
@@ -91,6 +142,44 @@ class KeyTracker:
     def memory_bytes(self) -> int:
         """Bytes held in memory by the dict and its keys (an estimate from `sys.getsizeof`)."""
         return sys.getsizeof(self._seen) + sum(map(sys.getsizeof, self._seen))
+
+    def save(self) -> SavedKeys:
+        """The state a later invocation resumes from; the spill partitions come from `spill_pieces`."""
+        memory = orjson.dumps(list(self._seen.items()), default=_saved_key)
+        return SavedKeys(memory, self._passed, self.spilled)
+
+    def spill_pieces(self) -> Iterator[tuple[int, IO[bytes]]]:
+        """(partition, file rewound to its start) of each partition this tracker spilled rows to."""
+        for index, part in enumerate(self._spill):
+            part.flush()
+            if part.tell():
+                part.seek(0)
+                yield index, part
+
+    @classmethod
+    def resumed(
+        cls,
+        saved: SavedKeys,
+        max_keys: int = DEFAULT_MAX_KEYS,
+        partitions: int = DEFAULT_PARTITIONS,
+        directory: str | None = None,
+    ) -> KeyTracker:
+        """A tracker going on where a saved one stopped (same `max_keys` and `partitions`), spills empty."""
+        tracker = cls(max_keys, partitions, directory)
+        pairs = orjson.loads(saved.memory)
+        if _DECIMAL_TAG in saved.memory:
+            pairs = [(_loaded_key(key), line) for key, line in pairs]
+        tracker._seen = dict(pairs)
+        tracker._passed = saved.passed
+        if saved.spilling:
+            tracker._start_spilling()
+        return tracker
+
+    def add_spilled(self, partition: int, piece: IO[bytes]) -> None:
+        """Append a saved piece of a spill partition (pieces of one partition in file order)."""
+        if not self._spill:
+            self._start_spilling()
+        shutil.copyfileobj(piece, self._spill[partition])
 
     def first_line(self, key: Any) -> int | None:
         """The line where a key held in memory first appears (None for a key never seen or spilled)."""
@@ -152,7 +241,7 @@ class KeyTracker:
         mask = self._partitions - 1
         buckets: dict[int, list[tuple[int, int, Any]]] = {}
         for ordinal, line, key in zip(count(self._passed), lines, keys):
-            buckets.setdefault(hash(key) & mask, []).append((ordinal, line, key))
+            buckets.setdefault(_partition_hash(key) & mask, []).append((ordinal, line, key))
         self._passed += len(keys)
         for index, rows in buckets.items():
             self._spill[index].write(orjson.dumps(rows, default=_key_text) + b"\n")

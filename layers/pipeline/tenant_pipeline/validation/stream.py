@@ -5,23 +5,25 @@ from __future__ import annotations
 import pickle
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from itertools import compress, islice, repeat
 from operator import is_, itemgetter
-from typing import IO, BinaryIO
+from typing import IO, Any, BinaryIO
 
 from tenant_pipeline.entities import EntitySchema
 from tenant_pipeline.formats import (
     CsvReader,
     EmptyFileError,
     FileFormat,
+    JsonLinesReader,
     Kind,
     ReadLimits,
     iter_chunks,
     json_batches,
 )
 from tenant_pipeline.formats.batch import RowBatch, excerpt
+from tenant_pipeline.formats.csv import ResumePoint
 from tenant_pipeline.validation.compiler import Outcome, compile_entity, duplicate_reason
 from tenant_pipeline.validation.duplicates import KeyTracker, LateDuplicate
 from tenant_pipeline.validation.outcomes import FieldError, InvalidRow, ValidatedBatch, make_valid
@@ -35,6 +37,114 @@ class PassClock:
     check_s: float = 0.0
 
 
+@dataclass(frozen=True)
+class ReadCheckpoint:
+    """Where a pass stopped, so another invocation reads on from there: the byte offset of the next
+    record in the object, the lines before it, and the header the pass read (CSV)."""
+
+    offset: int
+    line: int
+    header: tuple[str, ...] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        header = list(self.header) if self.header is not None else None
+        return {"offset": self.offset, "line": self.line, "header": header}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ReadCheckpoint:
+        header = data.get("header")
+        return cls(int(data["offset"]), int(data["line"]), tuple(map(str, header)) if header else None)
+
+
+def resumable(fmt: FileFormat) -> bool:
+    """Whether a pass over this format can stop at a record and go on from a ranged read: CSV and JSON
+    Lines as they are (a gzip stream or one JSON document has no place to start reading in the middle)."""
+    return not fmt.gzip and fmt.kind in (Kind.CSV, Kind.JSONL)
+
+
+class ValidationPass:
+    """The batches of one pass over a file (or over the rest of it, from a `start` checkpoint).
+
+    A CSV header's names may be aliases or names the tenant maps (`mapping`, header name -> column);
+    `renamed`, when given, receives the header names that were matched to another column name.
+
+    Reads `stream` in chunks (memory stays flat), decompressing when needed. `keys` remembers
+    the primary keys seen, so a later duplicate is invalid; once it has spilled
+    (`keys.spilled`), rows after that point may still prove to be duplicates, which
+    `keys.later_duplicates()` lists after the pass. Whole-file problems raise a
+    `FileRejectedError` subclass, possibly after some batches were yielded (e.g. a truncated
+    gzip): callers must treat the file as rejected as a whole then.
+
+    With `start`, `stream` holds the object from `start.offset` on (a ranged read); after any batch,
+    `checkpoint()` says where the next one starts.
+    """
+
+    def __init__(
+        self,
+        stream: BinaryIO,
+        fmt: FileFormat,
+        entity: EntitySchema,
+        limits: ReadLimits | None = None,
+        *,
+        keys: KeyTracker,
+        mapping: Mapping[str, str] | None = None,
+        renamed: dict[str, str] | None = None,
+        clock: PassClock | None = None,
+        start: ReadCheckpoint | None = None,
+    ) -> None:
+        if start is not None and not resumable(fmt):
+            raise ValueError(f"a {fmt.name} file cannot be read from the middle")
+        self._stream, self._fmt, self._entity = stream, fmt, entity
+        self._limits = limits or ReadLimits()
+        self._keys, self._mapping, self._renamed, self._clock = keys, mapping, renamed, clock
+        self._start = start
+        self._reader: CsvReader | JsonLinesReader | None = None
+
+    def checkpoint(self) -> ReadCheckpoint | None:
+        """Where the record after the last batch yielded starts (None when not known there)."""
+        reader = self._reader
+        point = reader.resume_point() if reader is not None and resumable(self._fmt) else None
+        if point is None:
+            return None
+        header = tuple(reader.header) if isinstance(reader, CsvReader) else None
+        return ReadCheckpoint(point.offset, point.line, header)
+
+    def __iter__(self) -> Iterator[ValidatedBatch]:
+        limits, start = self._limits, self._start
+        compiled = compile_entity(self._entity)
+        point = None if start is None else ResumePoint(start.offset, start.line)
+        chunks = iter_chunks(self._stream, self._fmt.gzip, limits, offset=point.offset if point else 0)
+        if self._fmt.kind is Kind.CSV:
+            reader = CsvReader(chunks, limits, header=start.header if start else None, start=point)
+            self._reader = reader
+            plan = compiled.for_header(reader.header, self._mapping)
+            if self._renamed is not None:
+                self._renamed.update(plan.renamed)
+            parsed: Iterator[RowBatch] = reader.batches()
+            check: Callable[[RowBatch, KeyTracker], ValidatedBatch] = plan.validate_csv
+            nothing = "file has a header but no data rows"
+        else:
+            plan = compiled.all_columns()
+            if self._fmt.kind is Kind.JSONL:
+                lines_reader = JsonLinesReader(chunks, limits, start=point)
+                self._reader = lines_reader
+                parsed = lines_reader.batches()
+            else:
+                parsed = json_batches(chunks, self._fmt, limits)
+            check = plan.validate_json
+            nothing = "file holds no records"
+        rows = 0
+        for records in parsed:
+            started = time.perf_counter()
+            batch = check(records, self._keys)
+            if self._clock is not None:
+                self._clock.check_s += time.perf_counter() - started
+            rows += batch.total
+            yield batch
+        if not rows and start is None:  # (a pass resumes only after records)
+            raise EmptyFileError(nothing)
+
+
 def validate_batches(
     stream: BinaryIO,
     fmt: FileFormat,
@@ -46,44 +156,10 @@ def validate_batches(
     renamed: dict[str, str] | None = None,
     clock: PassClock | None = None,
 ) -> Iterator[ValidatedBatch]:
-    """Yield a `ValidatedBatch` for every batch of records of the file, in file order.
-
-    A CSV header's names may be aliases or names the tenant maps (`mapping`, header name -> column);
-    `renamed`, when given, receives the header names that were matched to another column name.
-
-    Reads `stream` in chunks (memory stays flat), decompressing when needed. `keys` remembers
-    the primary keys seen, so a later duplicate is invalid; once it has spilled
-    (`keys.spilled`), rows after that point may still prove to be duplicates, which
-    `keys.later_duplicates()` lists after the pass. Whole-file problems raise a
-    `FileRejectedError` subclass, possibly after some batches were yielded (e.g. a truncated
-    gzip): callers must treat the file as rejected as a whole then.
-    """
-    limits = limits or ReadLimits()
-    compiled = compile_entity(entity)
-    chunks = iter_chunks(stream, fmt.gzip, limits)
-    if fmt.kind is Kind.CSV:
-        reader = CsvReader(chunks, limits)
-        plan = compiled.for_header(reader.header, mapping)
-        if renamed is not None:
-            renamed.update(plan.renamed)
-        parsed: Iterator[RowBatch] = reader.batches()
-        check: Callable[[RowBatch, KeyTracker], ValidatedBatch] = plan.validate_csv
-        nothing = "file has a header but no data rows"
-    else:
-        plan = compiled.all_columns()
-        parsed = json_batches(chunks, fmt, limits)
-        check = plan.validate_json
-        nothing = "file holds no records"
-    rows = 0
-    for records in parsed:
-        started = time.perf_counter()
-        batch = check(records, keys)
-        if clock is not None:
-            clock.check_s += time.perf_counter() - started
-        rows += batch.total
-        yield batch
-    if not rows:
-        raise EmptyFileError(nothing)
+    """A `ValidatedBatch` for every batch of records of the file, in file order (see `ValidationPass`)."""
+    return iter(
+        ValidationPass(stream, fmt, entity, limits, keys=keys, mapping=mapping, renamed=renamed, clock=clock)
+    )
 
 
 def validate_stream(
@@ -131,13 +207,29 @@ def _replay(
     """Outcomes of the held batches, later duplicates made invalid (`first_ordinal`: the first row's)."""
     held.flush()
     held.seek(0)
-    late = keys.later_duplicates()
+
+    def batches() -> Iterator[ValidatedBatch]:
+        while True:
+            try:
+                yield pickle.load(held)
+            except EOFError:
+                return
+
+    return settle(batches(), keys.later_duplicates(), key, names, first_ordinal=first_ordinal)
+
+
+def settle(
+    batches: Iterable[ValidatedBatch],
+    late: Iterator[LateDuplicate],
+    key: str,
+    names: tuple[str, ...],
+    *,
+    first_ordinal: int = 0,
+) -> Iterator[Outcome]:
+    """Per-row outcomes of batches whose valid rows start at `first_ordinal`, the later duplicates
+    `late` (ascending ordinals) made invalid."""
     pending = next(late, None)
-    while True:
-        try:
-            batch: ValidatedBatch = pickle.load(held)
-        except EOFError:
-            return
+    for batch in batches:
         end_ordinal = first_ordinal + len(batch.rows)
         found: dict[int, LateDuplicate] = {}
         while pending is not None and pending.ordinal < end_ordinal:
@@ -187,3 +279,23 @@ def _outcomes(batch: ValidatedBatch, names: tuple[str, ...]) -> list[Outcome]:
         outcomes.append(invalid)
     outcomes.extend(rest)
     return outcomes
+
+
+class Leg:
+    """One invocation's share of a pass: its batches until `out_of_time()` says stop, checked after
+    each batch, at the first batch end whose checkpoint is known (`stopped_at`; None once the file
+    is read to its end). A leg always reads at least one batch, so every leg makes progress."""
+
+    def __init__(self, validation: ValidationPass, out_of_time: Callable[[], bool]) -> None:
+        self._validation = validation
+        self._out_of_time = out_of_time
+        self.stopped_at: ReadCheckpoint | None = None
+
+    def __iter__(self) -> Iterator[ValidatedBatch]:
+        for batch in self._validation:
+            yield batch
+            if self._out_of_time():
+                point = self._validation.checkpoint()
+                if point is not None:
+                    self.stopped_at = point
+                    return
