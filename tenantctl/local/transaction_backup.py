@@ -73,7 +73,8 @@ def saved_items(backend: DynamoDBBackend, transact_items: Sequence[dict[str, Any
 @contextmanager
 def _tables_copied_by_reference(tables: Sequence[Table]) -> Iterator[None]:
     """While inside, `copy.deepcopy(table)` of these tables is the table itself (`copy` consults an
-    instance's own `__deepcopy__`): moto's whole-table backup costs nothing and restores nothing."""
+    instance's own `__deepcopy__`): moto's whole-table backup costs nothing and restores nothing. One
+    transaction at a time sets it: the local server runs one DynamoDB write at a time."""
     for table in tables:
         table.__deepcopy__ = lambda memo, table=table: table  # type: ignore[attr-defined]
     try:
