@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import argparse
-import time
 from typing import Any
 
-from tenant_pipeline.migration.ledger import MigrationRecord
-from tenant_pipeline.store.jobs import JobKind
 from tenantctl.commands.jobs import locate_job
-from tenantctl.errors import InvalidArgumentError, NoTimingsRecordedError, UnknownJobError
-from tenantctl.job_explanation import NoTimingsError, explain_export, explain_import, render_explanation
+from tenantctl.errors import NoTimingsRecordedError, UnknownJobError
+from tenantctl.job_explanation import Explanation, NoTimingsError
 from tenantctl.migrate_command import find_migration
-from tenantctl.migration_explanation import explain_migration, render_migration_explanation
+from tenantctl.migration_explanation import MigrationExplanation
 from tenantctl.output import print_json, print_lines
+from tenantctl.recorded_explanation import explain_job, explain_recorded_migration, explanation_lines
 from tenantctl.target import Target
 
 
@@ -40,37 +38,21 @@ def register(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
 
 def _explain(args: argparse.Namespace) -> int:
     target: Target = args.target
+    explanation: Explanation | MigrationExplanation
     try:
         job, region = locate_job(target, args.job_id)
     except UnknownJobError:
         found = find_migration(target, args.job_id, args.tenant)
         if found is None:
             raise
-        return _explain_migration(args, *found)
-    if job.kind not in (JobKind.IMPORT, JobKind.EXPORT):
-        raise InvalidArgumentError(
-            f"job {job.job_id} is a {job.kind.value}: explain covers imports, exports and migrations"
-        )
-    phases, parts = target.ledger(region).timings(job.job_id)
-    try:
-        explanation = (
-            explain_import(job, phases, parts) if job.kind is JobKind.IMPORT else explain_export(job, parts)
-        )
-    except NoTimingsError as exc:
-        raise NoTimingsRecordedError(str(exc)) from None
+        explanation = explain_recorded_migration(target, *found)
+    else:
+        try:
+            explanation = explain_job(target, job, region)
+        except NoTimingsError as exc:
+            raise NoTimingsRecordedError(str(exc)) from None
     if args.json:
         print_json(explanation.to_dict())
     else:
-        print_lines(render_explanation(explanation))
-    return 0
-
-
-def _explain_migration(args: argparse.Namespace, record: MigrationRecord, region: str) -> int:
-    target: Target = args.target
-    _, chunks = target.ledger(region).timings(record.migration_id)
-    explanation = explain_migration(record, chunks, now_ns=time.time_ns())
-    if args.json:
-        print_json(explanation.to_dict())
-    else:
-        print_lines(render_migration_explanation(explanation))
+        print_lines(explanation_lines(explanation))
     return 0

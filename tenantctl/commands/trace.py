@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import argparse
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from tenant_pipeline.store.jobs import Job, JobKind
+from tenant_pipeline.migration.ledger import MigrationRecord
+from tenant_pipeline.store.jobs import Job
 from tenantctl.commands.jobs import locate_job
 from tenantctl.errors import InvalidArgumentError, NoSpansError, UnknownJobError
-from tenantctl.job_explanation import NoTimingsError, explain_import, render_explanation
+from tenantctl.job_explanation import NoTimingsError
 from tenantctl.local.defaults import (
     DEFAULT_STATE_DIR,
     SPANS_FILE_NAME,
@@ -21,6 +23,12 @@ from tenantctl.local.defaults import (
 )
 from tenantctl.migrate_command import find_migration
 from tenantctl.output import print_json, print_lines
+from tenantctl.recorded_explanation import (
+    EXPLAINED_KINDS,
+    explain_job,
+    explain_recorded_migration,
+    explanation_lines,
+)
 from tenantctl.target import Target, read_parameter
 from tenantctl.trace_html import render_html
 from tenantctl.trace_tree import MAX_LINES, build_tree, fit_screen, read_spans, render_tree
@@ -71,16 +79,17 @@ def spans_file(target: Target, explicit: Path | None) -> Path:
 
 def _trace(args: argparse.Namespace) -> int:
     target: Target = args.target
-    job, trace_id = _wanted_trace(target, args.job_id, args.trace_id)
+    subject, trace_id = _wanted_trace(target, args.job_id, args.trace_id)
     spans = read_spans(spans_file(target, args.spans_file), trace_id)
     if args.html is not None:
-        title = f"trace {trace_id}" + (f" of job {job[0].job_id}" if job else "")
-        page = render_html(build_tree(spans), title=title, explanation=_explanation(target, job))
+        title = f"trace {trace_id}" + (f" of {subject.title}" if subject else "")
+        page = render_html(build_tree(spans), title=title, explanation=_explanation(target, subject))
         args.html.write_text(page, encoding="utf-8")
         print(f"wrote {args.html} ({len(spans)} spans)")
         return 0
     if args.json:
-        print_json({"job_id": job[0].job_id if job else None, "trace_id": trace_id, "spans": spans})
+        job_id = subject.job_id if subject else None
+        print_json({"job_id": job_id, "trace_id": trace_id, "spans": spans})
         return 0
     print(f"trace {trace_id}  ({len(spans)} spans)")
     lines = render_tree(build_tree(spans), expand_all=args.all)
@@ -88,21 +97,38 @@ def _trace(args: argparse.Namespace) -> int:
     return 0
 
 
-def _explanation(target: Target, job: tuple[Job, str] | None) -> list[str]:
-    """The explanation's lines for an import whose timings were recorded, else none."""
-    if job is None or job[0].kind is not JobKind.IMPORT:
+@dataclass(frozen=True)
+class _Traced:
+    """The job or the migration whose trace is drawn, and the region whose ledger keeps it."""
+
+    record: Job | MigrationRecord
+    region: str
+
+    @property
+    def job_id(self) -> str:
+        return self.record.job_id if isinstance(self.record, Job) else self.record.migration_id
+
+    @property
+    def title(self) -> str:
+        return f"job {self.job_id}" if isinstance(self.record, Job) else f"migration {self.job_id}"
+
+
+def _explanation(target: Target, subject: _Traced | None) -> list[str]:
+    """The explanation's lines for a job or migration whose timings were recorded, else none."""
+    if subject is None:
         return []
-    phases, batches = target.ledger(job[1]).timings(job[0].job_id)
+    if isinstance(subject.record, MigrationRecord):
+        return explanation_lines(explain_recorded_migration(target, subject.record, subject.region))
+    if subject.record.kind not in EXPLAINED_KINDS:
+        return []
     try:
-        return render_explanation(explain_import(job[0], phases, batches))
+        return explanation_lines(explain_job(target, subject.record, subject.region))
     except NoTimingsError:
         return []
 
 
-def _wanted_trace(
-    target: Target, job_id: str | None, trace_id: str | None
-) -> tuple[tuple[Job, str] | None, str]:
-    """((job, its region) or None, trace id): exactly one of the two is given on the command line."""
+def _wanted_trace(target: Target, job_id: str | None, trace_id: str | None) -> tuple[_Traced | None, str]:
+    """(the job or migration, or None; its trace id): exactly one of the two is on the command line."""
     if (job_id is None) == (trace_id is None):
         raise InvalidArgumentError("give a JOB_ID or --trace-id ID (one of the two)")
     if trace_id is not None:
@@ -113,7 +139,7 @@ def _wanted_trace(
         migration = find_migration(target, str(job_id))
         if migration is None or not migration[0].get("trace_id"):
             raise
-        return None, str(migration[0].get("trace_id"))
+        return _Traced(*migration), str(migration[0].get("trace_id"))
     if not job.trace_id:
         raise NoSpansError(f"job {job.job_id} has no trace id")
-    return (job, region), job.trace_id
+    return _Traced(job, region), job.trace_id

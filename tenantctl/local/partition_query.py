@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import copy
 import inspect
-import threading
 from collections import defaultdict
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from typing import Any
 
 from moto.dynamodb.models.table import Table
+
+from tenantctl.local.while_serving import Replacement
 
 _moto_query: Callable[..., Any] = Table.query
 _SIGNATURE = inspect.signature(Table.query)
@@ -42,34 +43,9 @@ def _query(self: Table, *args: Any, **kwargs: Any) -> Any:
     return _moto_query(partition_view(self, arguments["hash_key"]), *args, **kwargs)
 
 
-class _Installation:
-    """Counts the servers that want the partition query, so the last one out restores moto's."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._users = 0
-
-    def enter(self) -> None:
-        with self._lock:
-            if self._users == 0:
-                Table.query = _query  # type: ignore[method-assign]
-            self._users += 1
-
-    def leave(self) -> None:
-        with self._lock:
-            self._users -= 1
-            if self._users == 0:
-                Table.query = _moto_query  # type: ignore[method-assign]
+_replacement = Replacement(Table, "query", _query)
 
 
-_installation = _Installation()
-
-
-@contextmanager
-def partition_queries() -> Iterator[None]:
+def partition_queries() -> AbstractContextManager[None]:
     """While inside (any number of local AWS servers at once), Query reads one partition."""
-    _installation.enter()
-    try:
-        yield
-    finally:
-        _installation.leave()
+    return _replacement.installed()

@@ -1,7 +1,8 @@
 """moto in server mode on one port, with Step Functions executing the state machines it is given.
 
-Two local-only adapters keep it small and quick over long use: moto's registry of model instances holds
-them weakly (`model_registry`), and a DynamoDB Query reads only its partition (`partition_query`).
+Three local-only adapters keep it small and quick over long use: moto's registry of model instances holds
+them weakly (`model_registry`), a DynamoDB Query reads only its partition (`partition_query`), and a
+TransactWriteItems backs up only the items it names (`transaction_backup`).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from tenantctl.errors import PortInUseError, ServerNotStartedError
 from tenantctl.local.defaults import DEFAULT_HOST, DEFAULT_PORT
 from tenantctl.local.model_registry import keep_model_instances_weakly
 from tenantctl.local.partition_query import partition_queries
+from tenantctl.local.transaction_backup import item_backups
 
 DYNAMODB_WRITES = frozenset(
     f"DynamoDB_20120810.{action}"
@@ -104,6 +106,7 @@ class LocalServer:
             raise PortInUseError(f"cannot listen on {self._host}:{self._port}: {server.bind_error.strerror}")
         self._server = server
         self._adapters.enter_context(partition_queries())
+        self._adapters.enter_context(item_backups())
         # moto's Step Functions interpreter calls the other services on localhost:MOTO_PORT.
         os.environ["MOTO_PORT"] = str(self.port)
         self._post("/moto-api/config", {"stepfunctions": {"execute_state_machine": True}})

@@ -3,12 +3,17 @@ the explanation on top, nothing fetched from the network."""
 
 from __future__ import annotations
 
+import json
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tenant_pipeline.migration.chunk_timing import ChunkTiming
+from tenant_pipeline.migration.ledger import MigrationRecord, MigrationStatus
+from tenantctl.migration_explanation import explain_migration
+from tenantctl.recorded_explanation import explanation_lines
 from tenantctl.trace_html import render_html
 from tenantctl.trace_tree import build_tree
 from tests.browser.chromium import file_url, run_headless
@@ -57,7 +62,10 @@ class _Bars(HTMLParser):
         self.bars: list[dict[str, str]] = []
         self.body: dict[str, str] = {}
         self.explanation = False
+        self.explanation_text = ""
+        self.explanation_above_bars = False
         self._row: dict[str, str] = {}
+        self._in_explanation = False
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         found = {name: value or "" for name, value in attrs}
@@ -76,6 +84,16 @@ class _Bars(HTMLParser):
             )
         elif found.get("id") == "explanation":
             self.explanation = True
+            self.explanation_above_bars = not self.bars
+            self._in_explanation = True
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "pre":
+            self._in_explanation = False
+
+    def handle_data(self, data: str) -> None:
+        if self._in_explanation:
+            self.explanation_text += data
 
 
 def _drawn(chromium: str, page: Path, fragment: str = "") -> _Bars:
@@ -146,3 +164,89 @@ def test_the_page_needs_no_network_and_a_screenshot_is_taken(
 
     assert screenshot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert screenshot.stat().st_size > 5_000
+
+
+def _at(ms: int) -> str:
+    return f"2023-11-14T22:13:{20 + ms // 1000:02d}.{ms % 1000:03d}Z"  # T0 + ms
+
+
+def _migration() -> tuple[MigrationRecord, list[dict[str, Any]]]:
+    """A 6.9 s migration as its ledger records it: each phase's times, and its 3 load chunks."""
+    phases = {
+        "validate": (0, 200),
+        "freeze": (300, 400),
+        "snapshot": (500, 1_500),
+        "transfer": (1_600, 2_000),
+        "verify": (6_000, 6_500),
+        "cutover": (6_600, 6_800),
+    }
+    fields: dict[str, Any] = {
+        f"phase_{name}": json.dumps({"status": "done", "started_at": _at(start), "finished_at": _at(end)})
+        for name, (start, end) in phases.items()
+    }
+    fields.update(finished_at=_at(6_900), record_count=3_000, target_record_count=3_000)
+    fields.update(load_records=3_000, load_chunks=3)
+    record = MigrationRecord(
+        migration_id="acme-20231114T221320Z-abc123",
+        tenant_id="acme",
+        source_region="us-east-1",
+        target_region="eu-west-1",
+        status=MigrationStatus.SUCCEEDED,
+        started_at=_at(0),
+        fields=fields,
+    )
+    chunks = [
+        ChunkTiming(
+            chunk=n,
+            records=1_000,
+            started_ns=T0 + start * MS,
+            read_s=0.1,
+            write_started_ns=T0 + (start + 100) * MS,
+            write_ended_ns=T0 + (end - 10) * MS,
+            throttled_retries=0,
+            throttled_s=0.0,
+            ended_ns=T0 + end * MS,
+        ).to_dict()
+        for n, (start, end) in enumerate([(2_100, 3_100), (3_500, 5_500), (3_600, 4_000)])
+    ]
+    return record, chunks
+
+
+def _migration_spans() -> list[dict[str, Any]]:
+    spans = [_span("root", "tenant.migration", 0, 6_900)]
+    spans += [
+        _span(name, f"migration.{name}", start, end, "root")
+        for name, start, end in [
+            ("freeze", 300, 400),
+            ("snapshot", 500, 1_500),
+            ("transfer", 1_600, 2_000),
+            ("verify", 6_000, 6_500),
+            ("cutover", 6_600, 6_800),
+        ]
+    ]
+    return spans
+
+
+def test_a_migrations_page_shows_its_explanation_on_top(chromium: str, tmp_path: Path) -> None:
+    record, chunks = _migration()
+    lines = explanation_lines(explain_migration(record, chunks, now_ns=T0))
+    page = tmp_path / "migration.html"
+    page.write_text(
+        render_html(
+            build_tree(_migration_spans()),
+            title=f"trace of migration {record.migration_id}",
+            explanation=lines,
+        )
+    )
+
+    drawn = _drawn(chromium, page)
+
+    assert drawn.explanation and drawn.explanation_above_bars
+    shown = drawn.explanation_text.splitlines()
+    assert shown[0].startswith(f"migration {record.migration_id} (SUCCEEDED): 3,000 items in 6.90 s")
+    assert "The migration was bound by load (writing the snapshot's chunks into the target table)" in (
+        drawn.explanation_text
+    )
+    table = shown[shown.index(next(line for line in shown if line.startswith("phase "))) + 1 :]
+    phase_names = {line.split()[0] for line in table[: table.index("")]}
+    assert {"freeze", "snapshot", "transfer", "load", "verify", "cutover", "transitions"} <= phase_names

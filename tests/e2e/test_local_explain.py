@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 import time
 from datetime import datetime
@@ -137,6 +138,8 @@ def test_an_exports_phases_add_up_to_its_wall_time_within_5_percent(
         ("contacts", ROWS)
     ]
     assert explanation["rows"] == ROWS
+    # and the export's trace page opens with the same explanation
+    assert explanation["binding"] in _trace_page(local_aws, export["job_id"], tmp_path)
 
 
 def test_a_migrations_phases_add_up_to_its_executions_wall_time_within_5_percent(
@@ -175,6 +178,17 @@ def test_a_migrations_phases_add_up_to_its_executions_wall_time_within_5_percent
     assert explanation["binding"] in text and "slowest load chunks (of 4):" in text
     # and `trace` finds the migration's trace by its id too
     assert local_aws.tenantctl_json("trace", migration["migration_id"])["trace_id"] == migration["trace_id"]
+    # and its trace page opens with the same explanation
+    assert explanation["binding"] in _trace_page(local_aws, migration["migration_id"], tmp_path)
+
+
+def _trace_page(local_aws: LocalAws, job_id: str, folder: Path) -> str:
+    """The `trace --html` page's explanation, as text."""
+    page = folder / f"{job_id}.html"
+    local_aws.tenantctl("trace", job_id, "--html", str(page))
+    text = page.read_text()
+    start = text.index('<pre id="explanation">')
+    return html.unescape(text[start : text.index("</pre>", start)])
 
 
 def _epoch_s(value: float | str) -> float:
