@@ -27,6 +27,7 @@ class PipelineSettings:
     migration_leg_reserve_s: int = topology.MIGRATION_LEG_RESERVE_S
     validation_leg_s: float | None = None
     """Cap on a validation leg's reading time; None: the invocation's remaining time decides."""
+    validation_handover_delay_s: int = topology.VALIDATION_HANDOVER_DELAY_S
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> PipelineSettings:
@@ -41,10 +42,9 @@ class PipelineSettings:
                 env, Tunable.MAX_DECOMPRESSED_BYTES, topology.DEFAULT_MAX_DECOMPRESSED_BYTES
             ),
             migration_leg_steps=_positive_int(env, Tunable.MIGRATION_LEG_STEPS, None),
-            migration_leg_reserve_s=_positive_int(
-                env, Tunable.MIGRATION_LEG_RESERVE_S, topology.MIGRATION_LEG_RESERVE_S
-            ),
+            migration_leg_reserve_s=_leg_reserve_s(env),
             validation_leg_s=_seconds(env, Tunable.VALIDATION_LEG_SECONDS),
+            validation_handover_delay_s=_delay_seconds(env, Tunable.VALIDATION_HANDOVER_DELAY_S),
         )
 
     def name(self, resource: Resource) -> str:
@@ -83,3 +83,30 @@ def _seconds(env: Mapping[str, str], key: Tunable) -> float | None:
     if not value >= 0:
         raise InvalidSettingError(f"{key.value} must be a number of seconds, got {raw!r}")
     return value
+
+
+def _delay_seconds(env: Mapping[str, str], key: Tunable) -> int:
+    raw = env.get(key.value)
+    if not raw:
+        return topology.VALIDATION_HANDOVER_DELAY_S
+    try:
+        value = int(raw)
+    except ValueError:
+        value = -1
+    if not 0 <= value <= topology.SQS_MAX_DELAY_S:
+        raise InvalidSettingError(
+            f"{key.value} must be a whole number of seconds from 0 to {topology.SQS_MAX_DELAY_S}, got {raw!r}"
+        )
+    return value
+
+
+def _leg_reserve_s(env: Mapping[str, str]) -> int:
+    """A reserve of the whole timeout or more would leave a leg no time: it must be under it."""
+    key = Tunable.MIGRATION_LEG_RESERVE_S
+    reserve = _positive_int(env, key, topology.MIGRATION_LEG_RESERVE_S)
+    if reserve >= topology.MIGRATION.timeout_s:
+        raise InvalidSettingError(
+            f"{key.value} must be under the migration function's {topology.MIGRATION.timeout_s} s timeout, "
+            f"got {reserve}"
+        )
+    return reserve

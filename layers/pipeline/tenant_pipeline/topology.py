@@ -324,8 +324,18 @@ class Tunable(StrEnum):
     """Most steps (chunks written, objects copied, pages read) one migration leg takes; unset: time alone."""
     MIGRATION_LEG_RESERVE_S = "MIGRATION_LEG_RESERVE_S"
     VALIDATION_LEG_SECONDS = "IMPORT_VALIDATION_LEG_SECONDS"
+    VALIDATION_HANDOVER_DELAY_S = "IMPORT_VALIDATION_HANDOVER_DELAY_S"
     """Longest a validation leg reads before it hands over to the next (0: one batch per leg)."""
 
+
+VALIDATION_HANDOVER_DELAY_S = 2
+"""Seconds a validation leg's request for the next leg waits on the queue before delivery (SQS
+`DelaySeconds`). The sending leg records its checkpoint just after the send, in milliseconds; a
+standard queue keeps no order within a message group, so an undelayed request could reach a validator
+first, find the job a leg behind and wait out the queue's visibility timeout (90 minutes) before it is
+tried again."""
+SQS_MAX_DELAY_S = 900
+"""`DelaySeconds` accepts 0 to 900 ("Amazon SQS delay queues")."""
 
 DEFAULT_MAX_OBJECT_BYTES = 5 * 1024**3
 """Largest object an import accepts (S3's single PUT limit); larger ones fail with a clear reason."""

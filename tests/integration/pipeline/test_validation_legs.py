@@ -42,6 +42,8 @@ def pipeline(
 ) -> Iterator[Pipeline]:
     monkeypatch.setenv(Tunable.BATCH_ROWS.value, "500")
     monkeypatch.setenv(Tunable.VALIDATION_LEG_SECONDS.value, "0")
+    # The pump stops at a queue with nothing to deliver now: the next leg's request comes at once here.
+    monkeypatch.setenv(Tunable.VALIDATION_HANDOVER_DELAY_S.value, "0")
     reset_handlers()
     pipeline = Pipeline(stack)
     pipeline.tenants.create("acme", "us-east-1")
@@ -182,6 +184,28 @@ def test_a_request_for_a_leg_already_run_does_nothing(pipeline: Pipeline) -> Non
     )["Item"]
     assert after == before
     assert pipeline.queue_depth(Resource.VALIDATION_QUEUE) == 1
+
+
+def test_the_next_legs_request_is_delivered_only_after_the_job_has_moved_to_that_leg(
+    pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given the shipped hand-over delay
+    monkeypatch.delenv(Tunable.VALIDATION_HANDOVER_DELAY_S.value)
+    pipeline.put("tenants/acme/imports/contacts/contacts.csv", _csv_file(_records()))
+    pipeline.route.drain()
+    # When the first leg hands over
+    assert pipeline.validation.run_once() == 1
+    # Then the job already waits for leg 2 while its request is still held back by the queue
+    assert pipeline.only_job("acme").validation_leg == 2
+    attributes = pipeline.stack.clients.sqs.get_queue_attributes(
+        QueueUrl=pipeline.stack.url(Resource.VALIDATION_QUEUE),
+        AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesDelayed"],
+    )["Attributes"]
+    assert (attributes["ApproximateNumberOfMessages"], attributes["ApproximateNumberOfMessagesDelayed"]) == (
+        "0",
+        "1",
+    )
+    assert pipeline.validation.run_once() == 0
 
 
 def test_a_later_leg_with_no_time_to_read_ends_the_job_failed(

@@ -42,3 +42,24 @@ def test_a_validation_leg_is_capped_only_when_asked_and_zero_means_one_batch() -
 def test_a_bad_leg_cap_is_refused(raw: str) -> None:
     with pytest.raises(InvalidSettingError, match=Tunable.VALIDATION_LEG_SECONDS.value):
         PipelineSettings.from_env({Tunable.VALIDATION_LEG_SECONDS.value: raw})
+
+
+def test_the_next_validation_legs_request_waits_two_seconds_unless_told_otherwise() -> None:
+    delay = Tunable.VALIDATION_HANDOVER_DELAY_S.value
+    assert PipelineSettings.from_env({}).validation_handover_delay_s == 2
+    assert PipelineSettings.from_env({delay: "0"}).validation_handover_delay_s == 0
+    assert PipelineSettings.from_env({delay: "900"}).validation_handover_delay_s == 900
+
+
+@pytest.mark.parametrize("raw", ["-1", "901", "1.5", "soon"])
+def test_a_delay_sqs_would_refuse_is_refused(raw: str) -> None:
+    with pytest.raises(InvalidSettingError, match=Tunable.VALIDATION_HANDOVER_DELAY_S.value):
+        PipelineSettings.from_env({Tunable.VALIDATION_HANDOVER_DELAY_S.value: raw})
+
+
+@pytest.mark.parametrize("raw", ["900", "1200", "0"])
+def test_a_migration_leg_reserve_that_leaves_a_leg_no_time_is_refused(raw: str) -> None:
+    with pytest.raises(InvalidSettingError, match=Tunable.MIGRATION_LEG_RESERVE_S.value):
+        PipelineSettings.from_env({Tunable.MIGRATION_LEG_RESERVE_S.value: raw})
+    settings = PipelineSettings.from_env({Tunable.MIGRATION_LEG_RESERVE_S.value: "899"})
+    assert settings.migration_leg_reserve_s == 899

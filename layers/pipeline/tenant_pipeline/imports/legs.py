@@ -10,7 +10,8 @@ own, so it has the whole timeout) joins the parts in file order: late duplicates
 spill pieces, the verdict, the one error report, the fan-out.
 
 A request names its leg; the job names the leg whose turn it is. A request for an earlier leg (a
-duplicate delivery) has nothing left to do; one for a later leg waits until the job gets there.
+duplicate delivery) has nothing left to do; one for a later leg waits until the job gets there,
+which the request's delivery delay (`topology.VALIDATION_HANDOVER_DELAY_S`) makes rare.
 """
 
 from __future__ import annotations

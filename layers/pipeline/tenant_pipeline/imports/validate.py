@@ -77,7 +77,7 @@ from tenant_pipeline.store.jobs import Job, JobKind, JobsLedger, JobStatus
 from tenant_pipeline.store.objects import ObjectStore, OpenedObject
 from tenant_pipeline.store.rejects import RejectsLog
 from tenant_pipeline.store.tenants import Tenant, TenantDirectory, TenantStatus, now_iso
-from tenant_pipeline.topology import Resource
+from tenant_pipeline.topology import VALIDATION_HANDOVER_DELAY_S, Resource
 from tenant_pipeline.validation import (
     KeyTracker,
     Leg,
@@ -217,6 +217,7 @@ class ImportValidator:
         max_object_bytes: int,
         read_limits: ReadLimits | None = None,
         leg_s: float | None = None,
+        handover_delay_s: int = VALIDATION_HANDOVER_DELAY_S,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._objects = objects
@@ -225,6 +226,7 @@ class ImportValidator:
         self._queue = queue
         self._requests = requests
         self._leg_s = leg_s
+        self._handover_delay_s = handover_delay_s
         self._completer = completer
         self._gate = gate
         self._batch_rows = batch_rows
@@ -250,6 +252,7 @@ class ImportValidator:
             max_object_bytes=settings.max_object_bytes,
             read_limits=ReadLimits(max_decompressed_bytes=settings.max_decompressed_bytes),
             leg_s=settings.validation_leg_s,
+            handover_delay_s=settings.validation_handover_delay_s,
             clock=clock,
         )
 
@@ -597,7 +600,7 @@ class ImportValidator:
             renamed=rows.renamed,
         )
         # The request goes out before the job moves on: should this invocation stop in between, its
-        # own retry does the leg again, and the early request waits for the job to reach its leg.
+        # own retry does the leg again. Its delivery delay lets the job reach its leg first.
         body = leg_request_body(
             bucket=event.bucket,
             key=event.key,
@@ -607,6 +610,7 @@ class ImportValidator:
             leg=leg + 1,
         )
         request = send_entry(ValidationRequest(body, job.tenant_id), "leg")
+        request["DelaySeconds"] = self._handover_delay_s
         request["MessageAttributes"] = inject_message_attributes({}, context=trace.context())
         self._requests.send_batch([request])
         self._jobs.pass_validation_leg(job.job_id, leg=leg, checkpoint=checkpoint.to_dict())

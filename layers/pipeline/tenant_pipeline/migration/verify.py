@@ -89,7 +89,8 @@ def _read_leg(
     partitions = target.partitions(state.tenant_id, context.shard_count(state.tenant_id))
     checksum = ItemChecksum.resume(start.count, start.checksum)
     partition, after = start.partition, start.after
-    while partition < len(partitions) and not leg.budget.exhausted:
+    # The budget is asked only after a page, as the snapshot and the transfer do: every leg reads one.
+    while partition < len(partitions) and not (leg.budget.steps and leg.budget.exhausted):
         with query_span(target.table_name, partitions[partition]) as span:
             pages = read = 0
             for page in target.pages(partitions[partition], after):
