@@ -62,6 +62,23 @@ def test_over_long_line_is_a_row_problem_and_reading_resumes() -> None:
     assert len(problems) == 1 and "line too long: 5002 characters" in problems[0][2]
 
 
+@pytest.mark.parametrize("chunk", range(1, 40))
+def test_an_over_long_line_ended_by_a_bare_carriage_return_ends_there_at_any_chunk_size(chunk: int) -> None:
+    data = b"a,b\r\n1,2\r3," + b"x" * 20 + b"\r5,6\r\n7,8"
+    # The csv module's records, the over-long one (line 3) aside, with the lines they start on
+    expected = [(2, ["1", "2"]), (4, ["5", "6"]), (5, ["7", "8"])]
+    assert [row for row in csv.reader(io.StringIO(data.decode(), newline=""))][1:] == [
+        expected[0][1],
+        ["3", "x" * 20],
+        *[row for _, row in expected[1:]],
+    ]
+    _, batches = _read(data, chunk=chunk, max_line_bytes=10)
+    rows = _rows(batches)
+    problems = [(b.lines[i], p[2]) for b in batches for i, p in b.problems.items()]
+    assert [row for row in rows if row[0] != 3] == expected
+    assert len(problems) == 1 and problems[0][0] == 3 and "line too long: 22 characters" in problems[0][1]
+
+
 def test_ten_megabyte_line_without_newline_is_reported_not_buffered() -> None:
     _, batches = _read(b"a,b\n1,2\n" + b"y" * 10_000_000, chunk=65536)
     (batch,) = batches

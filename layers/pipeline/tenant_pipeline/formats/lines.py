@@ -128,7 +128,16 @@ class TextLines:
                 unproduced = self._held(decoder) + len(pending.encode())
                 yield self._produce(capped, unproduced, stand_ins=capped is not parts)
             if len(pending) - pending.endswith("\r") > self._cap:
-                skipping = OverLongLine(len(pending), '"' in pending)
+                if pending.endswith("\r"):
+                    # The line already ended: a "\n" first in the next chunk belongs to it, anything else
+                    # starts the next line.
+                    drop_lf = True
+                    line = OverLongLine(len(pending) - 1, '"' in pending)
+                    yield self._produce(
+                        self._over_long(line), self._held(decoder), stand_ins=True, end_known=False
+                    )
+                else:
+                    skipping = OverLongLine(len(pending), '"' in pending)
                 pending = ""
         try:
             tail = decoder.decode(b"", final=True)
