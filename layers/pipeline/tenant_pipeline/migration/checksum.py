@@ -16,6 +16,8 @@ from typing import Any
 from tenant_pipeline.migration.item_codec import canonical_bytes
 
 _MODULUS = 1 << 256
+EMPTY_SUM = f"{0:064x}"
+"""The checksum of no items."""
 
 
 def item_digest(item: Mapping[str, Any]) -> int:

@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from tenant_pipeline.migration.checksum import EMPTY_SUM
 from tenant_pipeline.migration.errors import InvalidMigrationRequestError
 
 
@@ -81,3 +82,38 @@ def cursor_fields(cursor: Any) -> tuple[LegProgress, Mapping[str, Any]]:
         return LegProgress.from_dict(cursor.get("progress") or {}), cursor
     except (TypeError, ValueError) as exc:
         raise InvalidMigrationRequestError(f"a leg's cursor is malformed: {exc}") from None
+
+
+@dataclass(frozen=True)
+class ReadCursor:
+    """Where a leg reading the tenant's partitions goes on, and the count and checksum read so far."""
+
+    progress: LegProgress = field(default_factory=LegProgress)
+    partition: int = 0
+    """Index of the partition (`TenantItems.partitions`) the next leg reads first."""
+    after: Mapping[str, Any] | None = None
+    """In that partition, the key the next leg's Query starts after (None: from its start)."""
+    count: int = 0
+    checksum: str = EMPTY_SUM
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "progress": self.progress.to_dict(),
+            "partition": self.partition,
+            "after": dict(self.after) if self.after else None,
+            "count": self.count,
+            "checksum": self.checksum,
+        }
+
+    @staticmethod
+    def read_fields(cursor: Any) -> tuple[dict[str, Any], Mapping[str, Any]]:
+        """This class's fields from a cursor a task hands over, and the cursor's own fields."""
+        progress, data = cursor_fields(cursor)
+        fields = {
+            "progress": progress,
+            "partition": int(data.get("partition", 0)),
+            "after": data.get("after") or None,
+            "count": int(data.get("count", 0)),
+            "checksum": str(data.get("checksum", EMPTY_SUM)),
+        }
+        return fields, data

@@ -15,14 +15,14 @@ import gzip
 import hashlib
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from tenant_pipeline.migration.checksum import ItemChecksum
 from tenant_pipeline.migration.context import MigrationContext
 from tenant_pipeline.migration.errors import SnapshotCorruptError
 from tenant_pipeline.migration.item_codec import canonical_line
-from tenant_pipeline.migration.legs import LegProgress, cursor_fields
+from tenant_pipeline.migration.legs import ReadCursor
 from tenant_pipeline.migration.phase_record import Leg, iso_from_ns, query_span, recorded_leg
 from tenant_pipeline.migration.request import MigrationState
 from tenant_pipeline.migration.snapshot_store import (
@@ -35,42 +35,21 @@ from tenant_pipeline.migration.snapshot_store import (
     snapshot_prefix,
 )
 
-EMPTY_SUM = f"{0:064x}"
-
 
 @dataclass(frozen=True)
-class SnapshotCursor:
-    progress: LegProgress = field(default_factory=LegProgress)
-    partition: int = 0
-    """Index of the partition (`TenantItems.partitions`) the next leg reads first."""
-    after: Mapping[str, Any] | None = None
-    """Key of the last item written, in that partition: the next leg's Query starts after it."""
+class SnapshotCursor(ReadCursor):
+    """`after` is the key of the last item written: a leg ends only with a chunk."""
+
     chunk: int = 0
     """Number of the next chunk."""
-    count: int = 0
-    checksum: str = EMPTY_SUM
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "progress": self.progress.to_dict(),
-            "partition": self.partition,
-            "after": dict(self.after) if self.after else None,
-            "chunk": self.chunk,
-            "count": self.count,
-            "checksum": self.checksum,
-        }
+        return {**super().to_dict(), "chunk": self.chunk}
 
     @classmethod
     def from_dict(cls, cursor: Any) -> SnapshotCursor:
-        progress, data = cursor_fields(cursor)
-        return cls(
-            progress=progress,
-            partition=int(data.get("partition", 0)),
-            after=data.get("after") or None,
-            chunk=int(data.get("chunk", 0)),
-            count=int(data.get("count", 0)),
-            checksum=str(data.get("checksum", EMPTY_SUM)),
-        )
+        fields, data = cls.read_fields(cursor)
+        return cls(**fields, chunk=int(data.get("chunk", 0)))
 
 
 def snapshot(context: MigrationContext, state: MigrationState, cursor: Any = None) -> dict[str, Any]:

@@ -8,49 +8,27 @@ running count and checksum (a sum, so legs add up in any order).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from tenant_pipeline.migration.checksum import ItemChecksum
 from tenant_pipeline.migration.context import MigrationContext
 from tenant_pipeline.migration.errors import SnapshotMissingError
-from tenant_pipeline.migration.legs import LegProgress, cursor_fields
+from tenant_pipeline.migration.legs import ReadCursor
 from tenant_pipeline.migration.phase_record import Leg, query_span, recorded_leg
 from tenant_pipeline.migration.request import MigrationState
-from tenant_pipeline.migration.snapshot import EMPTY_SUM
 from tenant_pipeline.migration.snapshot_store import snapshot_prefix
 from tenant_telemetry.metrics import pipeline_metrics
 
 
 @dataclass(frozen=True)
-class VerifyCursor:
-    progress: LegProgress = field(default_factory=LegProgress)
-    partition: int = 0
-    after: Mapping[str, Any] | None = None
-    """The last page's `LastEvaluatedKey` in that partition (None: from its start)."""
-    count: int = 0
-    checksum: str = EMPTY_SUM
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "progress": self.progress.to_dict(),
-            "partition": self.partition,
-            "after": dict(self.after) if self.after else None,
-            "count": self.count,
-            "checksum": self.checksum,
-        }
+class VerifyCursor(ReadCursor):
+    """`after` is the last page's `LastEvaluatedKey`."""
 
     @classmethod
     def from_dict(cls, cursor: Any) -> VerifyCursor:
-        progress, data = cursor_fields(cursor)
-        return cls(
-            progress=progress,
-            partition=int(data.get("partition", 0)),
-            after=data.get("after") or None,
-            count=int(data.get("count", 0)),
-            checksum=str(data.get("checksum", EMPTY_SUM)),
-        )
+        fields, _ = cls.read_fields(cursor)
+        return cls(**fields)
 
 
 def verify(context: MigrationContext, state: MigrationState, cursor: Any = None) -> dict[str, Any]:
