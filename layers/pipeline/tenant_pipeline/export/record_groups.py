@@ -16,13 +16,13 @@ from opentelemetry.trace import Span
 
 from tenant_pipeline.store.tenant_data import QUERY_PAGE_ITEMS
 from tenant_telemetry import get_tracer
+from tenant_telemetry.database import dynamodb_attributes, dynamodb_span_name
 
 GROUP_RECORDS = 10 * QUERY_PAGE_ITEMS
 
 
 def group_span_name(table: str) -> str:
-    """`{db.operation.name} {db.collection.name}`, as the database semantic conventions name a span."""
-    return f"Query {table}"
+    return dynamodb_span_name("Query", table)
 
 
 class RecordGroups:
@@ -64,12 +64,7 @@ class RecordGroups:
         self._group_first = self.count
         return get_tracer().start_span(
             group_span_name(self._table),
-            attributes={
-                "db.system.name": "aws.dynamodb",
-                "db.operation.name": "Query",
-                "db.collection.name": self._table,
-                "export.first_record": self.count,
-            },
+            attributes={**dynamodb_attributes("Query", self._table), "export.first_record": self.count},
         )
 
     def _end(self, group: Span | None, read_s: float) -> None:

@@ -29,6 +29,7 @@ from tenant_pipeline.migration.phase_record import phase_span
 from tenant_pipeline.migration.request import MigrationState
 from tenant_pipeline.migration.snapshot_store import chunk_number, snapshot_prefix
 from tenant_telemetry import get_tracer
+from tenant_telemetry.database import dynamodb_attributes, dynamodb_span_name
 
 LOG = logging.getLogger(__name__)
 READ_SPAN = "S3.GetObject"
@@ -68,13 +69,8 @@ def load(context: MigrationContext, state: MigrationState, chunk: Any) -> dict[s
         # One span for the chunk's BatchWriteItem calls (25 items each), named as the database
         # semantic conventions name an operation on a table.
         with get_tracer().start_as_current_span(
-            f"BatchWriteItem {table}",
-            attributes={
-                "db.system.name": "aws.dynamodb",
-                "db.operation.name": "BatchWriteItem",
-                "db.collection.name": table,
-                "aws.dynamodb.table_names": [table],
-            },
+            dynamodb_span_name("BatchWriteItem", table),
+            attributes=dynamodb_attributes("BatchWriteItem", table),
         ) as write_span:
             written = target.put_all(items)
             write_span.set_attributes(

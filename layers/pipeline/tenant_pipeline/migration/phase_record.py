@@ -26,6 +26,7 @@ from tenant_pipeline.migration.ledger import MigrationStatus
 from tenant_pipeline.migration.legs import LegBudget, LegProgress
 from tenant_pipeline.migration.request import MigrationState
 from tenant_telemetry import get_tracer
+from tenant_telemetry.database import dynamodb_attributes, dynamodb_span_name
 from tenant_telemetry.jobs import JobTrace
 from tenant_telemetry.metrics import pipeline_metrics
 from tenant_telemetry.propagation.payload import payload_context
@@ -215,12 +216,9 @@ def query_span(table: str, partition: str) -> AbstractContextManager[Span]:
     """A leg's reading of one tenant partition (every page it reads there), named and described as the
     database semantic conventions describe a DynamoDB Query."""
     return get_tracer().start_as_current_span(
-        f"Query {table}",
+        dynamodb_span_name("Query", table),
         attributes={
-            "db.system.name": "aws.dynamodb",
-            "db.operation.name": "Query",
-            "db.collection.name": table,
-            "aws.dynamodb.table_names": [table],
+            **dynamodb_attributes("Query", table),
             "aws.dynamodb.consistent_read": True,
             "migration.partition": partition,
         },
