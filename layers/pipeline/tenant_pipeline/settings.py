@@ -20,6 +20,9 @@ class PipelineSettings:
     region: str | None = None
     batch_rows: int = topology.DEFAULT_BATCH_ROWS
     max_object_bytes: int = topology.DEFAULT_MAX_OBJECT_BYTES
+    """Admission of files read in one invocation (gzip, JSON arrays)."""
+    max_legged_object_bytes: int = topology.DEFAULT_MAX_LEGGED_OBJECT_BYTES
+    """Admission of files read in legs (plain CSV and JSON Lines)."""
     max_decompressed_bytes: int = topology.DEFAULT_MAX_DECOMPRESSED_BYTES
     batches_max_receive_count: int = topology.BATCHES_QUEUE.max_receive_count
     migration_leg_steps: int | None = None
@@ -38,6 +41,9 @@ class PipelineSettings:
             region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or None,
             batch_rows=_positive_int(env, Tunable.BATCH_ROWS, topology.DEFAULT_BATCH_ROWS),
             max_object_bytes=_positive_int(env, Tunable.MAX_OBJECT_BYTES, topology.DEFAULT_MAX_OBJECT_BYTES),
+            max_legged_object_bytes=_positive_int(
+                env, Tunable.MAX_LEGGED_OBJECT_BYTES, topology.DEFAULT_MAX_LEGGED_OBJECT_BYTES
+            ),
             max_decompressed_bytes=_positive_int(
                 env, Tunable.MAX_DECOMPRESSED_BYTES, topology.DEFAULT_MAX_DECOMPRESSED_BYTES
             ),

@@ -319,6 +319,7 @@ class Tunable(StrEnum):
 
     BATCH_ROWS = "IMPORT_BATCH_ROWS"
     MAX_OBJECT_BYTES = "IMPORT_MAX_OBJECT_BYTES"
+    MAX_LEGGED_OBJECT_BYTES = "IMPORT_MAX_LEGGED_OBJECT_BYTES"
     MAX_DECOMPRESSED_BYTES = "IMPORT_MAX_DECOMPRESSED_BYTES"
     MIGRATION_LEG_STEPS = "MIGRATION_LEG_STEPS"
     """Most steps (chunks written, objects copied, pages read) one migration leg takes; unset: time alone."""
@@ -338,7 +339,12 @@ SQS_MAX_DELAY_S = 900
 """`DelaySeconds` accepts 0 to 900 ("Amazon SQS delay queues")."""
 
 DEFAULT_MAX_OBJECT_BYTES = 5 * 1024**3
-"""Largest object an import accepts (S3's single PUT limit); larger ones fail with a clear reason."""
+"""Largest gzip or JSON array import: one invocation reads it whole (`tenantctl plan`); larger ones fail
+with a clear reason."""
+
+DEFAULT_MAX_LEGGED_OBJECT_BYTES = 100 * 1024**3
+"""Largest plain CSV or JSON Lines import: read and finished in legs, so no single invocation's limit
+binds it (`tenantctl plan`; `capacity.CapacityModel.largest_admitted_import_bytes`)."""
 
 DEFAULT_MAX_DECOMPRESSED_BYTES = 4 * 1024**3
 """Largest decompressed size of a `.gz` import: past it the file is refused as a gzip bomb."""

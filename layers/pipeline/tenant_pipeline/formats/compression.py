@@ -17,8 +17,9 @@ def iter_chunks(stream: BinaryIO, gzip: bool, limits: ReadLimits, *, offset: int
 
     Plain content is gunzipped too when it starts with the gzip magic bytes. The cap counts
     decompressed bytes as they are produced, so a bomb is refused after `max_decompressed_bytes`
-    of output, never after inflating it whole. A `stream` that starts at `offset` of a plain file (a
-    resumed read) is never taken for gzip, and its bytes count from there.
+    of output, never after inflating it whole. Plain content is not capped here: its size is the
+    object's, which admission caps. A `stream` that starts at `offset` of a plain file (a resumed read)
+    is never taken for gzip.
     """
     first = stream.read(limits.chunk_bytes)
     if not first:
@@ -26,14 +27,8 @@ def iter_chunks(stream: BinaryIO, gzip: bool, limits: ReadLimits, *, offset: int
     if gzip or (offset == 0 and first.startswith(GZIP_MAGIC)):
         yield from _gunzip(first, stream, limits)
         return
-    total = offset
     chunk = first
     while chunk:
-        total += len(chunk)
-        if total > limits.max_decompressed_bytes:
-            raise DecompressedTooLargeError(
-                f"file exceeds the {limits.max_decompressed_bytes}-byte size limit"
-            )
         yield chunk
         chunk = stream.read(limits.chunk_bytes)
 

@@ -215,6 +215,7 @@ class ImportValidator:
         gate: UploadGate,
         batch_rows: int,
         max_object_bytes: int,
+        max_legged_object_bytes: int | None = None,
         read_limits: ReadLimits | None = None,
         leg_s: float | None = None,
         handover_delay_s: int = VALIDATION_HANDOVER_DELAY_S,
@@ -231,6 +232,7 @@ class ImportValidator:
         self._gate = gate
         self._batch_rows = batch_rows
         self._max_object_bytes = max_object_bytes
+        self._max_legged_object_bytes = max_legged_object_bytes or max_object_bytes
         self._limits = read_limits or ReadLimits()
         self._clock = clock
 
@@ -250,6 +252,7 @@ class ImportValidator:
             completer=JobCompleter(jobs, max_receives=settings.batches_max_receive_count),
             batch_rows=settings.batch_rows,
             max_object_bytes=settings.max_object_bytes,
+            max_legged_object_bytes=settings.max_legged_object_bytes,
             read_limits=ReadLimits(max_decompressed_bytes=settings.max_decompressed_bytes),
             leg_s=settings.validation_leg_s,
             handover_delay_s=settings.validation_handover_delay_s,
@@ -412,9 +415,11 @@ class ImportValidator:
         refuse_outside_home_region(tenant, self._tenants.region)
         entity = load_entity(import_key.entity)  # its error names the known entities
         fmt = FileFormat.from_key(import_key.key)
-        if opened.size > self._max_object_bytes:
+        limit = self._max_legged_object_bytes if resumable(fmt) else self._max_object_bytes
+        if opened.size > limit:
+            kind = "a plain CSV or JSON Lines" if resumable(fmt) else "a gzip or JSON array"
             raise ObjectTooLargeError(
-                f"the object is {opened.size} bytes, over the import limit of {self._max_object_bytes} bytes"
+                f"the object is {opened.size} bytes, over the import limit of {limit} bytes for {kind} file"
             )
         return tenant, entity, fmt
 
