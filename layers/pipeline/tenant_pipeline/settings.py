@@ -28,7 +28,7 @@ class PipelineSettings:
     migration_leg_steps: int | None = None
     """Most steps one leg of a migration's snapshot, transfer or verify takes; None: the time budget alone."""
     migration_leg_reserve_s: int = topology.MIGRATION_LEG_RESERVE_S
-    validation_leg_s: float | None = None
+    validation_leg_s: float | None = topology.VALIDATION_LEG_READ_S
     """Cap on a validation leg's reading time; None: the invocation's remaining time decides."""
     validation_handover_delay_s: int = topology.VALIDATION_HANDOVER_DELAY_S
 
@@ -49,7 +49,7 @@ class PipelineSettings:
             ),
             migration_leg_steps=_positive_int(env, Tunable.MIGRATION_LEG_STEPS, None),
             migration_leg_reserve_s=_leg_reserve_s(env),
-            validation_leg_s=_seconds(env, Tunable.VALIDATION_LEG_SECONDS),
+            validation_leg_s=_seconds(env, Tunable.VALIDATION_LEG_SECONDS, topology.VALIDATION_LEG_READ_S),
             validation_handover_delay_s=_delay_seconds(env, Tunable.VALIDATION_HANDOVER_DELAY_S),
         )
 
@@ -78,10 +78,10 @@ def _positive_int(env: Mapping[str, str], key: Tunable, default: int | None) -> 
     return value
 
 
-def _seconds(env: Mapping[str, str], key: Tunable) -> float | None:
+def _seconds(env: Mapping[str, str], key: Tunable, default: float) -> float:
     raw = env.get(key.value)
     if not raw:
-        return None
+        return default
     try:
         value = float(raw)
     except ValueError:

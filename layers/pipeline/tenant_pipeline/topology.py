@@ -335,6 +335,14 @@ VALIDATION_HANDOVER_DELAY_S = 2
 standard queue keeps no order within a message group, so an undelayed request could reach a validator
 first, find the job a leg behind and wait out the queue's visibility timeout (90 minutes) before it is
 tried again."""
+VALIDATION_LEG_READ_S = 120.0
+"""Longest a validation leg reads (`IMPORT_VALIDATION_LEG_SECONDS` overrides it). A leg's spool segment and
+spill pieces grow with what it reads, stay in `/tmp` until the leg's end and are then uploaded: a leg reading
+its whole budget (870 s) would hold about twice the 10,240 MB `/tmp`, and upload it in the 30 s kept to record
+the job. In 120 s the fastest format (JSON Lines) fills about half of `/tmp` at the recorded unit costs, which
+leaves room for a CPU up to twice as fast as the bench's: the cap is in seconds, the limit in bytes
+(`capacity.CapacityModel.validate_phase`)."""
+
 SQS_MAX_DELAY_S = 900
 """`DelaySeconds` accepts 0 to 900 ("Amazon SQS delay queues")."""
 

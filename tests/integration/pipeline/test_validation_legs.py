@@ -231,8 +231,9 @@ def test_a_later_leg_with_no_time_to_read_ends_the_job_failed(
 def test_a_leg_whose_invocation_runs_out_of_time_hands_over_and_the_validation_ends_exact(
     pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Given no cap on a leg, and a validator clock on which each reading of it takes 20 s: an
-    # invocation's reading time (60 s less the 30 s kept) is spent after its first batch
+    # Given the shipped cap on a leg (longer than this invocation has), and a validator clock on which each
+    # reading of it takes 20 s: an invocation's reading time (60 s less the 30 s kept) is spent after its
+    # first batch
     monkeypatch.delenv(Tunable.VALIDATION_LEG_SECONDS.value)
     ticks = itertools.count(step=20.0)
 

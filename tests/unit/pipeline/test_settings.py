@@ -31,8 +31,8 @@ def test_a_bad_tunable_is_refused(raw: str) -> None:
         PipelineSettings.from_env({Tunable.BATCH_ROWS.value: raw})
 
 
-def test_a_validation_leg_is_capped_only_when_asked_and_zero_means_one_batch() -> None:
-    assert PipelineSettings.from_env({}).validation_leg_s is None
+def test_a_validation_leg_reads_at_most_the_shipped_cap_unless_told_and_zero_means_one_batch() -> None:
+    assert PipelineSettings.from_env({}).validation_leg_s == topology.VALIDATION_LEG_READ_S == 120
     leg = Tunable.VALIDATION_LEG_SECONDS.value
     assert PipelineSettings.from_env({leg: "0"}).validation_leg_s == 0
     assert PipelineSettings.from_env({leg: "2.5"}).validation_leg_s == 2.5
