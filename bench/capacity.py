@@ -3,9 +3,13 @@
 Validator CPU per GB comes from the `validation` section (CSV and JSON Lines, best CPU time of
 `validate_batches`), loader CPU per item from `loader_write`. This module measures the rest on the
 same generated contacts: the `/tmp` the validator's spool takes per input byte, the bytes of a batch
-message per row, and the migration snapshot's CPU per GB (canonical encoding, gzip, checksum, as
-`migration.snapshot` does per chunk). Then it prints the model's table (1 MB to 50 GB; one big tenant
-beside 100 small ones) and the figures the goals read.
+message per row, the migration snapshot's CPU per GB (canonical encoding, gzip, checksum, as
+`migration.snapshot` does per chunk), and what validation in legs adds: the key tracker's spill per row
+and the CPU of resolving it (`KeyTracker.later_duplicates`, each partition split again as a large
+file's are), the CPU of rewriting a spool without its late duplicates (`BatchSpool.exclude`), and a
+gzip file's size and decompression CPU per content byte. Then it prints the model's table (1 MB to
+50 GB; one big tenant beside 100 small ones) and the figures the goals read: the largest admitted
+import for plain CSV (the goal's figure) and for every other format beside it.
 """
 
 from __future__ import annotations
@@ -13,6 +17,8 @@ from __future__ import annotations
 import gzip
 import tempfile
 import time
+import zlib
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +37,7 @@ from tenant_pipeline.migration.checksum import ItemChecksum
 from tenant_pipeline.migration.item_codec import canonical_line
 from tenant_pipeline.store.keys import record_pk
 from tenant_pipeline.topology import DEFAULT_BATCH_ROWS, NEW_TENANT_SHARD_COUNT
+from tenant_pipeline.validation import KeyTracker, LateDuplicate
 from tenantctl.output import table
 
 ROW_BYTES = 200
@@ -40,6 +47,15 @@ SMALL_TENANTS = 100
 FLOOD_FILES = 10_000
 """Another tenant's flood of few-row uploads, in front of which a small upload lands."""
 SAMPLE_ROWS = 20_000
+SPILL_ROWS = 200_000
+SPILL_PARTITIONS = 4
+SPILL_MAX_KEYS = 32_768
+"""A 50 GB file's spill partitions hold about 4M rows each, past the tracker's 262,144 keys, so each is split
+once into sub-files of about 60,000 rows: the bench keeps that shape at a smaller scale (4 partitions of
+about 50,000 rows, each split once), so that the rows, not the temporary files, set the cost per row."""
+REPEAT_EVERY = 100
+"""One row in 100 repeats an earlier key: a late duplicate once spilled."""
+FORMATS = ("csv", "jsonl", "json", "csv.gz", "jsonl.gz", "json.gz")
 
 
 def spool_and_message_bytes(rows: int = SAMPLE_ROWS) -> dict[str, float]:
@@ -94,6 +110,75 @@ def snapshot_cpu_s_per_gb(rows: int = SAMPLE_ROWS) -> float:
     return best / (item_bytes / 1e9)
 
 
+def _best_cpu_s(work: Any, repeats: int = 3) -> float:
+    best = float("inf")
+    for _ in range(repeats):
+        began = time.process_time()
+        work()
+        best = min(best, time.process_time() - began)
+    return best
+
+
+def duplicate_costs(rows: int = SPILL_ROWS) -> dict[str, float]:
+    """The tracker's spill bytes per spilled row and the CPU of resolving them into late duplicates."""
+    keys = [f"c-{i:09d}" for i in range(rows)]
+    for i in range(REPEAT_EVERY // 2, rows, REPEAT_EVERY):
+        keys[i] = keys[i - 40]
+    expected = sum(1 for i in range(REPEAT_EVERY // 2, rows, REPEAT_EVERY) if i - 40 >= SPILL_MAX_KEYS)
+    spilled = rows - SPILL_MAX_KEYS
+    best, spill_bytes = float("inf"), 0
+    for _ in range(3):
+        with KeyTracker(max_keys=SPILL_MAX_KEYS, partitions=SPILL_PARTITIONS) as tracker:
+            tracker.check(range(2, rows + 2), keys)
+            spill_bytes = sum(piece.seek(0, 2) for _, piece in tracker.spill_pieces())
+            began = time.process_time()
+            found = sum(1 for _ in tracker.later_duplicates())
+            best = min(best, time.process_time() - began)
+        if found != expected:
+            raise AssertionError(f"later_duplicates found {found} late duplicates, the keys hold {expected}")
+    return {"spill_bytes_per_row": spill_bytes / spilled, "resolve_cpu_s_per_spilled_row": best / spilled}
+
+
+def exclude_cpu_s_per_gb(rows: int = SAMPLE_ROWS) -> float:
+    """CPU of `BatchSpool.exclude` rewriting a spool without one row in `REPEAT_EVERY`."""
+    columns = load_entity("contacts").columns
+    values = [[row.get(column) for column in columns] for row in contact_rows(rows, invalid_every=0)]
+    late = [LateDuplicate(line=o + 2, key="k", first_line=1, ordinal=o) for o in range(0, rows, REPEAT_EVERY)]
+    best, size = float("inf"), 0
+    for _ in range(3):
+        with BatchSpool(DEFAULT_BATCH_ROWS) as spool:
+            spool.add_batch(list(range(2, rows + 2)), values)
+            spool.finish()
+            size = spool.size_bytes()
+            began = time.process_time()
+            removed = spool.exclude(iter(late), lambda _: None)
+            best = min(best, time.process_time() - began)
+            if removed != len(late) or spool.rows != rows - len(late):
+                raise AssertionError(f"exclude removed {removed} rows of {len(late)}")
+    return best / (size / 1e9)
+
+
+def gzip_costs(rows: int = SAMPLE_ROWS) -> dict[str, float]:
+    """A gzip file's bytes per content byte (`gzip` at its default level) and gunzip CPU per GB."""
+    with tempfile.TemporaryDirectory() as folder:
+        csv_path, _ = write_files(rows, Path(folder), invalid_every=0)
+        content = csv_path.read_bytes()
+    packed = gzip.compress(content, mtime=0)
+    unpacked = b""
+
+    def gunzip() -> None:
+        nonlocal unpacked
+        unpacked = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS).decompress(packed)
+
+    cpu_s = _best_cpu_s(gunzip)
+    if unpacked != content:
+        raise AssertionError("gunzip did not give the content back")
+    return {
+        "gzip_bytes_per_content_byte": len(packed) / len(content),
+        "gunzip_cpu_s_per_gb": cpu_s / (len(content) / 1e9),
+    }
+
+
 def run(validation: dict[str, Any], loader: dict[str, Any]) -> dict[str, Any]:
     costs = UnitCosts(
         validate_cpu_s_per_gb={
@@ -102,8 +187,11 @@ def run(validation: dict[str, Any], loader: dict[str, Any]) -> dict[str, Any]:
         },
         load_cpu_s_per_item=loader["loader_cpu_us_per_item"] / 1e6,
         snapshot_cpu_s_per_gb=snapshot_cpu_s_per_gb(),
+        exclude_cpu_s_per_gb=exclude_cpu_s_per_gb(),
         source="this `make bench` run",
         **spool_and_message_bytes(),
+        **duplicate_costs(),
+        **gzip_costs(),
     )
     model = CapacityModel(costs, Settings.shipped())
     print("capacity model (a model: this run's unit costs x AWS's documented quotas, shipped settings):")
@@ -152,7 +240,5 @@ def run(validation: dict[str, Any], loader: dict[str, Any]) -> dict[str, Any]:
 
 def _fits_ignoring_admission(model: CapacityModel) -> float:
     """The largest file one validation could take if admission allowed it (time and `/tmp` only)."""
-    from dataclasses import replace
-
     unlimited = CapacityModel(model.costs, replace(model.settings, max_object_bytes=10**18))
     return unlimited.largest_admitted_import_bytes(ROW_BYTES)

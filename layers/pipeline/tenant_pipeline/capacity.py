@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from tenant_pipeline import topology
+from tenant_pipeline.capacity_validation import Stage, ValidationModel
 from tenant_pipeline.store.jobs import JOB_COUNTER_SHARDS
 
 # --- AWS Lambda (Lambda Developer Guide, "Lambda quotas" and "Configure Lambda function memory") ---
@@ -162,6 +163,16 @@ class UnitCosts:
     """Loader CPU seconds per stored item (decode, transform, BatchWriteItem requests)."""
     snapshot_cpu_s_per_gb: float
     """Migration snapshot CPU seconds per GB of items (canonical encoding, gzip, checksum)."""
+    spill_bytes_per_row: float
+    """`/tmp` the key tracker's spill takes per row past its memory (`KeyTracker`)."""
+    resolve_cpu_s_per_spilled_row: float
+    """CPU seconds to resolve one spilled row's partition, split again included (`later_duplicates`)."""
+    exclude_cpu_s_per_gb: float
+    """CPU seconds to rewrite a GB of spool without its late duplicates (`BatchSpool.exclude`)."""
+    gzip_bytes_per_content_byte: float
+    """Bytes of a gzip file per byte of its content (generated contacts CSV)."""
+    gunzip_cpu_s_per_gb: float
+    """CPU seconds to decompress a GB of content."""
     source: str = "bench"
 
     def to_dict(self) -> dict[str, Any]:
@@ -175,6 +186,11 @@ class UnitCosts:
             batch_message_bytes_per_row=float(data["batch_message_bytes_per_row"]),
             load_cpu_s_per_item=float(data["load_cpu_s_per_item"]),
             snapshot_cpu_s_per_gb=float(data["snapshot_cpu_s_per_gb"]),
+            spill_bytes_per_row=float(data["spill_bytes_per_row"]),
+            resolve_cpu_s_per_spilled_row=float(data["resolve_cpu_s_per_spilled_row"]),
+            exclude_cpu_s_per_gb=float(data["exclude_cpu_s_per_gb"]),
+            gzip_bytes_per_content_byte=float(data["gzip_bytes_per_content_byte"]),
+            gunzip_cpu_s_per_gb=float(data["gunzip_cpu_s_per_gb"]),
             source=str(data.get("source", "bench")),
         )
 
@@ -185,7 +201,12 @@ RECORDED_UNIT_COSTS = UnitCosts(
     batch_message_bytes_per_row=106.0,
     load_cpu_s_per_item=55.6e-6,
     snapshot_cpu_s_per_gb=101.0,
-    source="recorded from a quick `make bench` run on a 2-core laptop (2026-12)",
+    spill_bytes_per_row=29.2,
+    resolve_cpu_s_per_spilled_row=2.0e-6,
+    exclude_cpu_s_per_gb=3.8,
+    gzip_bytes_per_content_byte=0.244,
+    gunzip_cpu_s_per_gb=2.5,
+    source="recorded from a quick `make bench` run on a 2-core laptop (2026-12; the legs' costs 2026-12-06)",
 )
 """What `tenantctl plan` uses when it is given no `bench/results.json`."""
 
@@ -203,6 +224,12 @@ class Settings:
     shard_count: int
     """Shards of the tenant modelled: a new tenant's count (existing tenants keep 8)."""
     max_object_bytes: int
+    """Admission of a file read in one invocation (gzip, JSON arrays)."""
+    max_legged_object_bytes: int
+    """Admission of a file read in legs (plain CSV, JSON Lines)."""
+    max_decompressed_bytes: int
+    validator_leg_read_s: float | None
+    """How long a validation leg reads at most; None: until its invocation's budget is used."""
     migration_memory_mb: int
     migration_timeout_s: int
     fair_batches: bool = False
@@ -229,6 +256,9 @@ class Settings:
             batch_rows=topology.DEFAULT_BATCH_ROWS,
             shard_count=topology.NEW_TENANT_SHARD_COUNT,
             max_object_bytes=topology.DEFAULT_MAX_OBJECT_BYTES,
+            max_legged_object_bytes=topology.DEFAULT_MAX_LEGGED_OBJECT_BYTES,
+            max_decompressed_bytes=topology.DEFAULT_MAX_DECOMPRESSED_BYTES,
+            validator_leg_read_s=topology.VALIDATION_LEG_READ_S,
             migration_memory_mb=topology.MIGRATION.memory_mb,
             migration_timeout_s=topology.MIGRATION.timeout_s,
             fair_batches=topology.BATCHES_QUEUE.fair_by_tenant,
@@ -259,6 +289,10 @@ class Phase:
     usage: Mapping[str, float]
     cost_usd: float
     note: str = ""
+    legs: int = 1
+    """Invocations the phase takes one after another (its legs)."""
+    stages: tuple[Phase, ...] = ()
+    """The phase's stages, when it runs in several (validation in legs); its usage is theirs."""
 
     @property
     def binding(self) -> str:
@@ -278,6 +312,8 @@ class Phase:
             "usage": dict(self.usage),
             "cost_usd": self.cost_usd,
             "note": self.note,
+            "legs": self.legs,
+            **({"stages": [stage.to_dict() for stage in self.stages]} if self.stages else {}),
         }
 
 
@@ -328,26 +364,41 @@ class CapacityModel:
 
     # --- import ---------------------------------------------------------------------------------
 
-    def validate_phase(self, file_bytes: float, file_format: str = "csv") -> Phase:
-        s, c = self.settings, self.costs
-        cpu_s = file_bytes / 1e9 * c.validate_cpu_s_per_gb[file_format]
-        wall_s = cpu_s / vcpu_share(s.validator_memory_mb)
-        spool_mb = SPOOL_PEAK_COPIES * file_bytes * c.spool_bytes_per_input_byte / 2**20
-        gb_s = wall_s * s.validator_memory_mb / 1024
-        extra_tmp_gb_s = wall_s * max(0, s.validator_ephemeral_mb - 512) / 1024
+    def validate_phase(self, file_bytes: float, file_format: str = "csv", row_bytes: float = 200) -> Phase:
+        """Validation of `file_bytes` of content (decompressed, for a gzip file) in one invocation or in
+        legs (`capacity_validation`): its stages, each one's legs, time, limits and cost."""
+        model = ValidationModel(self.costs, self.settings, vcpu_share(self.settings.validator_memory_mb))
+        validation = model.plan(file_bytes, file_format, row_bytes)
+        stages = tuple(self._priced(stage) for stage in validation.stages)
+        legs = validation.legs
+        if validation.one_invocation:
+            note = "one invocation reads and finishes the file (CPU-bound at its memory's vCPU share)"
+        else:
+            note = f"{legs:,} legs: " + ", ".join(f"{stage.name} {stage.legs:,}" for stage in stages)
         return Phase(
             name="validate",
-            wall_s=wall_s,
-            usage={
-                "lambda timeout": wall_s / s.validator_timeout_s,
-                "lambda /tmp": spool_mb / s.validator_ephemeral_mb,
-                "admitted object size": file_bytes / s.max_object_bytes,
-            },
-            cost_usd=gb_s * LAMBDA_GB_SECOND_USD
-            + extra_tmp_gb_s * LAMBDA_EPHEMERAL_GB_SECOND_USD
-            + LAMBDA_REQUEST_USD,
-            note="one invocation reads the whole file (CPU-bound at its memory's vCPU share)",
+            wall_s=validation.wall_s,
+            usage={name: use for stage in stages for name, use in stage.usage.items()},
+            cost_usd=sum(stage.cost_usd for stage in stages),
+            note=note,
+            legs=legs,
+            stages=stages if not validation.one_invocation else (),
         )
+
+    def _priced(self, stage: Stage) -> Phase:
+        s = self.settings
+        gb_s = stage.work_s * s.validator_memory_mb / 1024
+        extra_tmp_gb_s = stage.work_s * max(0, s.validator_ephemeral_mb - 512) / 1024
+        cost = (
+            gb_s * LAMBDA_GB_SECOND_USD
+            + extra_tmp_gb_s * LAMBDA_EPHEMERAL_GB_SECOND_USD
+            + stage.legs * LAMBDA_REQUEST_USD
+            + stage.s3_puts * S3_PUT_CLASS_USD
+            + stage.s3_gets * S3_GET_CLASS_USD
+            + stage.sqs_requests * SQS_REQUEST_USD
+            + stage.dynamodb_writes * DYNAMODB_WRITE_UNIT_USD
+        )
+        return Phase(stage.name, stage.work_s, stage.usage, cost, legs=stage.legs)
 
     def loader_items_per_s_per_invocation(self) -> float:
         per_item = self.costs.load_cpu_s_per_item / vcpu_share(self.settings.loader_memory_mb)
@@ -466,7 +517,7 @@ class CapacityModel:
 
     def plan_import(self, rows: int, row_bytes: int, *, file_format: str = "csv", tenants: int = 1) -> Plan:
         """`tenants` tenants each import a file of `rows` rows of `row_bytes` at the same time."""
-        validate = self.validate_phase(rows * row_bytes, file_format)
+        validate = self.validate_phase(rows * row_bytes, file_format, row_bytes)
         load = self.load_phase(rows, row_bytes, tenants)
         waits = self.small_tenant_wait_s(rows, row_bytes, tenants)
         return Plan(
@@ -545,8 +596,9 @@ class CapacityModel:
         }
 
     def largest_admitted_import_bytes(self, row_bytes: int = 200, file_format: str = "csv") -> float:
-        """The largest file whose validation meets no single invocation's limit (admission included)."""
-        return _largest(lambda size: self.validate_phase(size, file_format).fits, 1e6, 1e15)
+        """The largest file of `file_format` (`csv`, `jsonl`, `json`, each optionally `.gz`; content bytes)
+        whose validation meets no single invocation's limit, admission included."""
+        return _largest(lambda size: self.validate_phase(size, file_format, row_bytes).fits, 1e6, 1e15)
 
     # --- migration ------------------------------------------------------------------------------
 
@@ -696,6 +748,7 @@ def size_rows(
                 "file": _size_text(size),
                 "rows": f"{plan.rows:,}",
                 "validate_s": f"{validate.wall_s:,.0f}",
+                "validate_legs": _legs_text(validate),
                 "validate_binds": f"{validate.binding} {validate.usage[validate.binding]:.0%}",
                 "load_s": f"{load.wall_s:,.0f}",
                 "load_binds": load.binding.removeprefix("rate: "),
@@ -710,12 +763,21 @@ SIZE_COLUMNS = (
     ("file", "file"),
     ("rows", "rows"),
     ("validate_s", "validate s"),
+    ("validate_legs", "validate legs"),
     ("validate_binds", "validate: binding limit (use)"),
     ("load_s", "load s"),
     ("load_binds", "load: binding limit"),
     ("fits", "fits"),
     ("cost_usd", "cost $"),
 )
+
+
+def _legs_text(validate: Phase) -> str:
+    """`1`, or the read legs plus the finishing stages' legs."""
+    if not validate.stages:
+        return "1"
+    read = sum(stage.legs for stage in validate.stages if stage.name == "read")
+    return f"{read} + {validate.legs - read}"
 
 
 def _size_text(size: float) -> str:

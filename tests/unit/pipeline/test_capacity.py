@@ -8,6 +8,8 @@ import pytest
 
 from tenant_pipeline import capacity, topology
 from tenant_pipeline.capacity import CapacityModel, Settings, UnitCosts
+from tenant_pipeline.capacity_validation import ValidationModel
+from tenant_pipeline.formats import FileFormat
 
 COSTS = UnitCosts(
     validate_cpu_s_per_gb={"csv": 30.0, "jsonl": 20.0},
@@ -15,6 +17,11 @@ COSTS = UnitCosts(
     batch_message_bytes_per_row=100.0,
     load_cpu_s_per_item=20e-6,
     snapshot_cpu_s_per_gb=20.0,
+    spill_bytes_per_row=30.0,
+    resolve_cpu_s_per_spilled_row=2e-6,
+    exclude_cpu_s_per_gb=4.0,
+    gzip_bytes_per_content_byte=0.25,
+    gunzip_cpu_s_per_gb=3.0,
 )
 SHIPPED = Settings.shipped()
 # What the validator and the loader had before the model sized them.
@@ -34,34 +41,58 @@ def test_cpu_share_follows_memory_up_to_one_vcpu() -> None:
     assert capacity.vcpu_share(10_240) == 1.0  # one Python thread uses one vCPU at most
 
 
-def test_validation_time_is_cpu_over_the_memory_share() -> None:
-    model = CapacityModel(COSTS, replace(SHIPPED, validator_memory_mb=884))
-    phase = model.validate_phase(2e9, "csv")
-    assert phase.wall_s == pytest.approx(60 / (884 / 1769))
+def test_reading_time_is_cpu_over_the_memory_share() -> None:
+    model = ValidationModel(COSTS, replace(SHIPPED, validator_memory_mb=884), capacity.vcpu_share(884))
+    csv_s = model.read_s_per_byte(FileFormat.from_key("a.csv")) * 2e9
+    assert csv_s == pytest.approx(60 / (884 / 1769))
+    # A gzip file adds its decompression; a JSON array is read at JSON Lines' cost
+    assert model.read_s_per_byte(FileFormat.from_key("a.csv.gz")) * 2e9 == pytest.approx(66 / (884 / 1769))
+    assert model.read_s_per_byte(FileFormat.from_key("a.json")) * 2e9 == pytest.approx(40 / (884 / 1769))
 
 
-@pytest.mark.parametrize("file_format", ["csv", "jsonl"])
-def test_shipped_validator_admits_the_largest_admitted_object_in_one_invocation(file_format: str) -> None:
-    phase = CapacityModel(COSTS, SHIPPED).validate_phase(topology.DEFAULT_MAX_OBJECT_BYTES, file_format)
+@pytest.mark.parametrize("file_format", ["json", "csv.gz", "jsonl.gz"])
+def test_shipped_validator_reads_the_largest_one_invocation_file_in_one_invocation(file_format: str) -> None:
+    # a JSON array up to its admitted 5 GiB; a gzip file up to its 4 GiB of content
+    gzip = file_format.endswith(".gz")
+    size = topology.DEFAULT_MAX_DECOMPRESSED_BYTES if gzip else topology.DEFAULT_MAX_OBJECT_BYTES
+    phase = CapacityModel(COSTS, SHIPPED).validate_phase(size, file_format)
     assert phase.fits, phase.usage
+    assert phase.legs == 1 and not phase.stages
 
 
 def test_unsized_validator_fails_well_inside_the_admitted_size_on_tmp() -> None:
-    model = CapacityModel(COSTS, UNSIZED)
+    # No spill, so that `/tmp` holds the spool alone: 1.25 bytes per input byte
+    model = CapacityModel(replace(COSTS, spill_bytes_per_row=0.0), UNSIZED)
     phase = model.validate_phase(500e6, "csv")
     assert not phase.fits
     assert phase.binding == "lambda /tmp"
     assert model.largest_admitted_import_bytes() == pytest.approx(512 * 2**20 / 1.25, rel=0.01)
 
 
-def test_largest_admitted_import_is_capped_by_admission() -> None:
+def test_largest_admitted_import_is_capped_by_admission_per_format() -> None:
     model = CapacityModel(COSTS, SHIPPED)
-    largest = model.largest_admitted_import_bytes()
-    assert largest <= topology.DEFAULT_MAX_OBJECT_BYTES
-    assert largest == pytest.approx(topology.DEFAULT_MAX_OBJECT_BYTES, rel=0.01)
-    slow = CapacityModel(replace(COSTS, validate_cpu_s_per_gb={"csv": 400.0}), SHIPPED)
-    assert slow.largest_admitted_import_bytes() == pytest.approx(900 / 400 * 1e9, rel=0.01)
-    assert slow.validate_phase(3e9).binding == "lambda timeout"
+    # plain CSV and JSON Lines, read in legs: their own admission, past the goal of 50 GB
+    for plain in ("csv", "jsonl"):
+        largest = model.largest_admitted_import_bytes(file_format=plain)
+        assert largest == pytest.approx(topology.DEFAULT_MAX_LEGGED_OBJECT_BYTES, rel=0.01)
+        assert largest <= topology.DEFAULT_MAX_LEGGED_OBJECT_BYTES and largest >= 50e9
+    # a JSON array: 5 GiB; a gzip file: its content's cap (4 GiB), before its object's 5 GiB
+    assert model.largest_admitted_import_bytes(file_format="json") == pytest.approx(
+        topology.DEFAULT_MAX_OBJECT_BYTES, rel=0.01
+    )
+    gzip = model.largest_admitted_import_bytes(file_format="csv.gz")
+    assert gzip == pytest.approx(topology.DEFAULT_MAX_DECOMPRESSED_BYTES, rel=0.01)
+    assert model.validate_phase(gzip * 1.02, "csv.gz").binding == "admitted decompressed size"
+
+
+def test_a_slow_one_invocation_file_meets_the_timeout_less_the_reserve() -> None:
+    slow = CapacityModel(replace(COSTS, validate_cpu_s_per_gb={"csv": 400.0, "jsonl": 400.0}), SHIPPED)
+    largest = slow.largest_admitted_import_bytes(file_format="json")
+    # the reading alone must end before the deadline (900 s less the 30 s reserve), whatever follows it
+    assert 450 / 400 * 1e9 < largest < 870 / 400 * 1e9
+    over = slow.validate_phase(largest * 1.02, "json")
+    assert not over.fits
+    assert over.binding.startswith("lambda timeout")
 
 
 def test_one_tenant_writes_at_its_shards_capacity() -> None:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import math
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from tenant_pipeline import topology
-from tenant_pipeline.capacity import RECORDED_UNIT_COSTS, UnitCosts
+from tenant_pipeline.capacity import RECORDED_UNIT_COSTS
 from tenantctl.cli import main
 
 
@@ -35,7 +37,8 @@ def test_a_legacy_tenants_plan_writes_at_its_eight_shards(capsys: pytest.Capture
 
 
 def test_a_file_over_the_admitted_size_does_not_fit(capsys: pytest.CaptureFixture[str]) -> None:
-    code = main(["plan", "--rows", "100000000", "--row-bytes", "200"])
+    # 120 GB of plain CSV: past the 100 GiB admitted for files read in legs
+    code = main(["plan", "--rows", "600000000", "--row-bytes", "200"])
     out = capsys.readouterr().out
     assert code == 1
     assert out.startswith("This is a model, not a measurement")
@@ -46,20 +49,17 @@ def test_a_file_over_the_admitted_size_does_not_fit(capsys: pytest.CaptureFixtur
 def test_unit_costs_come_from_a_bench_results_file(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    slow = UnitCosts(
-        validate_cpu_s_per_gb={"csv": 1_000.0, "jsonl": 1_000.0},
-        spool_bytes_per_input_byte=1.0,
-        batch_message_bytes_per_row=100.0,
-        load_cpu_s_per_item=1e-5,
-        snapshot_cpu_s_per_gb=10.0,
-    )
+    slow = replace(RECORDED_UNIT_COSTS, validate_cpu_s_per_gb={"csv": 1_000.0, "jsonl": 1_000.0})
     results = tmp_path / "results.json"
     results.write_text(json.dumps({"figures": {"capacity": {"unit_costs": slow.to_dict()}}}))
     code = main(["plan", "--rows", "10000000", "--row-bytes", "200", "--unit-costs", str(results), "--json"])
     plan = json.loads(capsys.readouterr().out)
-    # 2 GB at 1,000 CPU s/GB needs 2,000 s of one vCPU: past the 900 s timeout.
-    assert code == 1
-    assert plan["phases"][0]["binding"] == "lambda timeout"
+    assert code == 0
+    assert plan["unit_costs"] == slow.to_dict()
+    # 2 GB at 1,000 CPU s/GB needs 2,000 s of one vCPU: read in legs of 120 s
+    validate = plan["phases"][0]
+    assert validate["stages"][0]["name"] == "read"
+    assert validate["stages"][0]["legs"] == math.ceil(2_000 / topology.VALIDATION_LEG_READ_S) == 17
 
 
 def test_unknown_entity_and_bad_numbers_are_refused(capsys: pytest.CaptureFixture[str]) -> None:
