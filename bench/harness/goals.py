@@ -47,7 +47,8 @@ GOALS = (
     ),
     Goal(
         "largest_admitted_import_gb",
-        "capacity model: largest file the shipped settings import within one invocation's limits",
+        "capacity model: largest plain CSV the shipped settings admit and validate within every "
+        "invocation's limits (read in legs)",
         ">=",
         50,
     ),
