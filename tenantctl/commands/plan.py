@@ -18,6 +18,7 @@ from tenant_pipeline.capacity import (
     RECORDED_UNIT_COSTS,
     SIZE_COLUMNS,
     CapacityModel,
+    Phase,
     Plan,
     Settings,
     UnitCosts,
@@ -27,6 +28,7 @@ from tenant_pipeline.entities import UnknownEntityError, load_entity
 from tenantctl.errors import InvalidArgumentError
 from tenantctl.output import print_json, print_lines, table
 
+FORMATS = ("csv", "jsonl", "json", "csv.gz", "jsonl.gz", "json.gz")
 MODEL_NOTICE = (
     "This is a model, not a measurement: CPU costs measured by `make bench`, scaled by Lambda's CPU share, "
     "and AWS's documented quotas; network waits are assumptions."
@@ -51,7 +53,13 @@ def register(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
         metavar="K",
         help="tenants importing such a file at once (default 1)",
     )
-    parser.add_argument("--format", choices=("csv", "jsonl"), default="csv", help="file format (default csv)")
+    parser.add_argument(
+        "--format",
+        choices=FORMATS,
+        default="csv",
+        help="file format (default csv); with .gz, N x B is the content's size: a gzip file or a JSON array "
+        "is read in one invocation, a plain CSV or JSON Lines file in legs",
+    )
     parser.add_argument(
         "--migration",
         action="store_true",
@@ -105,13 +113,23 @@ def _plan(args: argparse.Namespace) -> int:
         "format": args.format,
         "shard_count": args.shards,
         "unit_costs": costs.to_dict(),
+        "validation_legs": validation_legs(plan.phases[0]),
         "largest_admitted_import_bytes": model.largest_admitted_import_bytes(args.row_bytes, args.format),
+        "largest_admitted_import_bytes_by_format": {
+            name: model.largest_admitted_import_bytes(args.row_bytes, name) for name in FORMATS
+        },
     }
     if args.json:
         print_json(result)
     else:
         _print(plan, result, model)
     return 0 if plan.fits else 1
+
+
+def validation_legs(validate: Phase) -> dict[str, int]:
+    """The validation's invocations: its read legs and the finishing stages' legs after them."""
+    read = sum(stage.legs for stage in validate.stages if stage.name == "read") or 1
+    return {"read": read, "finishing": validate.legs - read}
 
 
 def _plan_migration(args: argparse.Namespace, model: CapacityModel) -> int:
@@ -154,6 +172,30 @@ def _print_phases(plan: Plan) -> None:
     print(f"total {plan.wall_s:,.1f} s, ${plan.cost_usd:,.4f}")
 
 
+def _print_validation(validate: Phase, legs: dict[str, int]) -> None:
+    if not validate.stages:
+        print("validation: one invocation reads and finishes the file")
+        return
+    print(
+        f"validation in {validate.legs:,} legs: {legs['read']:,} read, {legs['finishing']:,} finishing "
+        f"(largest use: {validate.binding} {validate.usage[validate.binding]:.0%})"
+    )
+    rows = [
+        {
+            "stage": stage.name,
+            "legs": f"{stage.legs:,}",
+            "wall": f"{stage.wall_s:,.1f} s",
+            "binding": stage.binding,
+            "use": f"{stage.usage[stage.binding]:.0%}",
+            "fits": "yes" if stage.fits else "NO",
+            "cost": f"${stage.cost_usd:,.4f}",
+        }
+        for stage in validate.stages
+    ]
+    columns = [("stage", "stage"), ("legs", "legs"), ("wall", "wall"), ("binding", "binding limit")]
+    print_lines(table(rows, [*columns, ("use", "use"), ("fits", "fits"), ("cost", "cost")]))
+
+
 def _print(plan: Plan, result: dict[str, Any], model: CapacityModel) -> None:
     print(MODEL_NOTICE)
     size = plan.rows * plan.row_bytes
@@ -175,10 +217,15 @@ def _print(plan: Plan, result: dict[str, Any], model: CapacityModel) -> None:
         f"with per-tenant fair queues{fair}, "
         f"{figures['small_tenant_wait_arrival_order_s']:,.0f} s in arrival order{unfair}"
     )
-    print(f"largest file one validation admits: {result['largest_admitted_import_bytes'] / 1e9:,.2f} GB")
+    _print_validation(plan.phases[0], result["validation_legs"])
+    by_format = result["largest_admitted_import_bytes_by_format"]
+    print(
+        f"largest file admitted and validated: {by_format['csv'] / 1e9:,.2f} GB of plain CSV (read in legs); "
+        + ", ".join(f"{name} {size / 1e9:,.2f} GB" for name, size in by_format.items() if name != "csv")
+    )
     for phase in plan.phases:
         if phase.note:
             print(f"{phase.name}: {phase.note}")
     print()
-    print("the model at other sizes (one tenant):")
+    print("the model at other sizes (one tenant, plain CSV):")
     print_lines(table(size_rows(model, plan.row_bytes), SIZE_COLUMNS))

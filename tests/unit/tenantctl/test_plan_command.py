@@ -100,3 +100,36 @@ def test_a_migration_plan_counts_legs_and_names_the_largest_tenant(
     out = capsys.readouterr().out
     assert "leg(s)" in out
     assert "largest tenant that migrates" in out
+
+
+def test_a_50_gb_csv_plan_shows_its_read_and_finishing_legs_and_the_binding_limit(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code = main(["plan", "--rows", "250000000", "--row-bytes", "200", "--json"])
+    plan = json.loads(capsys.readouterr().out)
+    assert code == 0
+    validate = plan["phases"][0]
+    # 50 GB at the recorded CSV cost, on one vCPU, in legs that read 120 s each
+    read_legs = math.ceil(
+        50 * RECORDED_UNIT_COSTS.validate_cpu_s_per_gb["csv"] / topology.VALIDATION_LEG_READ_S
+    )
+    assert plan["validation_legs"]["read"] == read_legs == validate["stages"][0]["legs"]
+    assert plan["validation_legs"]["finishing"] == sum(s["legs"] for s in validate["stages"][1:]) >= 4
+    assert [s["name"] for s in validate["stages"]] == ["read", "duplicates", "settle", "verdict", "fan-out"]
+    assert validate["binding"] == max(validate["usage"], key=validate["usage"].get)
+    by_format = plan["largest_admitted_import_bytes_by_format"]
+    assert by_format["csv"] == plan["largest_admitted_import_bytes"] >= 50e9
+    assert by_format["json"] == pytest.approx(topology.DEFAULT_MAX_OBJECT_BYTES, rel=0.01)
+    main(["plan", "--rows", "250000000", "--row-bytes", "200"])
+    out = capsys.readouterr().out
+    assert f"validation in {validate['legs']} legs: {read_legs} read" in out
+    assert "of plain CSV (read in legs)" in out
+
+
+def test_a_gzip_file_past_its_decompressed_cap_does_not_fit(capsys: pytest.CaptureFixture[str]) -> None:
+    # 5 GB of content: past the 4 GiB a gzip file may decompress to, read in one invocation
+    code = main(["plan", "--rows", "25000000", "--row-bytes", "200", "--format", "csv.gz", "--json"])
+    plan = json.loads(capsys.readouterr().out)
+    assert code == 1
+    assert plan["phases"][0]["binding"] == "admitted decompressed size"
+    assert plan["validation_legs"]["read"] == 1
