@@ -143,10 +143,8 @@ MANIFEST_MEMORY_PER_BYTE = 4
 text; measured with tracemalloc on a 100,000-chunk manifest)."""
 SMALL_TENANT_ROWS = 100
 PARTITIONS = "rate: dynamodb partitions (shards x 1,000 WCU)"
-SPOOL_PEAK_COPIES = 1
 TENANT_WRITE_GOAL_ROWS_PER_S = 25_000
 """The sustained rate one tenant's entity is sized for: the count new tenants get meets it."""
-"""Copies of the spool `/tmp` holds at its peak (`BatchSpool.exclude` rewrites it in place)."""
 
 
 @dataclass(frozen=True)
@@ -228,6 +226,7 @@ class Settings:
     max_legged_object_bytes: int
     """Admission of a file read in legs (plain CSV, JSON Lines)."""
     max_decompressed_bytes: int
+    """Admission of a gzip file's content, decompressed."""
     validator_leg_read_s: float | None
     """How long a validation leg reads at most; None: until its invocation's budget is used."""
     migration_memory_mb: int
@@ -640,6 +639,7 @@ class CapacityModel:
                 + read_units * DYNAMODB_READ_UNIT_USD
                 + chunks * S3_PUT_CLASS_USD,
                 note=f"{legs['snapshot']} leg(s)",
+                legs=legs["snapshot"],
             ),
             Phase(
                 "transfer",
@@ -650,6 +650,7 @@ class CapacityModel:
                 },
                 chunks * S3_PUT_CLASS_USD,
                 note=f"{legs['transfer']} leg(s)",
+                legs=legs["transfer"],
             ),
             replace(
                 load,
@@ -673,6 +674,7 @@ class CapacityModel:
                 verify_s * s.migration_memory_mb / 1024 * LAMBDA_GB_SECOND_USD
                 + 2 * read_units * DYNAMODB_READ_UNIT_USD,
                 note=f"{legs['verify']} leg(s)",
+                legs=legs["verify"],
             ),
         )
         return Plan(

@@ -159,10 +159,11 @@ class EventSourceSettings:
     """Invocations the mapping runs at most (`MaximumConcurrency`); None: up to the account's limit."""
 
 
-# The validator reads a whole file in one invocation, so it gets what the largest admitted file needs
-# (`tenant_pipeline.capacity`, checked by tests/unit/pipeline/test_capacity.py): one full vCPU (the
-# validator is one Python thread; more memory buys no more CPU), Lambda's longest timeout, and the
-# largest `/tmp`, which holds the spool of valid rows twice while late duplicates are dropped.
+# The validator reads a gzip file or a JSON array in one invocation, and a plain file in legs, so it
+# gets what the largest of those needs (`tenant_pipeline.capacity`, checked by tests/unit/pipeline/
+# test_capacity.py and test_capacity_validation.py): one full vCPU (the validator is one Python thread;
+# more memory buys no more CPU), Lambda's longest timeout, and the largest `/tmp`, which holds a file's
+# spool of valid rows, or a leg's.
 IMPORT_VALIDATE = FunctionSettings(
     name="import_validate", memory_mb=1769, timeout_s=900, ephemeral_storage_mb=10_240
 )
