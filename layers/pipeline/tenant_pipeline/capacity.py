@@ -377,7 +377,10 @@ class CapacityModel:
         return Phase(
             name="validate",
             wall_s=validation.wall_s,
-            usage={name: use for stage in stages for name, use in stage.usage.items()},
+            usage={
+                **validation.admission,
+                **{name: use for stage in stages for name, use in stage.usage.items()},
+            },
             cost_usd=sum(stage.cost_usd for stage in stages),
             note=note,
             legs=legs,

@@ -90,6 +90,8 @@ class Validation:
 
     stages: tuple[Stage, ...]
     one_invocation: bool
+    admission: dict[str, float]
+    """The file's use of what admission allows its format."""
 
     @property
     def legs(self) -> int:
@@ -141,6 +143,13 @@ class ValidationModel:
         read_whole = not resumable(fmt) or read_s <= self.leg_read_s()
         if read_whole and self.settings.validator_timeout_s - read_s >= read_s:
             return self._one_invocation(read_s, spool, rows, spilled_rows, admission)
+        stages = self._legs(read_s, spool, rows, spilled_rows, read_whole=read_whole)
+        return Validation(stages, one_invocation=False, admission=admission)
+
+    def _legs(
+        self, read_s: float, spool: float, rows: float, spilled_rows: float, *, read_whole: bool
+    ) -> tuple[Stage, ...]:
+        """Read legs (one, for a file read whole that hands over), then the finishing stages' legs."""
         read_legs = 1 if read_whole else math.ceil(read_s / self.leg_read_s())
         full_share = 1.0 if read_whole else self.leg_read_s() / read_s  # a full leg's share of the file
         read = self._read_legs(
@@ -148,7 +157,6 @@ class ValidationModel:
             read_s=read_s,
             spool=spool,
             spilled_rows=spilled_rows,
-            admission=admission,
             share=full_share,
         )
         segment = spool * full_share  # the largest spool segment: a full leg's
@@ -156,7 +164,7 @@ class ValidationModel:
         if spilled_rows:
             stages += [self._duplicates(spilled_rows, read_legs), self._settle(spool, segment, read_legs)]
         stages += [self._verdict(rows), self._fanout(rows, spool, segment, read_legs)]
-        return Validation(tuple(stage for stage in stages if stage.legs), one_invocation=False)
+        return tuple(stages)
 
     def _admission(self, content_bytes: float, fmt: FileFormat) -> dict[str, float]:
         s, c = self.settings, self.costs
@@ -189,13 +197,12 @@ class ValidationModel:
             usage={
                 "lambda timeout": work_s / self.budget_s,
                 "lambda /tmp": tmp / self.tmp_bytes,
-                **admission,
             },
             s3_gets=1,
             s3_puts=transfer_requests(self._report_bytes(rows)),
             tmp_bytes=tmp,
         )
-        return Validation((stage,), one_invocation=True)
+        return Validation((stage,), one_invocation=True, admission=admission)
 
     def _read_legs(
         self,
@@ -204,7 +211,6 @@ class ValidationModel:
         read_s: float,
         spool: float,
         spilled_rows: float,
-        admission: dict[str, float],
         share: float,
     ) -> Stage:
         """Read legs, each ending with its parts' upload; the largest is a full leg (`share` of the file)."""
@@ -227,7 +233,6 @@ class ValidationModel:
                 "lambda timeout (read leg)": leg_s / self.budget_s,
                 "lambda /tmp (read leg)": parts / self.tmp_bytes,
                 "dynamodb item size (checkpoint)": checkpoint / DYNAMODB_MAX_ITEM_BYTES,
-                **admission,
             },
             s3_gets=legs * 2,  # the ranged read and the previous leg's keys
             s3_puts=legs * puts_per_leg,
