@@ -3,8 +3,9 @@
 A plain CSV or JSON Lines file (`validation.resumable`) is read in legs, one invocation each, then
 finished in stages, each in legs of the same budget (`imports.validate`, `imports.legs`):
 
-- read: from a byte offset until the leg's budget is used; the leg's parts (spool segment, report
-  part, spill pieces) then go to S3 before the invocation records its checkpoint;
+- read: from a byte offset for the shipped cap (`topology.VALIDATION_LEG_READ_S`) or until the leg's
+  budget is used; the leg's parts (spool segment, report part, spill pieces) then go to S3 before the
+  invocation records its checkpoint;
 - duplicates: one spill partition at a time (a partition is the unit: it fits one leg or nothing);
 - settle: one spool segment at a time, rewritten without its late duplicates (worst case: every one);
 - verdict: the report's parts joined by a multipart upload, part by part;
@@ -80,8 +81,6 @@ class Stage:
     s3_gets: float = 0.0
     sqs_requests: float = 0.0
     dynamodb_writes: float = 0.0
-    tmp_bytes: float = 0.0
-    """The most `/tmp` one of its invocations holds."""
 
 
 @dataclass(frozen=True)
@@ -200,7 +199,6 @@ class ValidationModel:
             },
             s3_gets=1,
             s3_puts=transfer_requests(self._report_bytes(rows)),
-            tmp_bytes=tmp,
         )
         return Validation((stage,), one_invocation=True, admission=admission)
 
@@ -238,7 +236,6 @@ class ValidationModel:
             s3_puts=legs * puts_per_leg,
             sqs_requests=legs * 3,  # the next leg's request sent, received, deleted
             dynamodb_writes=legs,
-            tmp_bytes=parts,
         )
 
     def _partition_tmp(self, spilled_rows: float) -> float:
@@ -264,7 +261,6 @@ class ValidationModel:
             },
             s3_gets=DEFAULT_PARTITIONS * read_legs,  # each leg's piece of each partition
             s3_puts=DEFAULT_PARTITIONS * read_legs,  # its late duplicates, split by segment
-            tmp_bytes=tmp,
         )
 
     def _settle(self, spool: float, segment: float, segments: int) -> Stage:
@@ -285,7 +281,6 @@ class ValidationModel:
             },
             s3_gets=segments * transfer_requests(segment),
             s3_puts=segments * transfer_requests(segment),
-            tmp_bytes=segment,
         )
 
     def _report_bytes(self, rows: float) -> float:
@@ -306,7 +301,6 @@ class ValidationModel:
             s3_gets=parts * transfer_requests(part_bytes),
             s3_puts=parts + 2,  # each part, the upload's creation and completion
             dynamodb_writes=1,
-            tmp_bytes=part_bytes,
         )
 
     def _send_calls(self, rows: float) -> float:
@@ -334,7 +328,6 @@ class ValidationModel:
             s3_gets=(segments + legs - 1) * transfer_requests(segment),
             # its SendMessageBatch calls are priced with the load, which receives and deletes them
             dynamodb_writes=legs,
-            tmp_bytes=segment,
         )
 
     def _packed_legs(self, units: int, unit_s: float) -> int:

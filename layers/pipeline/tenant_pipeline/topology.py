@@ -353,7 +353,8 @@ with a clear reason."""
 
 DEFAULT_MAX_LEGGED_OBJECT_BYTES = 100 * 1024**3
 """Largest plain CSV or JSON Lines import: read and finished in legs, so no single invocation's limit
-binds it (`tenantctl plan`; `capacity.CapacityModel.largest_admitted_import_bytes`)."""
+binds it (`tenantctl plan`; `capacity.CapacityModel.largest_admitted_import_bytes`): the model finds the
+first one, a spill partition's `/tmp`, past 2 TB of 200-byte rows."""
 
 DEFAULT_MAX_DECOMPRESSED_BYTES = 4 * 1024**3
 """Largest decompressed size of a `.gz` import: past it the file is refused as a gzip bomb."""
