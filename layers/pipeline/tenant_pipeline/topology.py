@@ -325,8 +325,9 @@ class Tunable(StrEnum):
     """Most steps (chunks written, objects copied, pages read) one migration leg takes; unset: time alone."""
     MIGRATION_LEG_RESERVE_S = "MIGRATION_LEG_RESERVE_S"
     VALIDATION_LEG_SECONDS = "IMPORT_VALIDATION_LEG_SECONDS"
+    """Longest a validation leg works before it hands over to the next (0: one batch read, or one unit
+    of a finishing stage, per leg)."""
     VALIDATION_HANDOVER_DELAY_S = "IMPORT_VALIDATION_HANDOVER_DELAY_S"
-    """Longest a validation leg reads before it hands over to the next (0: one batch per leg)."""
 
 
 VALIDATION_HANDOVER_DELAY_S = 2

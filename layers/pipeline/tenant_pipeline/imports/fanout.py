@@ -183,27 +183,10 @@ class BatchFanout:
         self.sent = 0
         self.claim_checks = 0
 
-    def send_all(
-        self,
-        spool: BatchSpool,
-        *,
-        job_id: str,
-        tenant_id: str,
-        entity: str,
-        columns: Sequence[str],
-        shard_count: int,
-    ) -> None:
+    def send_all(self, spool: BatchSpool, header: Callable[[int, int], BatchHeader]) -> None:
+        """Send every batch of a spool; `header(batch_number, row_count)` heads each message."""
         for number, row_count, rows_json in spool:
-            header = BatchHeader(
-                job_id=job_id,
-                tenant_id=tenant_id,
-                entity=entity,
-                batch_number=number,
-                row_count=row_count,
-                columns=tuple(columns),
-                shard_count=shard_count,
-            )
-            self.add(header, rows_json)
+            self.add(header(number, row_count), rows_json)
         self.flush()
 
     def add(self, header: BatchHeader, rows_json: bytes) -> None:
