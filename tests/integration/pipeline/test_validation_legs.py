@@ -8,8 +8,9 @@ import csv
 import io
 import itertools
 import json
+import shutil
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, NamedTuple
 
 import pytest
 from moto.s3 import models as moto_s3_models
@@ -390,3 +391,38 @@ def test_a_file_read_whole_with_too_little_time_left_is_finished_in_legs_exact(
     # Then it was finished in legs: the reading, the verdict (its time then up), then a leg per batch sent
     assert pipeline.validation.invocations == 2 + pipeline.only_job("acme").batches_total
     _assert_exact(pipeline, _csv_oracle(data))
+
+
+class _DiskUsage(NamedTuple):
+    total: int
+    used: int
+    free: int
+
+
+class _FillingTmp:
+    """`shutil.disk_usage` of a `/tmp` that a leg fills past its share by the end of its first batch: each
+    leg asks once as it begins (all free) and then after each batch (nearly full)."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def __call__(self, path: str) -> Any:
+        self.calls += 1
+        return (
+            shutil._ntuple_diskusage(100, 0, 100) if self.calls % 2 else shutil._ntuple_diskusage(100, 90, 10)
+        )
+
+
+def test_a_read_leg_that_fills_its_share_of_tmp_hands_over_and_the_import_ends_exact(
+    pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given no cap on a leg's time, and a /tmp that each leg fills past its half with its first batch
+    monkeypatch.delenv(Tunable.VALIDATION_LEG_SECONDS.value)
+    monkeypatch.setattr(shutil, "disk_usage", _FillingTmp())
+    data = _jsonl_file(_records())
+    pipeline.put("tenants/acme/imports/contacts/contacts.jsonl", data)
+    # When it is validated and loaded
+    pipeline.run()
+    # Then each read leg stopped after a batch, one more leg finished it, and the import is exact
+    assert pipeline.validation.invocations == READ_LEGS + 1
+    _assert_exact(pipeline, _jsonl_oracle(data))

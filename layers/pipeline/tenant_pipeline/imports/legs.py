@@ -18,6 +18,7 @@ which the request's delivery delay (`topology.VALIDATION_HANDOVER_DELAY_S`) make
 from __future__ import annotations
 
 import json
+import shutil
 import tempfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
@@ -299,6 +300,22 @@ class LegParts:
             self._objects.download_to(self._bucket, key, file)
             file.seek(0)
             yield file
+
+
+class ScratchSpace:
+    """Whether a read leg has filled its share of `/tmp`: half of what was free when it began (Lambda's
+    `/tmp` holds the leg's spool segment, report part and spill pieces until it hands them over, and the
+    finishing stages then hold one leg's segment at a time, so a leg must end before `/tmp` is full)."""
+
+    SHARE = 0.5
+
+    def __init__(self, directory: str | None = None) -> None:
+        self._directory = directory or tempfile.gettempdir()
+        free = shutil.disk_usage(self._directory).free
+        self._floor = free - free * self.SHARE
+
+    def full(self) -> bool:
+        return shutil.disk_usage(self._directory).free < self._floor
 
 
 def leg_request_body(

@@ -7,13 +7,14 @@ either the job ends FAILED_VALIDATION (invalid ratio over the tenant's limit: no
 results are recorded (`batches_total` fixed) and the batches are sent.
 
 Legs. A plain CSV or JSON Lines file whose pass outlasts the invocation (its remaining time less
-`FINISH_RESERVE_S`, or the `IMPORT_VALIDATION_LEG_SECONDS` cap) is read in legs, one invocation each,
-each going on from a ranged read of the same object version (`imports.legs`); the steps after the pass
-then go on in legs too (`imports.finishing`), over every leg's parts, so no invocation holds more than
-one leg's share of the file. A file read whole in one invocation is finished in it when the time left
-is at least what the reading took; else it is finished in legs as well. A gzip file or a JSON array has
-no place to resume from: it is read in one invocation, and one that runs out of time ends FAILED with
-the reason, as does an invocation left with no time to read at all.
+`FINISH_RESERVE_S`, or the `IMPORT_VALIDATION_LEG_SECONDS` cap) or fills its share of `/tmp`
+(`imports.legs.ScratchSpace`) is read in legs, one invocation each, each going on from a ranged read
+of the same object version (`imports.legs`); the steps after the pass then go on in legs too
+(`imports.finishing`), over every leg's parts, so no invocation holds more than one leg's share of the
+file. A file read whole in one invocation is finished in it when the time left is at least what the
+reading took; else it is finished in legs as well. A gzip file or a JSON array has no place to resume
+from: it is read in one invocation, and one that runs out of time ends FAILED with the reason, as does
+an invocation left with no time to read at all.
 
 Retries and duplicates. The job id is derived from bucket, key and version (or ETag), and the job is
 created with a condition, so a duplicate notification finds the job. A job that is finished or whose
@@ -68,7 +69,14 @@ from tenant_pipeline.imports.keys import (
     parse_import_key,
     report_key,
 )
-from tenant_pipeline.imports.legs import LegCheckpoint, LegParts, Segment, Stage, leg_request_body
+from tenant_pipeline.imports.legs import (
+    LegCheckpoint,
+    LegParts,
+    ScratchSpace,
+    Segment,
+    Stage,
+    leg_request_body,
+)
 from tenant_pipeline.imports.object_version import object_version
 from tenant_pipeline.imports.report import ErrorReport
 from tenant_pipeline.imports.routing import ValidationRequest, send_entry
@@ -511,7 +519,8 @@ class ImportValidator:
                 clock=clock,
                 start=checkpoint.read_point if checkpoint is not None else None,
             )
-            leg = Leg(validation, out_of_time)
+            scratch = ScratchSpace()
+            leg = Leg(validation, lambda: out_of_time() or scratch.full())
             # A resumable pass stops at its leg's end; any other must be read whole before the deadline.
             reading = leg if resumable(rows.fmt) else validation
             try:
