@@ -19,12 +19,14 @@ from opentelemetry.sdk.trace import ReadableSpan
 from functions.import_validate import handler as validate_handler
 from tenant_pipeline.aws import AwsClients
 from tenant_pipeline.cold_start import ColdStart
+from tenant_pipeline.errors import StaleCheckpointError
 from tenant_pipeline.formats import ReadLimits
 from tenant_pipeline.imports import legs as legs_module
 from tenant_pipeline.imports.timings import ValidationTiming
 from tenant_pipeline.imports.validate import VALIDATE_SPAN, ImportValidator
 from tenant_pipeline.settings import PipelineSettings
 from tenant_pipeline.store.jobs import JobsLedger, JobStatus
+from tenant_pipeline.store.tenants import TenantStatus
 from tenant_pipeline.topology import Resource, Tunable
 from tenant_telemetry.testing import InMemoryTelemetry
 
@@ -328,6 +330,16 @@ def test_repeats_found_only_after_the_reading_are_settled_in_legs_and_the_import
     assert _start(legs[-1]) <= timing.fanout_ended_ns <= _end(legs[-1])
     # and the table and the report say what the csv module reads in the file
     _assert_exact(pipeline, _csv_oracle(data))
+    # and the report lists its lines in the order one invocation reading the whole file lists them
+    legged = pipeline.report_lines(pipeline.only_job("acme"))
+    monkeypatch.delenv(Tunable.VALIDATION_LEG_SECONDS.value)
+    validate_handler.dependencies.reset()
+    pipeline.tenants.create("umbrella", "us-east-1")
+    pipeline.put("tenants/umbrella/imports/contacts/contacts.csv", data)
+    before = pipeline.validation.invocations
+    pipeline.run()
+    assert pipeline.validation.invocations == before + 1
+    assert pipeline.report_lines(pipeline.only_job("umbrella")) == legged
 
 
 def _start(span: ReadableSpan) -> int:
@@ -426,3 +438,27 @@ def test_a_read_leg_that_fills_its_share_of_tmp_hands_over_and_the_import_ends_e
     # Then each read leg stopped after a batch, one more leg finished it, and the import is exact
     assert pipeline.validation.invocations == READ_LEGS + 1
     _assert_exact(pipeline, _jsonl_oracle(data))
+
+
+def test_a_tenant_suspended_while_its_batches_are_sent_in_legs_keeps_the_recorded_verdict(
+    pipeline: Pipeline,
+) -> None:
+    # Given a file read in legs whose verdict is recorded, its batches being sent one per leg
+    data = _csv_file(_records())
+    pipeline.put("tenants/acme/imports/contacts/contacts.csv", data)
+    pipeline.route.drain()
+    assert pipeline.validation.run_once() == 1
+    while not pipeline.only_job("acme").batches_total:
+        assert pipeline.validation.run_once() == 1
+    assert not pipeline.only_job("acme").fanout_complete
+    # When the tenant is suspended before the rest are sent
+    pipeline.tenants.set_status("acme", TenantStatus.SUSPENDED)
+    pipeline.run()
+    # Then the legs after the verdict finish as the reading left the file, and the import is exact
+    _assert_exact(pipeline, _csv_oracle(data))
+
+
+def test_a_checkpoint_of_an_earlier_validator_ends_its_job_failed_with_the_reason() -> None:
+    earlier = {"leg": 4, "stage": "finish", "total": 10, "invalid": 0, "read": 10}
+    with pytest.raises(StaleCheckpointError, match="upload the file again"):
+        legs_module.LegCheckpoint.from_dict(earlier)

@@ -1,9 +1,9 @@
 """The stages after a validation read in legs, each going on in as many legs as it needs.
 
 Each stage works through units (a spill partition, a spool segment, a part of the report, a batch
-message) and, before any unit but a leg's first, stops when the leg's time is up (`LegTime`), returning
-the checkpoint the next leg goes on from: every leg makes progress, and a stage with nothing to do
-costs no leg. A unit done again from the same checkpoint writes the same objects, so a leg retried
+message) and, before any unit but a leg's first, stops unless the time left holds another (`LegTime`),
+returning the checkpoint the next leg goes on from: every leg makes progress, and a stage with nothing to
+do costs no leg. A unit done again from the same checkpoint writes the same objects, so a leg retried
 after a failure repeats its work exactly. Memory and `/tmp` hold one unit at a time, whatever the
 file's size:
 
@@ -21,6 +21,7 @@ import bisect
 import heapq
 import tempfile
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from itertools import groupby
 from operator import attrgetter
@@ -39,17 +40,24 @@ from tenant_pipeline.validation import (
 
 
 class LegTime:
-    """Whether a leg may start another unit: always its first, then while its time lasts."""
+    """Whether a leg may start another unit: always its first; after it, while the time left holds the
+    longest unit the leg has done, so a leg ends before its deadline rather than in the middle of a unit."""
 
-    def __init__(self, out_of_time: Callable[[], bool]) -> None:
-        self._out_of_time = out_of_time
+    def __init__(self, clock: Callable[[], float], ends: float | None) -> None:
+        self._clock = clock
+        self._ends = ends
+        self._longest = 0.0
         self.units = 0
 
     def allows(self) -> bool:
-        return self.units == 0 or not self._out_of_time()
+        return self.units == 0 or self._ends is None or self._clock() + self._longest <= self._ends
 
-    def spend(self) -> None:
+    @contextmanager
+    def unit(self) -> Iterator[None]:
+        started = self._clock()
+        yield
         self.units += 1
+        self._longest = max(self._longest, self._clock() - started)
 
 
 class FinishingStages:
@@ -72,8 +80,7 @@ class FinishingStages:
         for partition in partitions:
             if not self._time.allows():
                 return cp
-            self._time.spend()
-            with KeyTracker(self._key_memory) as keys:
+            with self._time.unit(), KeyTracker(self._key_memory) as keys:
                 self._parts.add_spill_pieces(cp.spilled, partition, keys)
                 segments = self._keep_late(keys.partition_duplicates(partition), partition, starts)
             late = dict(cp.late)
@@ -104,8 +111,8 @@ class FinishingStages:
                 continue
             if not self._time.allows():
                 return cp
-            self._time.spend()
-            removed, rows, batches = self._settle_segment(cp, segment, partitions)
+            with self._time.unit():
+                removed, rows, batches = self._settle_segment(cp, segment, partitions)
             segments = list(cp.segments)
             segments[segment - 1] = replace(segments[segment - 1], settled_rows=rows, settled_batches=batches)
             cp = replace(cp, invalid=cp.invalid + removed, segments=tuple(segments), next_segment=segment + 1)
@@ -139,14 +146,13 @@ class FinishingStages:
         if joined is not None:  # an earlier attempt of this leg completed it, then failed
             return replace(cp, report=None, report_uri=joined)
         keys = self._parts.report_keys(cp.segments)
-        upload = cp.report or self._parts.start_report(into)
         while self._time.allows():
-            self._time.spend()
-            following = self._parts.join_report(keys, into, upload)
-            if following is None:
-                return replace(cp, report=None, report_uri=self._parts.complete_report(into, upload))
-            upload = following
-            cp = replace(cp, report=upload)
+            with self._time.unit():
+                upload = cp.report or self._parts.start_report(into)
+                following = self._parts.join_report(keys, into, upload)
+                if following is None:
+                    return replace(cp, report=None, report_uri=self._parts.complete_report(into, upload))
+            cp = replace(cp, report=following)
         return cp
 
     def fan_out(
@@ -168,8 +174,8 @@ class FinishingStages:
                     if not self._time.allows():
                         fanout.flush()
                         return replace(cp, next_segment=segment, sent=index)
-                    self._time.spend()
-                    fanout.add(header(first + index, row_count), rows_json)
+                    with self._time.unit():
+                        fanout.add(header(first + index, row_count), rows_json)
             fanout.flush()
             cp = replace(cp, next_segment=segment + 1, sent=0)
         return cp

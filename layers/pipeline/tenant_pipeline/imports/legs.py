@@ -27,6 +27,7 @@ from enum import StrEnum
 from typing import IO, Any
 from urllib.parse import quote_plus
 
+from tenant_pipeline.errors import StaleCheckpointError
 from tenant_pipeline.imports.keys import batches_prefix
 from tenant_pipeline.store.objects import ObjectStore
 from tenant_pipeline.validation import KeyTracker, ReadCheckpoint
@@ -106,6 +107,10 @@ class LegCheckpoint:
     """(leg, the spill partitions it wrote pieces of), for the legs that wrote any."""
     rejected: str | None = None
     renamed: Mapping[str, str] = field(default_factory=dict)
+    shard_count: int = 1
+    """The tenant's, as the reading found it: the finishing legs' batches carry it to the loader."""
+    max_invalid_ratio: float = 0.0
+    """The tenant's, as the reading found it: the verdict applies it."""
     segments: tuple[Segment, ...] = ()
     """The read legs' spool segments, leg 1 first."""
     next_partition: int = 0
@@ -134,6 +139,11 @@ class LegCheckpoint:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> LegCheckpoint:
+        if "segments" not in data or data.get("stage") not in set(Stage):
+            raise StaleCheckpointError(
+                "the validation was begun by an earlier version of the validator and cannot go on; "
+                "upload the file again"
+            )
         point, report = data.get("read_point"), data.get("report")
         return cls(
             **{name: data[name] for name in _PLAIN_FIELDS if name in data},
@@ -166,6 +176,8 @@ _PLAIN_FIELDS = (
     "keys_passed",
     "keys_spilling",
     "rejected",
+    "shard_count",
+    "max_invalid_ratio",
     "next_partition",
     "next_segment",
     "sent",

@@ -50,6 +50,7 @@ from tenant_pipeline.errors import (
     ImportRefusedError,
     KeyRejectedError,
     ObjectTooLargeError,
+    StaleCheckpointError,
     TenantNotActiveError,
     UnknownTenantError,
     ValidationInProgressError,
@@ -396,29 +397,57 @@ class ImportValidator:
             span.set_attribute("tenant.id", job.tenant_id)
             span.set_attribute("import.job_id", job.job_id)
             try:
-                if source.refusal is not None or source.import_key is None or source.opened is None:
-                    raise source.refusal or ImportRefusedError("the object could not be read")
-                tenant, entity, fmt = self._admit(source.import_key, source.opened)
+                checkpoint = (
+                    LegCheckpoint.from_dict(job.validation_checkpoint) if job.validation_checkpoint else None
+                )
+                if checkpoint is not None and checkpoint.stage is not Stage.READ:
+                    # The file is read: finish as the reading left it. Admission is not asked again,
+                    # since the verdict may be recorded and batches sent.
+                    rows = self._read_rows(source, checkpoint)
+                else:
+                    rows = self._admitted_rows(source)
             except (ImportRefusedError, UnknownEntityError, UnsupportedFormatError) as exc:
                 reason = str(exc) or type(exc).__name__
                 span.set_status(Status(StatusCode.ERROR, reason))
                 span.set_attribute("import.refused", reason)
                 return self._refuse(job, _refusal_field(exc), reason)
-            rows = _Rows(
-                entity=entity,
-                fmt=fmt,
-                max_invalid_ratio=tenant.max_invalid_ratio,
-                mapping=tenant.column_mappings.get(entity.name),
-                shard_count=tenant.shard_count,
-            )
+            except StaleCheckpointError as exc:
+                return self._fail_now(job, span, str(exc))
             try:
-                return self._validate_rows(job, source, rows, trace, span, deadline=deadline)
+                return self._validate_rows(
+                    job, source, rows, trace, span, checkpoint=checkpoint, deadline=deadline
+                )
             except ValidationOutOfTimeError as exc:
-                # Another attempt would run out of time the same way: the job says why, now.
-                reason = str(exc)
-                span.set_status(Status(StatusCode.ERROR, reason))
-                self._completer.fail(job.job_id, JobStatus.FAILED, reason)
-                return ValidationResult(Outcome.FAILED_VALIDATION, job.job_id, reason)
+                return self._fail_now(job, span, str(exc))
+
+    def _fail_now(self, job: Job, span: Any, reason: str) -> ValidationResult:
+        """Another attempt would fail the same way: the job says why, now."""
+        span.set_status(Status(StatusCode.ERROR, reason))
+        self._completer.fail(job.job_id, JobStatus.FAILED, reason)
+        return ValidationResult(Outcome.FAILED_VALIDATION, job.job_id, reason)
+
+    def _admitted_rows(self, source: _Source) -> _Rows:
+        if source.refusal is not None or source.import_key is None or source.opened is None:
+            raise source.refusal or ImportRefusedError("the object could not be read")
+        tenant, entity, fmt = self._admit(source.import_key, source.opened)
+        return _Rows(
+            entity=entity,
+            fmt=fmt,
+            max_invalid_ratio=tenant.max_invalid_ratio,
+            mapping=tenant.column_mappings.get(entity.name),
+            shard_count=tenant.shard_count,
+        )
+
+    def _read_rows(self, source: _Source, checkpoint: LegCheckpoint) -> _Rows:
+        """What the finishing legs work with, as the reading found it."""
+        if source.import_key is None:
+            raise ImportRefusedError("the object's key no longer parses")
+        return _Rows(
+            entity=load_entity(source.import_key.entity),
+            fmt=FileFormat.from_key(source.import_key.key),
+            max_invalid_ratio=checkpoint.max_invalid_ratio,
+            shard_count=checkpoint.shard_count,
+        )
 
     def _admit(self, import_key: ImportKey, opened: OpenedObject) -> tuple[Tenant, EntitySchema, FileFormat]:
         """Tenant, entity, format and size checks before any row is read."""
@@ -466,6 +495,7 @@ class ImportValidator:
         trace: JobTrace,
         span: Any,
         *,
+        checkpoint: LegCheckpoint | None,
         deadline: float | None,
     ) -> ValidationResult:
         """Read this leg's share of the file (all of it, unless a plain CSV or JSON Lines file takes
@@ -475,7 +505,6 @@ class ImportValidator:
                 f"validation ran out of time: the invocation had less than the {FINISH_RESERVE_S:.0f} s it "
                 "keeps to record the job, so no leg can make progress (see `tenantctl plan`)"
             )
-        checkpoint = LegCheckpoint.from_dict(job.validation_checkpoint) if job.validation_checkpoint else None
         leg_ends = deadline if self._leg_s is None else min(deadline or math.inf, self._clock() + self._leg_s)
 
         def out_of_time() -> bool:
@@ -493,7 +522,7 @@ class ImportValidator:
                     rows=rows,
                     trace=trace,
                     span=span,
-                    time_left=LegTime(out_of_time),
+                    time_left=LegTime(self._clock, leg_ends),
                 )
         assert source.opened is not None  # admitted
         started_ns = time.time_ns()
@@ -643,6 +672,8 @@ class ImportValidator:
             spilled=spilled,
             rejected=rows.rejected,
             renamed=rows.renamed,
+            shard_count=rows.shard_count,
+            max_invalid_ratio=rows.max_invalid_ratio,
             segments=(*(previous.segments if previous else ()), Segment(spool.rows, spool.batches)),
             started_ns=previous.started_ns if previous else times.started_ns,
             read_s=(previous.read_s if previous else 0.0) + times.read_s,
