@@ -94,6 +94,15 @@ class BatchSpool:
             count, lines_json, rows_json = line.rstrip(b"\n").split(b" ", 2)
             yield count, lines_json, rows_json
 
+    def with_ends(self) -> Iterator[tuple[int, bytes, int]]:
+        """`(row_count, rows_json, end)` of each batch, `end` the byte just after it in the spool's file
+        (where a later read can start: `LegParts.segment`)."""
+        file = self._file
+        file.seek(0)
+        while line := file.readline():
+            count, _, rows_json = line.rstrip(b"\n").split(b" ", 2)
+            yield int(count), rows_json, file.tell()
+
     def __iter__(self) -> Iterator[tuple[int, int, bytes]]:
         """`(batch_number, row_count, rows_json)` from batch 1, in file order."""
         for number, (count, _, rows_json) in enumerate(self._entries(), start=1):

@@ -158,24 +158,24 @@ class FinishingStages:
     def fan_out(
         self, checkpoint: LegCheckpoint, fanout: BatchFanout, header: Callable[[int, int], BatchHeader]
     ) -> LegCheckpoint:
-        """Send the batches from `next_segment` (less its `sent` first) on; done once `next_segment` is
-        past the last segment. `header(batch_number, row_count)` heads each message."""
+        """Send the batches from `next_segment` (from its batch `sent`, read from `sent_bytes` on) on; done
+        once `next_segment` is past the last segment. `header(batch_number, row_count)` heads each message."""
         cp = checkpoint
         for segment in range(cp.next_segment, len(cp.segments) + 1):
-            first = cp.first_batch(segment)
+            first = cp.first_batch(segment) + cp.sent
             settled = cp.segments[segment - 1].settled
             with (
-                self._parts.segment(segment, settled=settled) as file,
+                self._parts.segment(segment, settled=settled, start=cp.sent_bytes) as file,
                 BatchSpool.reopen(file, self._batch_rows) as spool,
             ):
-                for index, (_, row_count, rows_json) in enumerate(spool):
-                    if index < cp.sent:
-                        continue
+                done = 0  # bytes of the batches sent, from `cp.sent_bytes`
+                for index, (row_count, rows_json, end) in enumerate(spool.with_ends()):
                     if not self._time.allows():
                         fanout.flush()
-                        return replace(cp, next_segment=segment, sent=index)
+                        return replace(cp, sent=cp.sent + index, sent_bytes=cp.sent_bytes + done)
                     with self._time.unit():
                         fanout.add(header(first + index, row_count), rows_json)
+                    done = end
             fanout.flush()
-            cp = replace(cp, next_segment=segment + 1, sent=0)
+            cp = replace(cp, next_segment=segment + 1, sent=0, sent_bytes=0)
         return cp

@@ -121,6 +121,8 @@ class LegCheckpoint:
     """`SETTLE` and `FANOUT`: the first segment not done yet."""
     sent: int = 0
     """`FANOUT`: batches of `next_segment` already sent."""
+    sent_bytes: int = 0
+    """`FANOUT`: where the first batch not sent starts in `next_segment`'s file."""
     report: ReportUpload | None = None
     report_uri: str | None = None
     started_ns: int = 0
@@ -181,6 +183,7 @@ _PLAIN_FIELDS = (
     "next_partition",
     "next_segment",
     "sent",
+    "sent_bytes",
     "report_uri",
     "started_ns",
     "read_s",
@@ -254,9 +257,20 @@ class LegParts:
             yield pieces
 
     @contextmanager
-    def segment(self, leg: int, *, settled: bool) -> Iterator[IO[bytes]]:
-        """A read leg's spool segment, as read or settled, downloaded."""
-        with self._downloaded(self._key(leg, "settled" if settled else "spool")) as file:
+    def segment(self, leg: int, *, settled: bool, start: int = 0) -> Iterator[IO[bytes]]:
+        """A read leg's spool segment, as read or settled, downloaded from byte `start` (a batch's)."""
+        key = self._key(leg, "settled" if settled else "spool")
+        if not start:
+            with self._downloaded(key) as file:
+                yield file
+            return
+        rest = self._objects.open(self._bucket, key, start=start)
+        with tempfile.TemporaryFile() as file:
+            try:
+                shutil.copyfileobj(rest.body, file)
+            finally:
+                rest.close()
+            file.seek(0)
             yield file
 
     def save_settled(self, leg: int, spool: IO[bytes], late_report: IO[bytes]) -> None:
