@@ -88,6 +88,9 @@ class ImportPipeline(Construct):
         ingest_bucket.grant_read(self.validate, BATCHES)
         validation.queue.grant_send_messages(self.validate)
         ingest_bucket.grant_put(self.validate, REPORTS)
+        # The report of a file read in legs is joined part by part: its multipart upload is completed from
+        # the parts S3 lists, and a leg retried after completing it finds the report there.
+        ingest_bucket.grant_read(self.validate, REPORTS)
         ingest_bucket.grant_put(self.validate, BATCHES)
         tenants.grant(self.validate, "dynamodb:GetItem")
         # Read too: a re-delivered S3 event finds the job it already created and its validation lease.

@@ -2,7 +2,8 @@
 
 The tables come from the boto3 calls of each function's code path (router: SendMessageBatch to the
 validation queue; validator: GetObject of the upload,
-put of its report and claim-check batches, tenant GetItem, job Query/Put/Update, SendMessageBatch;
+put of its report and claim-check batches (and, in legs, their parts, read back; ListParts and HEAD of a
+report joined part by part), tenant GetItem, job Query/Put/Update, SendMessageBatch;
 loader: GetObject of a claim-check, BatchWriteItem of tenant data, job Query/Put/Update and
 ConditionCheck (the batch marker and counter shard are a Put and an Update inside TransactWriteItems);
 reconciler: Receive and ChangeMessageVisibility on the batches DLQ, job Query/Update/ConditionCheck;
@@ -75,6 +76,7 @@ EXPECTED: dict[str, set[Row]] = {
     topology.IMPORT_VALIDATE.name: (
         read(Resource.INGEST_BUCKET, "tenants/*/imports/*")
         | put(Resource.INGEST_BUCKET, "reports/*")
+        | read(Resource.INGEST_BUCKET, "reports/*")  # a report joined in legs: ListParts, and HEAD on a retry
         | put(Resource.INGEST_BUCKET, "batches/*")
         | read(Resource.INGEST_BUCKET, "batches/*")  # a leg's parts, read back by the next leg
         | table(Resource.TENANTS_TABLE, "dynamodb:GetItem")

@@ -92,5 +92,10 @@ class ValidationOutOfTimeError(PipelineError):
     """The validation reached its invocation's deadline before reading the whole file."""
 
 
+class StaleCheckpointError(PipelineError):
+    """A validation in legs was begun by an earlier version of the validator, whose checkpoint this one
+    cannot go on from."""
+
+
 class FanoutError(StoreError):
     """Batch messages could not be sent after retries."""

@@ -326,8 +326,9 @@ class Tunable(StrEnum):
     """Most steps (chunks written, objects copied, pages read) one migration leg takes; unset: time alone."""
     MIGRATION_LEG_RESERVE_S = "MIGRATION_LEG_RESERVE_S"
     VALIDATION_LEG_SECONDS = "IMPORT_VALIDATION_LEG_SECONDS"
+    """Longest a validation leg works before it hands over to the next (0: one batch read, or one unit
+    of a finishing stage, per leg)."""
     VALIDATION_HANDOVER_DELAY_S = "IMPORT_VALIDATION_HANDOVER_DELAY_S"
-    """Longest a validation leg reads before it hands over to the next (0: one batch per leg)."""
 
 
 VALIDATION_HANDOVER_DELAY_S = 2
@@ -338,11 +339,12 @@ first, find the job a leg behind and wait out the queue's visibility timeout (90
 tried again."""
 VALIDATION_LEG_READ_S = 120.0
 """Longest a validation leg reads (`IMPORT_VALIDATION_LEG_SECONDS` overrides it). A leg's spool segment and
-spill pieces grow with what it reads, stay in `/tmp` until the leg's end and are then uploaded: a leg reading
-its whole budget (870 s) would hold about twice the 10,240 MB `/tmp`, and upload it in the 30 s kept to record
-the job. In 120 s the fastest format (JSON Lines) fills about half of `/tmp` at the recorded unit costs, which
-leaves room for a CPU up to twice as fast as the bench's: the cap is in seconds, the limit in bytes
-(`capacity.CapacityModel.validate_phase`)."""
+spill pieces grow with what it reads, stay in `/tmp` until the leg's end and are then uploaded within the
+invocation: a leg reading its whole budget (870 s) would hold about twice the 10,240 MB `/tmp`, and have
+only the 30 s kept to record the job to upload it. In 120 s the fastest format (JSON Lines) fills about
+half of `/tmp` at the recorded unit costs (`capacity.CapacityModel.validate_phase`), leaving the rest of
+the invocation for the upload. The bytes are bounded apart, on any CPU: a leg also stops once it has
+filled half of the `/tmp` it found free (`imports.legs.ScratchSpace`)."""
 
 SQS_MAX_DELAY_S = 900
 """`DelaySeconds` accepts 0 to 900 ("Amazon SQS delay queues")."""

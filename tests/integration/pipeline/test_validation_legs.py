@@ -8,18 +8,25 @@ import csv
 import io
 import itertools
 import json
+import shutil
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, NamedTuple
 
 import pytest
+from moto.s3 import models as moto_s3_models
+from opentelemetry.sdk.trace import ReadableSpan
 
 from functions.import_validate import handler as validate_handler
 from tenant_pipeline.aws import AwsClients
 from tenant_pipeline.cold_start import ColdStart
+from tenant_pipeline.errors import StaleCheckpointError
 from tenant_pipeline.formats import ReadLimits
-from tenant_pipeline.imports.validate import ImportValidator
+from tenant_pipeline.imports import legs as legs_module
+from tenant_pipeline.imports.timings import ValidationTiming
+from tenant_pipeline.imports.validate import VALIDATE_SPAN, ImportValidator
 from tenant_pipeline.settings import PipelineSettings
-from tenant_pipeline.store.jobs import JobStatus
+from tenant_pipeline.store.jobs import JobsLedger, JobStatus
+from tenant_pipeline.store.tenants import TenantStatus
 from tenant_pipeline.topology import Resource, Tunable
 from tenant_telemetry.testing import InMemoryTelemetry
 
@@ -31,6 +38,7 @@ from .pump import lambda_sqs_record
 ROWS = 2_100
 READ_BATCH = ReadLimits().batch_rows
 """Records a leg reads when its time is up after every batch: the file takes three read legs."""
+READ_LEGS = -(-ROWS // READ_BATCH)
 Records = list[tuple[int, dict[str, str]]]
 """(line where a record starts, the record) of a file, as an oracle reads it."""
 NOTES = ("plain", "line one\r\nline two", 'says "hi",\nthen\n\nmore')
@@ -148,8 +156,10 @@ def test_a_file_read_in_legs_ends_as_its_records_say(
     pipeline.put(f"tenants/acme/imports/contacts/{name}", data)
     # When it is validated one batch per invocation and loaded
     pipeline.run()
-    # Then three legs read it and a fourth finished it, nothing went to a dead-letter queue
-    assert pipeline.validation.invocations == -(-ROWS // READ_BATCH) + 1
+    # Then three legs read it, a fourth joined the report and recorded the verdict, and one leg per
+    # batch sent them; nothing went to a dead-letter queue
+    job = pipeline.only_job("acme")
+    assert pipeline.validation.invocations == -(-ROWS // READ_BATCH) + 1 + job.batches_total
     assert pipeline.queue_depth(Resource.VALIDATION_DLQ) == pipeline.queue_depth(Resource.BATCHES_DLQ) == 0
     # and the table and the report say what the csv (json) module reads in the file
     _assert_exact(pipeline, oracle(data))
@@ -247,7 +257,209 @@ def test_a_leg_whose_invocation_runs_out_of_time_hands_over_and_the_validation_e
     pipeline.put("tenants/acme/imports/contacts/contacts.jsonl", data)
     # When it is validated
     pipeline.validate_uploads()
-    # Then each read leg stopped at its time and handed over, and the job's counts and report say what
-    # the json module reads in the file
-    assert pipeline.validation.invocations == -(-ROWS // READ_BATCH) + 1
+    # Then each leg stopped at its time and handed over (three read legs, the verdict's leg, a leg per
+    # batch sent), and the job's counts and report say what the json module reads in the file
+    job = pipeline.only_job("acme")
+    assert pipeline.validation.invocations == -(-ROWS // READ_BATCH) + 1 + job.batches_total
     _assert_validated(pipeline, _jsonl_oracle(data))
+
+
+KEY_MEMORY = 64
+"""Keys the tracker holds before it spills: nearly every id of the file goes to its spill partitions, so
+its repeats are found only after the reading, by the finishing stages."""
+
+
+def _small_key_memory(monkeypatch: pytest.MonkeyPatch) -> None:
+    def build() -> validate_handler.Dependencies:
+        settings = PipelineSettings.from_env()
+        return validate_handler.Dependencies(
+            validator=ImportValidator.from_settings(settings, AwsClients(), key_memory=KEY_MEMORY)
+        )
+
+    monkeypatch.setattr(validate_handler, "dependencies", ColdStart(build))
+    # Report parts of 1 KB, so the joined report takes several parts (and legs); S3 asks 5 MiB of
+    # each part but the last, which the local S3 lowers for this test.
+    monkeypatch.setattr(legs_module, "REPORT_PART_BYTES", 1024)
+    monkeypatch.setattr(moto_s3_models, "S3_UPLOAD_PART_MIN_SIZE", 1024)
+
+
+def _leg_stages(telemetry: InMemoryTelemetry) -> list[str]:
+    return [
+        str(span.attributes["import.finish_stage"])
+        for span in telemetry.spans()
+        if span.name == VALIDATE_SPAN and span.attributes and "import.finish_stage" in span.attributes
+    ]
+
+
+def _internal_keys(pipeline: Pipeline, name: str) -> list[str]:
+    bucket = pipeline.stack.settings.name(Resource.INGEST_BUCKET)
+    pages = pipeline.stack.clients.s3.get_paginator("list_objects_v2").paginate(Bucket=bucket)
+    return [
+        item["Key"]
+        for page in pages
+        for item in page.get("Contents", [])
+        if item["Key"].rsplit("/", 1)[-1].startswith(name)
+    ]
+
+
+def test_repeats_found_only_after_the_reading_are_settled_in_legs_and_the_import_ends_exact(
+    pipeline: Pipeline, telemetry: InMemoryTelemetry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a file read in three legs by a key tracker that spills nearly every id, with ids repeated
+    # a few rows and a leg or more apart
+    _small_key_memory(monkeypatch)
+    data = _csv_file(_records())
+    pipeline.put("tenants/acme/imports/contacts/contacts.csv", data)
+    # When it is validated one unit of work per leg, and loaded
+    pipeline.run()
+    # Then a leg resolved each spill partition, one settled each segment, the report took several parts,
+    # and one leg sent each batch
+    stages = _leg_stages(telemetry)
+    partitions = {key.rsplit("-", 1)[-1] for key in _internal_keys(pipeline, "spill-")}
+    assert stages.count("duplicates") == len(partitions) > 1
+    assert stages.count("settle") == len(_internal_keys(pipeline, "settled")) == READ_LEGS
+    assert stages.count("verdict") > 1
+    assert stages.count("fanout") == pipeline.only_job("acme").batches_total
+    assert pipeline.queue_depth(Resource.VALIDATION_DLQ) == pipeline.queue_depth(Resource.BATCHES_DLQ) == 0
+    # and the validation's recorded timing spans every leg, the first read leg to the last batch sent
+    legs = sorted((span for span in telemetry.spans() if span.name == VALIDATE_SPAN), key=_start)
+    timing = ValidationTiming.from_dict(
+        pipeline.jobs.timings(pipeline.only_job("acme").job_id)[0]["validation"]
+    )
+    assert _start(legs[0]) <= timing.started_ns <= _end(legs[0])
+    assert _end(legs[READ_LEGS - 1]) >= timing.pass_ended_ns >= _start(legs[READ_LEGS - 1])
+    assert _start(legs[-1]) <= timing.fanout_ended_ns <= _end(legs[-1])
+    # and the table and the report say what the csv module reads in the file
+    _assert_exact(pipeline, _csv_oracle(data))
+    # and the report lists its lines in the order one invocation reading the whole file lists them
+    legged = pipeline.report_lines(pipeline.only_job("acme"))
+    monkeypatch.delenv(Tunable.VALIDATION_LEG_SECONDS.value)
+    validate_handler.dependencies.reset()
+    pipeline.tenants.create("umbrella", "us-east-1")
+    pipeline.put("tenants/umbrella/imports/contacts/contacts.csv", data)
+    before = pipeline.validation.invocations
+    pipeline.run()
+    assert pipeline.validation.invocations == before + 1
+    assert pipeline.report_lines(pipeline.only_job("umbrella")) == legged
+
+
+def _start(span: ReadableSpan) -> int:
+    return span.start_time or 0
+
+
+def _end(span: ReadableSpan) -> int:
+    return span.end_time or 0
+
+
+def test_a_finishing_leg_that_fails_before_recording_its_work_is_done_again_exact(
+    pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given the same file, and a job ledger that fails once to record the end of a leg of each finishing
+    # stage, after that leg's work (its objects; the report completed and the verdict recorded; batches sent)
+    _small_key_memory(monkeypatch)
+    real = JobsLedger.pass_validation_leg
+    seen: dict[str, int] = {}
+
+    def fail_once_per_stage(self: JobsLedger, job_id: str, *, leg: int, checkpoint: dict[str, Any]) -> bool:
+        stage = checkpoint["stage"]
+        seen[stage] = seen.get(stage, 0) + 1
+        if seen[stage] == (1 if stage == "fanout" else 2):  # fanout's first: the verdict's leg
+            raise RuntimeError(f"sandbox died after a {stage} leg's work")
+        return real(self, job_id, leg=leg, checkpoint=checkpoint)
+
+    monkeypatch.setattr(JobsLedger, "pass_validation_leg", fail_once_per_stage)
+    data = _csv_file(_records())
+    pipeline.put("tenants/acme/imports/contacts/contacts.csv", data)
+    # When it is validated and loaded
+    pipeline.run()
+    # Then each failed leg was run again from the same checkpoint, and the import is exact
+    assert {stage for stage, count in seen.items() if count >= 2} >= {
+        "duplicates",
+        "settle",
+        "verdict",
+        "fanout",
+    }
+    assert pipeline.validation.failures >= 4
+    _assert_exact(pipeline, _csv_oracle(data))
+
+
+def test_a_file_read_whole_with_too_little_time_left_is_finished_in_legs_exact(
+    pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given no cap on a leg, and a validator clock on which each reading of it takes 20 s: a file of one
+    # batch is read whole in the first invocation, which then has less time left than the reading took
+    monkeypatch.delenv(Tunable.VALIDATION_LEG_SECONDS.value)
+    ticks = itertools.count(step=20.0)
+
+    def build() -> validate_handler.Dependencies:
+        settings = PipelineSettings.from_env()
+        validator = ImportValidator.from_settings(settings, AwsClients(), clock=lambda: next(ticks))
+        return validate_handler.Dependencies(validator=validator)
+
+    monkeypatch.setattr(validate_handler, "dependencies", ColdStart(build))
+    data = _csv_file(_records()[:READ_BATCH])
+    pipeline.put("tenants/acme/imports/contacts/contacts.csv", data)
+    # When it is validated and loaded
+    pipeline.run()
+    # Then it was finished in legs: the reading, the verdict (its time then up), then a leg per batch sent
+    assert pipeline.validation.invocations == 2 + pipeline.only_job("acme").batches_total
+    _assert_exact(pipeline, _csv_oracle(data))
+
+
+class _DiskUsage(NamedTuple):
+    total: int
+    used: int
+    free: int
+
+
+class _FillingTmp:
+    """`shutil.disk_usage` of a `/tmp` that a leg fills past its share by the end of its first batch: each
+    leg asks once as it begins (all free) and then after each batch (nearly full)."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def __call__(self, path: str) -> Any:
+        self.calls += 1
+        return (
+            shutil._ntuple_diskusage(100, 0, 100) if self.calls % 2 else shutil._ntuple_diskusage(100, 90, 10)
+        )
+
+
+def test_a_read_leg_that_fills_its_share_of_tmp_hands_over_and_the_import_ends_exact(
+    pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given no cap on a leg's time, and a /tmp that each leg fills past its half with its first batch
+    monkeypatch.delenv(Tunable.VALIDATION_LEG_SECONDS.value)
+    monkeypatch.setattr(shutil, "disk_usage", _FillingTmp())
+    data = _jsonl_file(_records())
+    pipeline.put("tenants/acme/imports/contacts/contacts.jsonl", data)
+    # When it is validated and loaded
+    pipeline.run()
+    # Then each read leg stopped after a batch, one more leg finished it, and the import is exact
+    assert pipeline.validation.invocations == READ_LEGS + 1
+    _assert_exact(pipeline, _jsonl_oracle(data))
+
+
+def test_a_tenant_suspended_while_its_batches_are_sent_in_legs_keeps_the_recorded_verdict(
+    pipeline: Pipeline,
+) -> None:
+    # Given a file read in legs whose verdict is recorded, its batches being sent one per leg
+    data = _csv_file(_records())
+    pipeline.put("tenants/acme/imports/contacts/contacts.csv", data)
+    pipeline.route.drain()
+    assert pipeline.validation.run_once() == 1
+    while not pipeline.only_job("acme").batches_total:
+        assert pipeline.validation.run_once() == 1
+    assert not pipeline.only_job("acme").fanout_complete
+    # When the tenant is suspended before the rest are sent
+    pipeline.tenants.set_status("acme", TenantStatus.SUSPENDED)
+    pipeline.run()
+    # Then the legs after the verdict finish as the reading left the file, and the import is exact
+    _assert_exact(pipeline, _csv_oracle(data))
+
+
+def test_a_checkpoint_of_an_earlier_validator_ends_its_job_failed_with_the_reason() -> None:
+    earlier = {"leg": 4, "stage": "finish", "total": 10, "invalid": 0, "read": 10}
+    with pytest.raises(StaleCheckpointError, match="upload the file again"):
+        legs_module.LegCheckpoint.from_dict(earlier)

@@ -8,7 +8,7 @@ import orjson
 import pytest
 
 from tenant_pipeline.imports.fanout import BatchSpool
-from tenant_pipeline.validation.duplicates import LateDuplicate, LateQueue
+from tenant_pipeline.validation.duplicates import LateDuplicate
 
 
 def test_exclude_rewrites_the_spool_in_place(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -62,7 +62,7 @@ def test_segments_saved_by_legs_lose_exactly_the_late_duplicates_across_their_bo
     # when the rows at ordinals 8 (the first leg's last), 9-12 (the second leg's first batch), 16 and 22
     # turn out to be later duplicates, handed to each segment in turn,
     dropped = [8, 9, 10, 11, 12, 16, 22]
-    queue = LateQueue(LateDuplicate(line=o + 2, key=f"id-{o}", first_line=1, ordinal=o) for o in dropped)
+    late = [LateDuplicate(line=o + 2, key=f"id-{o}", first_line=1, ordinal=o) for o in dropped]
     kept: list[list[object]] = []
     removed: list[int] = []
     batches = []
@@ -72,7 +72,8 @@ def test_segments_saved_by_legs_lose_exactly_the_late_duplicates_across_their_bo
         segment.write(data)
         with BatchSpool.reopen(segment, batch_rows=4) as spool:
             end = first + spool.rows
-            spool.exclude(queue.before(end), lambda late: removed.append(late.ordinal), first_ordinal=first)
+            in_segment = iter([found for found in late if first <= found.ordinal < end])
+            spool.exclude(in_segment, lambda found: removed.append(found.ordinal), first_ordinal=first)
             batches.append(spool.batches)
             kept += [row for _, _, rows_json in spool for row in orjson.loads(rows_json)]
             first = end

@@ -94,6 +94,15 @@ class BatchSpool:
             count, lines_json, rows_json = line.rstrip(b"\n").split(b" ", 2)
             yield count, lines_json, rows_json
 
+    def with_ends(self) -> Iterator[tuple[int, bytes, int]]:
+        """`(row_count, rows_json, end)` of each batch, `end` the byte just after it in the spool's file
+        (where a later read can start: `LegParts.segment`)."""
+        file = self._file
+        file.seek(0)
+        while line := file.readline():
+            count, _, rows_json = line.rstrip(b"\n").split(b" ", 2)
+            yield int(count), rows_json, file.tell()
+
     def __iter__(self) -> Iterator[tuple[int, int, bytes]]:
         """`(batch_number, row_count, rows_json)` from batch 1, in file order."""
         for number, (count, _, rows_json) in enumerate(self._entries(), start=1):
@@ -183,27 +192,10 @@ class BatchFanout:
         self.sent = 0
         self.claim_checks = 0
 
-    def send_all(
-        self,
-        spool: BatchSpool,
-        *,
-        job_id: str,
-        tenant_id: str,
-        entity: str,
-        columns: Sequence[str],
-        shard_count: int,
-    ) -> None:
+    def send_all(self, spool: BatchSpool, header: Callable[[int, int], BatchHeader]) -> None:
+        """Send every batch of a spool; `header(batch_number, row_count)` heads each message."""
         for number, row_count, rows_json in spool:
-            header = BatchHeader(
-                job_id=job_id,
-                tenant_id=tenant_id,
-                entity=entity,
-                batch_number=number,
-                row_count=row_count,
-                columns=tuple(columns),
-                shard_count=shard_count,
-            )
-            self.add(header, rows_json)
+            self.add(header(number, row_count), rows_json)
         self.flush()
 
     def add(self, header: BatchHeader, rows_json: bytes) -> None:

@@ -7,11 +7,14 @@ either the job ends FAILED_VALIDATION (invalid ratio over the tenant's limit: no
 results are recorded (`batches_total` fixed) and the batches are sent.
 
 Legs. A plain CSV or JSON Lines file whose pass outlasts the invocation (its remaining time less
-`FINISH_RESERVE_S`, or the `IMPORT_VALIDATION_LEG_SECONDS` cap) is read in legs, one invocation each,
-each going on from a ranged read of the same object version (`imports.legs`); a finish leg then does
-the steps after the pass over every leg's parts, and the fan-out, in one invocation. A gzip file or a
-JSON array has no place to resume from: it is read in one invocation, and one that runs out of time
-ends FAILED with the reason, as does an invocation left with no time to read at all.
+`FINISH_RESERVE_S`, or the `IMPORT_VALIDATION_LEG_SECONDS` cap) or fills its share of `/tmp`
+(`imports.legs.ScratchSpace`) is read in legs, one invocation each, each going on from a ranged read
+of the same object version (`imports.legs`); the steps after the pass then go on in legs too
+(`imports.finishing`), over every leg's parts, so no invocation holds more than one leg's share of the
+file. A file read whole in one invocation is finished in it when the time left is at least what the
+reading took; else it is finished in legs as well. A gzip file or a JSON array has no place to resume
+from: it is read in one invocation, and one that runs out of time ends FAILED with the reason, as does
+an invocation left with no time to read at all.
 
 Retries and duplicates. The job id is derived from bucket, key and version (or ETag), and the job is
 created with a condition, so a duplicate notification finds the job. A job that is finished or whose
@@ -34,7 +37,6 @@ from __future__ import annotations
 
 import logging
 import math
-import tempfile
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -48,14 +50,17 @@ from tenant_pipeline.errors import (
     ImportRefusedError,
     KeyRejectedError,
     ObjectTooLargeError,
+    StaleCheckpointError,
     TenantNotActiveError,
     UnknownTenantError,
     ValidationInProgressError,
     ValidationOutOfTimeError,
 )
 from tenant_pipeline.formats import FileFormat, FileRejectedError, ReadLimits, UnsupportedFormatError
+from tenant_pipeline.imports.batch_message import BatchHeader
 from tenant_pipeline.imports.completion import ROOT_SPAN, JobCompleter
 from tenant_pipeline.imports.fanout import BatchFanout, BatchSpool
+from tenant_pipeline.imports.finishing import FinishingStages, LegTime
 from tenant_pipeline.imports.home_region import refuse_outside_home_region
 from tenant_pipeline.imports.keys import (
     ImportKey,
@@ -65,7 +70,14 @@ from tenant_pipeline.imports.keys import (
     parse_import_key,
     report_key,
 )
-from tenant_pipeline.imports.legs import LegCheckpoint, LegParts, Stage, leg_request_body
+from tenant_pipeline.imports.legs import (
+    LegCheckpoint,
+    LegParts,
+    ScratchSpace,
+    Segment,
+    Stage,
+    leg_request_body,
+)
 from tenant_pipeline.imports.object_version import object_version
 from tenant_pipeline.imports.report import ErrorReport
 from tenant_pipeline.imports.routing import ValidationRequest, send_entry
@@ -89,6 +101,7 @@ from tenant_pipeline.validation import (
     duplicate_reason,
     resumable,
 )
+from tenant_pipeline.validation.duplicates import DEFAULT_MAX_KEYS
 from tenant_telemetry import JobTrace, get_tracer, pipeline_metrics
 from tenant_telemetry.metrics import ImportStatus
 from tenant_telemetry.propagation import inject_message_attributes, object_context
@@ -219,6 +232,7 @@ class ImportValidator:
         read_limits: ReadLimits | None = None,
         leg_s: float | None = None,
         handover_delay_s: int = VALIDATION_HANDOVER_DELAY_S,
+        key_memory: int = DEFAULT_MAX_KEYS,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._objects = objects
@@ -234,11 +248,17 @@ class ImportValidator:
         self._max_object_bytes = max_object_bytes
         self._max_legged_object_bytes = max_legged_object_bytes or max_object_bytes
         self._limits = read_limits or ReadLimits()
+        self._key_memory = key_memory
         self._clock = clock
 
     @classmethod
     def from_settings(
-        cls, settings: PipelineSettings, clients: AwsClients, *, clock: Callable[[], float] = time.time
+        cls,
+        settings: PipelineSettings,
+        clients: AwsClients,
+        *,
+        clock: Callable[[], float] = time.time,
+        key_memory: int = DEFAULT_MAX_KEYS,
     ) -> ImportValidator:
         jobs = JobsLedger(settings.name(Resource.JOBS_TABLE), clients.dynamodb)
         tenants = TenantDirectory(settings.name(Resource.TENANTS_TABLE), clients.dynamodb)
@@ -256,6 +276,7 @@ class ImportValidator:
             read_limits=ReadLimits(max_decompressed_bytes=settings.max_decompressed_bytes),
             leg_s=settings.validation_leg_s,
             handover_delay_s=settings.validation_handover_delay_s,
+            key_memory=key_memory,
             clock=clock,
         )
 
@@ -376,29 +397,57 @@ class ImportValidator:
             span.set_attribute("tenant.id", job.tenant_id)
             span.set_attribute("import.job_id", job.job_id)
             try:
-                if source.refusal is not None or source.import_key is None or source.opened is None:
-                    raise source.refusal or ImportRefusedError("the object could not be read")
-                tenant, entity, fmt = self._admit(source.import_key, source.opened)
+                checkpoint = (
+                    LegCheckpoint.from_dict(job.validation_checkpoint) if job.validation_checkpoint else None
+                )
+                if checkpoint is not None and checkpoint.stage is not Stage.READ:
+                    # The file is read: finish as the reading left it. Admission is not asked again,
+                    # since the verdict may be recorded and batches sent.
+                    rows = self._read_rows(source, checkpoint)
+                else:
+                    rows = self._admitted_rows(source)
             except (ImportRefusedError, UnknownEntityError, UnsupportedFormatError) as exc:
                 reason = str(exc) or type(exc).__name__
                 span.set_status(Status(StatusCode.ERROR, reason))
                 span.set_attribute("import.refused", reason)
                 return self._refuse(job, _refusal_field(exc), reason)
-            rows = _Rows(
-                entity=entity,
-                fmt=fmt,
-                max_invalid_ratio=tenant.max_invalid_ratio,
-                mapping=tenant.column_mappings.get(entity.name),
-                shard_count=tenant.shard_count,
-            )
+            except StaleCheckpointError as exc:
+                return self._fail_now(job, span, str(exc))
             try:
-                return self._validate_rows(job, source, rows, trace, span, deadline=deadline)
+                return self._validate_rows(
+                    job, source, rows, trace, span, checkpoint=checkpoint, deadline=deadline
+                )
             except ValidationOutOfTimeError as exc:
-                # Another attempt would run out of time the same way: the job says why, now.
-                reason = str(exc)
-                span.set_status(Status(StatusCode.ERROR, reason))
-                self._completer.fail(job.job_id, JobStatus.FAILED, reason)
-                return ValidationResult(Outcome.FAILED_VALIDATION, job.job_id, reason)
+                return self._fail_now(job, span, str(exc))
+
+    def _fail_now(self, job: Job, span: Any, reason: str) -> ValidationResult:
+        """Another attempt would fail the same way: the job says why, now."""
+        span.set_status(Status(StatusCode.ERROR, reason))
+        self._completer.fail(job.job_id, JobStatus.FAILED, reason)
+        return ValidationResult(Outcome.FAILED_VALIDATION, job.job_id, reason)
+
+    def _admitted_rows(self, source: _Source) -> _Rows:
+        if source.refusal is not None or source.import_key is None or source.opened is None:
+            raise source.refusal or ImportRefusedError("the object could not be read")
+        tenant, entity, fmt = self._admit(source.import_key, source.opened)
+        return _Rows(
+            entity=entity,
+            fmt=fmt,
+            max_invalid_ratio=tenant.max_invalid_ratio,
+            mapping=tenant.column_mappings.get(entity.name),
+            shard_count=tenant.shard_count,
+        )
+
+    def _read_rows(self, source: _Source, checkpoint: LegCheckpoint) -> _Rows:
+        """What the finishing legs work with, as the reading found it."""
+        if source.import_key is None:
+            raise ImportRefusedError("the object's key no longer parses")
+        return _Rows(
+            entity=load_entity(source.import_key.entity),
+            fmt=FileFormat.from_key(source.import_key.key),
+            max_invalid_ratio=checkpoint.max_invalid_ratio,
+            shard_count=checkpoint.shard_count,
+        )
 
     def _admit(self, import_key: ImportKey, opened: OpenedObject) -> tuple[Tenant, EntitySchema, FileFormat]:
         """Tenant, entity, format and size checks before any row is read."""
@@ -446,6 +495,7 @@ class ImportValidator:
         trace: JobTrace,
         span: Any,
         *,
+        checkpoint: LegCheckpoint | None,
         deadline: float | None,
     ) -> ValidationResult:
         """Read this leg's share of the file (all of it, unless a plain CSV or JSON Lines file takes
@@ -455,19 +505,30 @@ class ImportValidator:
                 f"validation ran out of time: the invocation had less than the {FINISH_RESERVE_S:.0f} s it "
                 "keeps to record the job, so no leg can make progress (see `tenantctl plan`)"
             )
-        checkpoint = LegCheckpoint.from_dict(job.validation_checkpoint) if job.validation_checkpoint else None
+        leg_ends = deadline if self._leg_s is None else min(deadline or math.inf, self._clock() + self._leg_s)
+
+        def out_of_time() -> bool:
+            return leg_ends is not None and self._clock() > leg_ends
+
         if checkpoint is not None:
             rows.total, rows.invalid, rows.read = checkpoint.total, checkpoint.invalid, checkpoint.read
             rows.rejected = checkpoint.rejected
             rows.renamed.update(checkpoint.renamed)
-            if checkpoint.stage is Stage.FINISH:
-                return self._finish_legs(job, checkpoint, rows, trace, span)
+            if checkpoint.stage is not Stage.READ:
+                return self._finish_legs(
+                    job,
+                    event=source.event,
+                    checkpoint=checkpoint,
+                    rows=rows,
+                    trace=trace,
+                    span=span,
+                    time_left=LegTime(self._clock, leg_ends),
+                )
         assert source.opened is not None  # admitted
         started_ns = time.time_ns()
         body = source.opened.body if checkpoint is None else self._resumed_body(source, checkpoint).body
         timed = TimedReads(body)
         clock = PassClock()
-        leg_ends = deadline if self._leg_s is None else min(deadline or math.inf, self._clock() + self._leg_s)
         with (
             ErrorReport() as report,
             BatchSpool(self._batch_rows) as spool,
@@ -487,7 +548,8 @@ class ImportValidator:
                 clock=clock,
                 start=checkpoint.read_point if checkpoint is not None else None,
             )
-            leg = Leg(validation, lambda: leg_ends is not None and self._clock() > leg_ends)
+            scratch = ScratchSpace()
+            leg = Leg(validation, lambda: out_of_time() or scratch.full())
             # A resumable pass stops at its leg's end; any other must be read whole before the deadline.
             reading = leg if resumable(rows.fmt) else validation
             try:
@@ -521,28 +583,29 @@ class ImportValidator:
             stopped = leg.stopped_at if rows.rejected is None else None
             if stopped is not None and stopped.offset >= source.opened.size:
                 stopped = None  # it stopped at the object's end: nothing is left to read
-            if checkpoint is None and stopped is None:
+            times = _PassTimes(started_ns, timed.seconds, clock.check_s)
+            if checkpoint is None and stopped is None and self._time_to_finish(deadline, started_ns):
                 return self._finish(
-                    job,
-                    rows=rows,
-                    report=report,
-                    spool=spool,
-                    keys=keys,
-                    trace=trace,
-                    span=span,
-                    times=_PassTimes(started_ns, timed.seconds, clock.check_s),
+                    job, rows=rows, report=report, spool=spool, keys=keys, trace=trace, span=span, times=times
                 )
-            return self._hand_over(
+            following = self._save_read_leg(
                 job,
-                event=source.event,
                 previous=checkpoint,
                 rows=rows,
                 report=report,
                 spool=spool,
                 keys=keys,
                 stopped=stopped,
-                trace=trace,
+                times=times,
             )
+            return self._request_leg(job, source.event, following, trace)
+
+    def _time_to_finish(self, deadline: float | None, started_ns: int) -> bool:
+        """Whether a file read in one invocation is finished in it too: when the time left is at least
+        what the reading took (the steps after it take less: `tenantctl plan`); else in legs."""
+        if deadline is None:
+            return True
+        return deadline - self._clock() >= (time.time_ns() - started_ns) / 1e9
 
     def _resumed_body(self, source: _Source, checkpoint: LegCheckpoint) -> OpenedObject:
         """The rest of the object from the checkpoint: a ranged GET of the same version."""
@@ -559,28 +622,28 @@ class ImportValidator:
     def _tracker(self, job: Job, checkpoint: LegCheckpoint | None) -> KeyTracker:
         """The pass's key tracker: new, or as the previous leg saved it."""
         if checkpoint is None:
-            return KeyTracker()
+            return KeyTracker(self._key_memory)
         memory = self._parts(job).keys_memory(job.validation_leg - 1)
-        return KeyTracker.resumed(SavedKeys(memory, checkpoint.keys_passed, checkpoint.keys_spilling))
+        saved = SavedKeys(memory, checkpoint.keys_passed, checkpoint.keys_spilling)
+        return KeyTracker.resumed(saved, self._key_memory)
 
     def _parts(self, job: Job) -> LegParts:
         return LegParts(self._objects, source_bucket(job), job.tenant_id, job.job_id)
 
-    def _hand_over(
+    def _save_read_leg(
         self,
         job: Job,
         *,
-        event: ObjectCreated,
         previous: LegCheckpoint | None,
         rows: _Rows,
         report: ErrorReport,
         spool: BatchSpool,
         keys: KeyTracker,
         stopped: ReadCheckpoint | None,
-        trace: JobTrace,
-    ) -> ValidationResult:
-        """Keep this leg's parts and checkpoint and queue the next leg: a read leg from `stopped`, or,
-        the file read (or refused), the finish."""
+        times: _PassTimes,
+    ) -> LegCheckpoint:
+        """Keep this read leg's parts; returns the checkpoint of the next leg: a read leg from
+        `stopped`, or, the file read (or refused), the first finishing stage with work to do."""
         leg = job.validation_leg
         saved = keys.save()
         partitions = self._parts(job).save(
@@ -591,19 +654,37 @@ class ImportValidator:
             spill_pieces=keys.spill_pieces(),
         )
         spilled = previous.spilled if previous is not None else ()
-        checkpoint = LegCheckpoint(
+        spilled = (*spilled, (leg, partitions)) if partitions else spilled
+        if stopped is not None:
+            stage = Stage.READ
+        else:
+            stage = Stage.DUPLICATES if spilled and rows.rejected is None else Stage.VERDICT
+        now_ns = time.time_ns()
+        return LegCheckpoint(
             leg=leg + 1,
-            stage=Stage.READ if stopped is not None else Stage.FINISH,
+            stage=stage,
             read_point=stopped,
             total=rows.total,
             invalid=rows.invalid,
             read=rows.read,
             keys_passed=saved.passed,
             keys_spilling=saved.spilling,
-            spilled=(*spilled, (leg, partitions)) if partitions else spilled,
+            spilled=spilled,
             rejected=rows.rejected,
             renamed=rows.renamed,
+            shard_count=rows.shard_count,
+            max_invalid_ratio=rows.max_invalid_ratio,
+            segments=(*(previous.segments if previous else ()), Segment(spool.rows, spool.batches)),
+            started_ns=previous.started_ns if previous else times.started_ns,
+            read_s=(previous.read_s if previous else 0.0) + times.read_s,
+            check_s=(previous.check_s if previous else 0.0) + times.check_s,
+            pass_ended_ns=now_ns if stopped is None else 0,
         )
+
+    def _request_leg(
+        self, job: Job, event: ObjectCreated, checkpoint: LegCheckpoint, trace: JobTrace
+    ) -> ValidationResult:
+        """Queue the next leg and record its checkpoint in the job."""
         # The request goes out before the job moves on: should this invocation stop in between, its
         # own retry does the leg again. Its delivery delay lets the job reach its leg first.
         body = leg_request_body(
@@ -612,38 +693,74 @@ class ImportValidator:
             version_id=event.version_id,
             etag=event.etag,
             size=event.size,
-            leg=leg + 1,
+            leg=checkpoint.leg,
         )
         request = send_entry(ValidationRequest(body, job.tenant_id), "leg")
         request["DelaySeconds"] = self._handover_delay_s
         request["MessageAttributes"] = inject_message_attributes({}, context=trace.context())
         self._requests.send_batch([request])
-        self._jobs.pass_validation_leg(job.job_id, leg=leg, checkpoint=checkpoint.to_dict())
+        self._jobs.pass_validation_leg(job.job_id, leg=job.validation_leg, checkpoint=checkpoint.to_dict())
         return ValidationResult(Outcome.HANDED_OVER, job.job_id)
 
     def _finish_legs(
-        self, job: Job, checkpoint: LegCheckpoint, rows: _Rows, trace: JobTrace, span: Any
+        self,
+        job: Job,
+        *,
+        event: ObjectCreated,
+        checkpoint: LegCheckpoint,
+        rows: _Rows,
+        trace: JobTrace,
+        span: Any,
+        time_left: LegTime,
     ) -> ValidationResult:
-        """The file was read in legs: join their parts in file order, then finish as one pass does."""
-        started_ns = time.time_ns()
-        parts = self._parts(job)
-        legs = job.validation_leg - 1
-        with tempfile.TemporaryFile() as segments, ErrorReport() as report, KeyTracker() as keys:
-            parts.append_spools(legs, segments)
-            for part in parts.report_parts(legs):
-                report.extend(part)
-            parts.add_spills(checkpoint.spilled, keys)
-            with BatchSpool.reopen(segments, self._batch_rows) as spool:
-                return self._finish(
-                    job,
-                    rows=rows,
-                    report=report,
-                    spool=spool,
-                    keys=keys,
-                    trace=trace,
-                    span=span,
-                    times=_PassTimes(started_ns, 0.0, 0.0),
-                )
+        """The file was read in legs: go on with the finishing stages from the checkpoint, as far as
+        this leg's time allows."""
+        stages = FinishingStages(
+            self._parts(job),
+            batch_rows=self._batch_rows,
+            key_field=rows.entity.primary_key,
+            key_memory=self._key_memory,
+            time=time_left,
+        )
+        cp = replace(checkpoint, leg=job.validation_leg + 1)
+        span.set_attributes(
+            {"import.validation_leg": job.validation_leg, "import.finish_stage": cp.stage.value}
+        )
+        if cp.stage is Stage.DUPLICATES:
+            cp = stages.resolve_duplicates(cp)
+        if cp.stage is Stage.SETTLE:
+            cp = stages.settle(cp)
+        if cp.stage is Stage.VERDICT:
+            with get_tracer().start_as_current_span(
+                REPORT_SPAN, attributes={"aws.s3.bucket": source_bucket(job)}
+            ):
+                cp = stages.join_report(cp, report_key(job.tenant_id, job.job_id))
+            if cp.report_uri is None:
+                return self._request_leg(job, event, cp, trace)
+            rows.invalid = cp.invalid
+            rows.spooled = sum(segment.final_rows for segment in cp.segments)
+            batches = sum(segment.final_batches for segment in cp.segments)
+            failed = self._verdict(job, rows, batches=batches, report_uri=cp.report_uri, span=span)
+            if failed is not None:
+                return failed
+            cp = replace(cp, stage=Stage.FANOUT, next_segment=1, sent=0, fanout_started_ns=time.time_ns())
+        if cp.stage is not Stage.FANOUT:
+            return self._request_leg(job, event, cp, trace)
+        fanout = self._fanout(job, trace)
+        with get_tracer().start_as_current_span(FANOUT_SPAN) as fanout_span:
+            cp = stages.fan_out(cp, fanout, self._header_for(job, rows))
+            fanout_span.set_attribute("import.batch_count", fanout.sent)
+        if cp.next_segment <= len(cp.segments):
+            return self._request_leg(job, event, cp, trace)
+        timing = ValidationTiming(
+            cp.started_ns,
+            cp.pass_ended_ns,
+            cp.read_s,
+            cp.fanout_started_ns,
+            time.time_ns(),
+            check_s=cp.check_s,
+        )
+        return self._fanned_out(job, sum(segment.final_batches for segment in cp.segments), timing)
 
     def _finish(
         self,
@@ -657,8 +774,7 @@ class ImportValidator:
         span: Any,
         times: _PassTimes,
     ) -> ValidationResult:
-        """After the whole file is read: late duplicates, the report, the verdict, and the fan-out."""
-        columns = rows.entity.columns
+        """After a file read in one invocation: late duplicates, the report, the verdict, the fan-out."""
         key_field = rows.entity.primary_key
         if rows.rejected is None:
             # Past the tracker's memory cap, some repeats are known only now: drop them from the
@@ -670,6 +786,29 @@ class ImportValidator:
         pass_ended_ns = time.time_ns()
         rows.spooled = spool.rows
         uri = self._upload_report(job, report)
+        failed = self._verdict(job, rows, batches=spool.batches, report_uri=uri, span=span)
+        if failed is not None:
+            return failed
+        fanout = self._fanout(job, trace)
+        fanout_started_ns = time.time_ns()
+        with get_tracer().start_as_current_span(FANOUT_SPAN) as fanout_span:
+            fanout.send_all(spool, self._header_for(job, rows))
+            fanout_span.set_attribute("import.batch_count", spool.batches)
+        timing = ValidationTiming(
+            times.started_ns,
+            pass_ended_ns,
+            times.read_s,
+            fanout_started_ns,
+            time.time_ns(),
+            check_s=times.check_s,
+        )
+        span.set_attribute("import.claim_checks", fanout.claim_checks)
+        return self._fanned_out(job, spool.batches, timing)
+
+    def _verdict(
+        self, job: Job, rows: _Rows, *, batches: int, report_uri: str, span: Any
+    ) -> ValidationResult | None:
+        """Record the validation's counts; ends the job and returns its result if nothing is to be loaded."""
         span.set_attributes(
             {
                 "import.row_count": rows.total,
@@ -681,50 +820,50 @@ class ImportValidator:
         self._count_invalid(job, rows)
         unaccounted = rows.unaccounted()
         failure = unaccounted or rows.failure()
-        batches = 0 if failure else spool.batches
         self._jobs.record_validation(
             job.job_id,
             total_rows=rows.total,
             invalid=rows.invalid,
-            batches_total=batches,
-            report_uri=uri,
+            batches_total=0 if failure else batches,
+            report_uri=report_uri,
             validated_at=now_iso(),
             details={"column_mapping": rows.renamed} if rows.renamed else None,
         )
-        if failure is not None:
-            span.set_status(Status(StatusCode.ERROR, failure))
-            status = JobStatus.FAILED if unaccounted else JobStatus.FAILED_VALIDATION
-            self._completer.fail(job.job_id, status, failure)
-            return ValidationResult(Outcome.FAILED_VALIDATION, job.job_id, failure)
-        fanout = BatchFanout(
+        if failure is None:
+            return None
+        span.set_status(Status(StatusCode.ERROR, failure))
+        status = JobStatus.FAILED if unaccounted else JobStatus.FAILED_VALIDATION
+        self._completer.fail(job.job_id, status, failure)
+        return ValidationResult(Outcome.FAILED_VALIDATION, job.job_id, failure)
+
+    def _fanout(self, job: Job, trace: JobTrace) -> BatchFanout:
+        return BatchFanout(
             self._queue,
             self._objects,
             claim_bucket=source_bucket(job),
             message_attributes=inject_message_attributes({}, context=trace.context()),
         )
-        fanout_started_ns = time.time_ns()
-        with get_tracer().start_as_current_span(FANOUT_SPAN) as fanout_span:
-            fanout.send_all(
-                spool,
+
+    def _header_for(self, job: Job, rows: _Rows) -> Callable[[int, int], BatchHeader]:
+        """The header of the job's batch messages, by batch number and row count."""
+        columns = tuple(rows.entity.columns)
+
+        def header(number: int, row_count: int) -> BatchHeader:
+            return BatchHeader(
                 job_id=job.job_id,
                 tenant_id=job.tenant_id,
                 entity=rows.entity.name,
+                batch_number=number,
+                row_count=row_count,
                 columns=columns,
                 shard_count=rows.shard_count,
             )
-            fanout_span.set_attribute("import.batch_count", batches)
-        self._record_timing(
-            job.job_id,
-            ValidationTiming(
-                times.started_ns,
-                pass_ended_ns,
-                times.read_s,
-                fanout_started_ns,
-                time.time_ns(),
-                check_s=times.check_s,
-            ),
-        )
-        span.set_attributes({"import.batch_count": batches, "import.claim_checks": fanout.claim_checks})
+
+        return header
+
+    def _fanned_out(self, job: Job, batches: int, timing: ValidationTiming) -> ValidationResult:
+        """Every batch is sent: record where the time went and that the fan-out is complete."""
+        self._record_timing(job.job_id, timing)
         self._jobs.mark_fanout_complete(job.job_id)
         if batches == 0:
             self._completer.try_complete(job.job_id)

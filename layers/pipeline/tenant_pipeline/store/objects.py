@@ -106,3 +106,60 @@ class ObjectStore:
         except ClientError as exc:
             raise as_store_error(exc, "upload object") from exc
         return f"s3://{bucket}/{key}"
+
+    def exists(self, bucket: str, key: str) -> bool:
+        try:
+            self._client.head_object(Bucket=bucket, Key=key)
+        except ClientError as exc:
+            if error_code(exc) in _MISSING:
+                return False
+            raise as_store_error(exc, "read object") from exc
+        return True
+
+    # -- multipart upload, one part at a time across invocations ------------------------------------
+    def start_upload(self, bucket: str, key: str, content_type: str) -> str:
+        """Begin a multipart upload whose parts may come from several invocations; returns its id."""
+        try:
+            return self._client.create_multipart_upload(Bucket=bucket, Key=key, ContentType=content_type)[
+                "UploadId"
+            ]
+        except ClientError as exc:
+            raise as_store_error(exc, "start upload") from exc
+
+    def upload_part(self, bucket: str, key: str, upload_id: str, number: int, body: bytes) -> None:
+        """Upload (or upload again: the last one stands) part `number` of a multipart upload."""
+        try:
+            self._client.upload_part(Bucket=bucket, Key=key, UploadId=upload_id, PartNumber=number, Body=body)
+        except ClientError as exc:
+            raise as_store_error(exc, "upload part") from exc
+
+    def complete_upload(self, bucket: str, key: str, upload_id: str) -> str:
+        """Join the parts uploaded so far, as S3 lists them; returns the object's `s3://` URI."""
+        try:
+            parts: list[dict[str, Any]] = []
+            pages = self._client.get_paginator("list_parts").paginate(
+                Bucket=bucket, Key=key, UploadId=upload_id
+            )
+            for page in pages:
+                parts += ({"PartNumber": p["PartNumber"], "ETag": p["ETag"]} for p in page.get("Parts", []))
+            self._client.complete_multipart_upload(
+                Bucket=bucket,
+                Key=key,
+                UploadId=upload_id,
+                MultipartUpload={"Parts": parts},  # type: ignore[typeddict-item]
+            )
+        except ClientError as exc:
+            raise as_store_error(exc, "complete upload") from exc
+        return f"s3://{bucket}/{key}"
+
+    def read_range(self, bucket: str, key: str, start: int, size: int) -> bytes:
+        """Up to `size` bytes of an object from byte `start` (fewer at its end; none past it)."""
+        try:
+            reply = self._client.get_object(Bucket=bucket, Key=key, Range=f"bytes={start}-{start + size - 1}")
+        except ClientError as exc:
+            if error_code(exc) == "InvalidRange":
+                return b""
+            if error_code(exc) in _MISSING:
+                raise ObjectMissingError(f"s3://{bucket}/{key} does not exist") from None
+            raise as_store_error(exc, "read object") from exc
+        return reply["Body"].read()

@@ -15,7 +15,13 @@ from tenant_pipeline.validation.compiler import (
     compile_entity,
     duplicate_reason,
 )
-from tenant_pipeline.validation.duplicates import KeyTracker, LateDuplicate, SavedKeys
+from tenant_pipeline.validation.duplicates import (
+    KeyTracker,
+    LateDuplicate,
+    SavedKeys,
+    late_duplicates_in,
+    write_late_duplicates,
+)
 from tenant_pipeline.validation.outcomes import FieldError, InvalidRow, ValidatedBatch, ValidRow
 from tenant_pipeline.validation.problems import MISSING, FieldProblem, SchemaCompileError
 from tenant_pipeline.validation.stream import (
@@ -50,9 +56,11 @@ __all__ = [
     "ValidationPass",
     "compile_entity",
     "duplicate_reason",
+    "late_duplicates_in",
     "render_utc",
     "resumable",
     "settle",
     "validate_batches",
     "validate_stream",
+    "write_late_duplicates",
 ]

@@ -36,7 +36,7 @@ import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from decimal import Decimal
 from itertools import compress, count
-from operator import ne, not_
+from operator import attrgetter, ne, not_
 from typing import IO, Any, NamedTuple
 
 import orjson
@@ -77,20 +77,6 @@ class SavedKeys(NamedTuple):
     """The keys held in memory and their first lines, as JSON."""
     passed: int
     spilling: bool
-
-
-class LateQueue:
-    """Later duplicates (ascending ordinals) handed out range by range: one spool segment at a time."""
-
-    def __init__(self, late: Iterator[LateDuplicate]) -> None:
-        self._late = late
-        self._next = next(late, None)
-
-    def before(self, end_ordinal: int) -> Iterator[LateDuplicate]:
-        """The ones before `end_ordinal` not handed out yet; the first one past it waits for the next call."""
-        while self._next is not None and self._next.ordinal < end_ordinal:
-            found, self._next = self._next, next(self._late, None)
-            yield found
 
 
 _DECIMAL_TAG = b'{"decimal":'
@@ -250,19 +236,20 @@ class KeyTracker:
 
     def later_duplicates(self) -> Iterator[LateDuplicate]:
         """After the pass: each spilled row repeating an earlier spilled row, in file order."""
-        results = []
-        for part in self._spill:
-            part.flush()
-            part.seek(0)
-            out = self._temp()
-            self._results.append(out)
-            self._resolve(part, out, depth=1)
-            out.seek(0)
-            results.append(_entries(out))
-        return (
-            LateDuplicate(line=line, key=key, first_line=first_line, ordinal=ordinal)
-            for ordinal, line, key, first_line in heapq.merge(*results)
-        )
+        partitions = map(self.partition_duplicates, range(len(self._spill)))
+        return heapq.merge(*partitions, key=attrgetter("ordinal"))
+
+    def partition_duplicates(self, partition: int) -> Iterator[LateDuplicate]:
+        """After the pass: the later duplicates among one partition's spilled rows, in file order (a key
+        lives in one partition, so each partition resolves alone: one at a time, or one per invocation)."""
+        part = self._spill[partition]
+        part.flush()
+        part.seek(0)
+        out = self._temp()
+        self._results.append(out)
+        self._resolve(part, out, depth=1)
+        out.seek(0)
+        return late_duplicates_in(out)
 
     def _resolve(self, part: IO[bytes], out: IO[bytes], depth: int) -> None:
         """Write the later duplicates of one partition to `out`; split it if it holds too many keys."""
@@ -327,6 +314,28 @@ class KeyTracker:
 
     def __exit__(self, *_: object) -> None:
         self.close()
+
+
+def late_duplicates_in(file: IO[bytes]) -> Iterator[LateDuplicate]:
+    """The later duplicates a file of results holds (`write_late_duplicates`, or a partition's own)."""
+    for ordinal, line, key, first_line in _entries(file):
+        yield LateDuplicate(line=line, key=key, first_line=first_line, ordinal=ordinal)
+
+
+def write_late_duplicates(file: IO[bytes], found: Iterable[LateDuplicate]) -> int:
+    """Write later duplicates (in file order) as `late_duplicates_in` reads them; returns how many."""
+    written = 0
+    batch: list[tuple[int, int, Any, int]] = []
+    for late in found:
+        batch.append((late.ordinal, late.line, late.key, late.first_line))
+        if len(batch) >= _WRITE_PAIRS:
+            file.write(orjson.dumps(batch) + b"\n")
+            written += len(batch)
+            batch = []
+    if batch:
+        file.write(orjson.dumps(batch) + b"\n")
+        written += len(batch)
+    return written
 
 
 def _entries(file: IO[bytes]) -> Iterator[list[Any]]:
