@@ -9,7 +9,7 @@ import io
 import itertools
 import json
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, NamedTuple
 
 import pytest
@@ -245,14 +245,7 @@ def test_a_leg_whose_invocation_runs_out_of_time_hands_over_and_the_validation_e
     # reading of it takes 20 s: an invocation's reading time (60 s less the 30 s kept) is spent after its
     # first batch
     monkeypatch.delenv(Tunable.VALIDATION_LEG_SECONDS.value)
-    ticks = itertools.count(step=20.0)
-
-    def build() -> validate_handler.Dependencies:
-        settings = PipelineSettings.from_env()
-        validator = ImportValidator.from_settings(settings, AwsClients(), clock=lambda: next(ticks))
-        return validate_handler.Dependencies(validator=validator)
-
-    monkeypatch.setattr(validate_handler, "dependencies", ColdStart(build))
+    _validator(monkeypatch, clock=_ticking_clock(step_s=20.0))
     data = _jsonl_file(_records())
     pipeline.put("tenants/acme/imports/contacts/contacts.jsonl", data)
     # When it is validated
@@ -264,19 +257,30 @@ def test_a_leg_whose_invocation_runs_out_of_time_hands_over_and_the_validation_e
     _assert_validated(pipeline, _jsonl_oracle(data))
 
 
+def _validator(monkeypatch: pytest.MonkeyPatch, **options: Any) -> None:
+    """Validators built with `options` (`ImportValidator.from_settings`'s) from the next cold start on."""
+
+    def build() -> validate_handler.Dependencies:
+        settings = PipelineSettings.from_env()
+        validator = ImportValidator.from_settings(settings, AwsClients(), **options)
+        return validate_handler.Dependencies(validator=validator)
+
+    monkeypatch.setattr(validate_handler, "dependencies", ColdStart(build))
+
+
+def _ticking_clock(step_s: float) -> Callable[[], float]:
+    """A clock each reading of which is `step_s` later than the last."""
+    ticks = itertools.count(step=step_s)
+    return lambda: next(ticks)
+
+
 KEY_MEMORY = 64
 """Keys the tracker holds before it spills: nearly every id of the file goes to its spill partitions, so
 its repeats are found only after the reading, by the finishing stages."""
 
 
 def _small_key_memory(monkeypatch: pytest.MonkeyPatch) -> None:
-    def build() -> validate_handler.Dependencies:
-        settings = PipelineSettings.from_env()
-        return validate_handler.Dependencies(
-            validator=ImportValidator.from_settings(settings, AwsClients(), key_memory=KEY_MEMORY)
-        )
-
-    monkeypatch.setattr(validate_handler, "dependencies", ColdStart(build))
+    _validator(monkeypatch, key_memory=KEY_MEMORY)
     # Report parts of 1 KB, so the joined report takes several parts (and legs); S3 asks 5 MiB of
     # each part but the last, which the local S3 lowers for this test.
     monkeypatch.setattr(legs_module, "REPORT_PART_BYTES", 1024)
@@ -386,17 +390,11 @@ def test_a_finishing_leg_that_fails_before_recording_its_work_is_done_again_exac
 def test_a_file_read_whole_with_too_little_time_left_is_finished_in_legs_exact(
     pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Given no cap on a leg, and a validator clock on which each reading of it takes 20 s: a file of one
-    # batch is read whole in the first invocation, which then has less time left than the reading took
+    # Given the shipped cap on a leg (longer than this invocation has), and a validator clock on which each
+    # reading of it takes 20 s: a file of one batch is read whole in the first invocation, which then has
+    # less time left than the reading took
     monkeypatch.delenv(Tunable.VALIDATION_LEG_SECONDS.value)
-    ticks = itertools.count(step=20.0)
-
-    def build() -> validate_handler.Dependencies:
-        settings = PipelineSettings.from_env()
-        validator = ImportValidator.from_settings(settings, AwsClients(), clock=lambda: next(ticks))
-        return validate_handler.Dependencies(validator=validator)
-
-    monkeypatch.setattr(validate_handler, "dependencies", ColdStart(build))
+    _validator(monkeypatch, clock=_ticking_clock(step_s=20.0))
     data = _csv_file(_records()[:READ_BATCH])
     pipeline.put("tenants/acme/imports/contacts/contacts.csv", data)
     # When it is validated and loaded
