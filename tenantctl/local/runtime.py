@@ -6,7 +6,9 @@ of one deployment each get an execution environment of their own, as on Lambda: 
 serves one invocation at a time, reused by later invocations once free. The process has one
 environment, swapped in around invocations: invocations of one deployment run concurrently (as
 Lambda runs several instances of a function at once), while a deployment with another environment
-waits until they have finished (and new ones wait behind it, so neither side starves).
+waits until they have finished (and new ones wait behind it, so neither side starves). Swapping only
+ever sets variables: the names a function's environment adds stay until the runtime is closed (see
+`_ProcessEnvironment`).
 
 Asynchronous invokes (`InvocationType=Event`) return at once, as Lambda's do, and run on a thread of
 their own: a function that invokes itself to continue (a long export) must not wait for its own
@@ -155,6 +157,10 @@ class LocalRuntime:
         """Retry the deployment's failed asynchronous invocations, then send their record on."""
         self._on_failure[deployment.arn] = on_failure
 
+    def close(self) -> None:
+        """Give the process its own environment back, once no invocation runs any more."""
+        self._lease.close()
+
     def registered(self, arn: str) -> Deployment | None:
         return self._by_arn.get(arn)
 
@@ -289,12 +295,19 @@ class _EnvironmentLease:
         self._waiting: dict[frozenset[tuple[str, str]], int] = {}
         self._saved: dict[str, str | None] = {}
         self._local = threading.local()
+        self._process = _ProcessEnvironment()
+
+    def close(self) -> None:
+        self._process.close()
 
     @contextmanager
     def hold(self, environment: Mapping[str, str]) -> Iterator[None]:
         if getattr(self._local, "depth", 0):
-            with _environment(environment):
+            saved = self._process.apply(environment)
+            try:
                 yield
+            finally:
+                self._process.restore(saved)
             return
         key = frozenset(environment.items())
         self._enter(key, environment)
@@ -316,8 +329,7 @@ class _EnvironmentLease:
             if not self._waiting[key]:
                 del self._waiting[key]
             if not self._active:
-                self._saved = {name: os.environ.get(name) for name in environment}
-                os.environ.update(environment)
+                self._saved = self._process.apply(environment)
                 self._current = key
             self._active += 1
 
@@ -325,27 +337,43 @@ class _EnvironmentLease:
         with self._condition:
             self._active -= 1
             if not self._active:
-                _restore(self._saved)
+                self._process.restore(self._saved)
                 self._saved, self._current = {}, None
                 self._condition.notify_all()
 
 
-@contextmanager
-def _environment(values: Mapping[str, str]) -> Iterator[None]:
-    saved = {name: os.environ.get(name) for name in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        _restore(saved)
+class _ProcessEnvironment:
+    """The process environment as invocations change it: values are set and set back, names never removed.
 
+    Other threads read `os.environ` at any moment: botocore scans it for proxy settings whenever a client
+    is made (moto's Step Functions makes one for every Lambda task), and CPython reads it by listing its
+    names, then looking each one up. A name removed in between raises `KeyError` in that thread (a task
+    then fails with `States.Runtime`). So a name that a function's environment adds keeps its latest value
+    between invocations, and leaves only at `close()`, when nothing runs any more.
+    """
 
-def _restore(saved: Mapping[str, str | None]) -> None:
-    for name, previous in saved.items():
-        if previous is None:
+    def __init__(self) -> None:
+        self._added: set[str] = set()
+        self._lock = threading.Lock()
+
+    def apply(self, values: Mapping[str, str]) -> dict[str, str | None]:
+        """Set `values`; returns what to give back to `restore`."""
+        saved = {name: os.environ.get(name) for name in values}
+        with self._lock:
+            self._added.update(name for name, previous in saved.items() if previous is None)
+        os.environ.update(values)
+        return saved
+
+    def restore(self, saved: Mapping[str, str | None]) -> None:
+        for name, previous in saved.items():
+            if previous is not None:
+                os.environ[name] = previous
+
+    def close(self) -> None:
+        with self._lock:
+            added, self._added = self._added, set()
+        for name in added:
             os.environ.pop(name, None)
-        else:
-            os.environ[name] = previous
 
 
 def invocation_type(headers: Any) -> str:
@@ -391,6 +419,7 @@ def lambda_service(runtime: LocalRuntime) -> Iterator[None]:
         yield
     finally:
         runtime.join_background()
+        runtime.close()
         LambdaFunction.invoke = original_invoke  # type: ignore[method-assign]
         LambdaFunction._invoke_lambda = original  # type: ignore[method-assign]
 

@@ -1,8 +1,9 @@
 """A Lambda handler for the local runtime's tests: records what it was given, fails on request.
 
-`{"await_gate": true}` waits (boundedly) for the test to open `shared_record.GATE`; `{"chain": n}`
-invokes this same function asynchronously with `{"chain": n - 1}` until n is 0, as a self-continuing
-export does. Both record their events in `shared_record.EVENTS`, which every copy of this module shares.
+`{"await_gate": true}` sets `shared_record.ENTERED`, then waits (boundedly) for the test to open
+`shared_record.GATE`; `{"chain": n}` invokes this same function asynchronously with `{"chain": n - 1}`
+until n is 0, as a self-continuing export does. Both record their events in `shared_record.EVENTS`,
+which every copy of this module shares.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     records = event.get("Records")
     if records is None:
         if event.get("await_gate"):
+            shared_record.ENTERED.set()
             shared_record.EVENTS.append({**event, "gate_opened": shared_record.GATE.wait(GATE_WAIT_S)})
         if "chain" in event:
             shared_record.EVENTS.append({**event, "marker": os.environ.get("RECORDING_MARKER")})

@@ -11,3 +11,5 @@ EVENTS: list[dict[str, Any]] = []
 """Events of asynchronous invocations, whichever copy of the handler ran them."""
 GATE = threading.Event()
 """Opened by a test once an asynchronous invoke has answered."""
+ENTERED = threading.Event()
+"""Set by a handler once it runs and waits for the gate."""

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import threading
 import time
 import zipfile
 from collections.abc import Iterator
@@ -43,6 +45,7 @@ def _clear_calls() -> None:
     recording_handler.CALLS.clear()
     shared_record.EVENTS.clear()
     shared_record.GATE.clear()
+    shared_record.ENTERED.clear()
 
 
 @pytest.fixture
@@ -51,11 +54,13 @@ def aws() -> Iterator[None]:
         yield
 
 
-def _runtime() -> LocalRuntime:
+@pytest.fixture
+def runtime() -> Iterator[LocalRuntime]:
     runtime = LocalRuntime(REGION, {"RECORDING_MARKER": "base"})
     runtime.add_region(REGION, {"RECORDING_MARKER": "us"})
     runtime.add_region("eu-west-1", {"RECORDING_MARKER": "eu"})
-    return runtime
+    yield runtime
+    runtime.close()
 
 
 def _queue_pair(sqs: Any) -> tuple[str, str, str]:
@@ -71,8 +76,7 @@ def _queue_pair(sqs: Any) -> tuple[str, str, str]:
     return queue_url, queue_arn, dlq_url
 
 
-def _pump(sqs: Any, queue_url: str, queue_arn: str) -> EventSourcePump:
-    runtime = _runtime()
+def _pump(runtime: LocalRuntime, sqs: Any, queue_url: str, queue_arn: str) -> EventSourcePump:
     return EventSourcePump(
         source=SOURCE,
         deployment=runtime.deployment(FUNCTION, REGION, "recording-fn"),
@@ -93,7 +97,7 @@ def _count(sqs: Any, url: str) -> int:
     )
 
 
-def test_pump_builds_the_lambda_sqs_event_and_invokes_in_process(aws: None) -> None:
+def test_pump_builds_the_lambda_sqs_event_and_invokes_in_process(aws: None, runtime: LocalRuntime) -> None:
     # Given a message with a trace context attribute
     sqs = local_client("sqs", REGION, None)
     queue_url, queue_arn, _ = _queue_pair(sqs)
@@ -103,7 +107,7 @@ def test_pump_builds_the_lambda_sqs_event_and_invokes_in_process(aws: None) -> N
         MessageBody="ok",
         MessageAttributes={"traceparent": {"DataType": "String", "StringValue": traceparent}},
     )
-    pump = _pump(sqs, queue_url, queue_arn)
+    pump = _pump(runtime, sqs, queue_url, queue_arn)
 
     # When the pump delivers one batch
     pump.deliver(pump.receive_batch())
@@ -130,12 +134,12 @@ def test_pump_builds_the_lambda_sqs_event_and_invokes_in_process(aws: None) -> N
     assert _count(sqs, queue_url) == 0
 
 
-def test_reported_failures_return_until_redriven_to_the_dlq(aws: None) -> None:
+def test_reported_failures_return_until_redriven_to_the_dlq(aws: None, runtime: LocalRuntime) -> None:
     sqs = local_client("sqs", REGION, None)
     queue_url, queue_arn, dlq_url = _queue_pair(sqs)
     for body in ("ok-1", "fail", "ok-2"):
         sqs.send_message(QueueUrl=queue_url, MessageBody=body)
-    pump = _pump(sqs, queue_url, queue_arn)
+    pump = _pump(runtime, sqs, queue_url, queue_arn)
 
     # First delivery: three records, one reported failed
     pump.deliver(pump.receive_batch())
@@ -155,12 +159,12 @@ def test_reported_failures_return_until_redriven_to_the_dlq(aws: None) -> None:
     assert _count(sqs, dlq_url) == 1
 
 
-def test_a_raising_handler_leaves_the_whole_batch(aws: None) -> None:
+def test_a_raising_handler_leaves_the_whole_batch(aws: None, runtime: LocalRuntime) -> None:
     sqs = local_client("sqs", REGION, None)
     queue_url, queue_arn, _ = _queue_pair(sqs)
     for body in ("ok", "raise"):
         sqs.send_message(QueueUrl=queue_url, MessageBody=body)
-    pump = _pump(sqs, queue_url, queue_arn)
+    pump = _pump(runtime, sqs, queue_url, queue_arn)
 
     pump.deliver(pump.receive_batch())
 
@@ -204,8 +208,9 @@ def _register_function(region: str, name: str) -> str:
     )
 
 
-def test_lambda_invoke_of_a_registered_function_runs_in_process_per_region(aws: None) -> None:
-    runtime = _runtime()
+def test_lambda_invoke_of_a_registered_function_runs_in_process_per_region(
+    aws: None, runtime: LocalRuntime
+) -> None:
     _register_function("eu-west-1", "recording-fn")
     runtime.register(FUNCTION, "eu-west-1", "recording-fn")
     lambda_client = local_client("lambda", "eu-west-1", None)
@@ -226,8 +231,9 @@ def test_lambda_invoke_of_a_registered_function_runs_in_process_per_region(aws: 
     assert recording_handler.CALLS == []
 
 
-def test_an_event_invoke_answers_at_once_and_runs_until_the_service_stops(aws: None) -> None:
-    runtime = _runtime()
+def test_an_event_invoke_answers_at_once_and_runs_until_the_service_stops(
+    aws: None, runtime: LocalRuntime
+) -> None:
     _register_function(REGION, "recording-fn")
     runtime.register(FUNCTION, REGION, "recording-fn")
     lambda_client = local_client("lambda", REGION, None)
@@ -245,8 +251,9 @@ def test_an_event_invoke_answers_at_once_and_runs_until_the_service_stops(aws: N
     assert events == [{"await_gate": True, "gate_opened": True}]
 
 
-def test_a_function_that_continues_itself_asynchronously_runs_each_continuation(aws: None) -> None:
-    runtime = _runtime()
+def test_a_function_that_continues_itself_asynchronously_runs_each_continuation(
+    aws: None, runtime: LocalRuntime
+) -> None:
     _register_function(REGION, "recording-fn")
     runtime.register(FUNCTION, REGION, "recording-fn")
     lambda_client = local_client("lambda", REGION, None)
@@ -261,8 +268,7 @@ def test_a_function_that_continues_itself_asynchronously_runs_each_continuation(
     assert events == [{"chain": n, "marker": "us"} for n in (2, 1, 0)]
 
 
-def test_step_functions_tasks_call_registered_functions_in_process(aws: None) -> None:
-    runtime = _runtime()
+def test_step_functions_tasks_call_registered_functions_in_process(aws: None, runtime: LocalRuntime) -> None:
     arn = _register_function(REGION, "recording-fn")
     runtime.register(FUNCTION, REGION, "recording-fn")
     definition = {
@@ -297,8 +303,8 @@ def _wait_execution(sfn: Any, arn: str) -> dict[str, Any]:
 
 def test_a_failed_event_invoke_is_retried_then_its_record_goes_to_the_on_failure_destination(
     aws: None,
+    runtime: LocalRuntime,
 ) -> None:
-    runtime = _runtime()
     _register_function(REGION, "recording-fn")
     deployment = runtime.register(FUNCTION, REGION, "recording-fn")
     delivered: list[dict[str, Any]] = []
@@ -320,8 +326,7 @@ def test_a_failed_event_invoke_is_retried_then_its_record_goes_to_the_on_failure
     assert record["responsePayload"]["errorMessage"] == "still broken"
 
 
-def test_a_successful_event_invoke_sends_no_record(aws: None) -> None:
-    runtime = _runtime()
+def test_a_successful_event_invoke_sends_no_record(aws: None, runtime: LocalRuntime) -> None:
     _register_function(REGION, "recording-fn")
     deployment = runtime.register(FUNCTION, REGION, "recording-fn")
     delivered: list[dict[str, Any]] = []
@@ -330,3 +335,27 @@ def test_a_successful_event_invoke_sends_no_record(aws: None) -> None:
     runtime.join_background()
     assert len(recording_handler.CALLS) == 1
     assert delivered == []
+
+
+def test_a_thread_reading_the_environment_while_an_invocation_ends_reads_every_name_it_listed(
+    runtime: LocalRuntime,
+) -> None:
+    # Given an invocation under way, with its function's environment in the process
+    before = dict(os.environ)
+    deployment = runtime.deployment(FUNCTION, REGION, "recording-fn")
+    invocation = threading.Thread(target=runtime.invoke, args=(deployment, {"await_gate": True}))
+    invocation.start()
+    try:
+        assert shared_record.ENTERED.wait(30)
+        # and another thread reading the environment as urllib's proxy lookup does (botocore runs it for
+        # every new client, moto's Step Functions tasks too): the names are listed first, then read
+        reading = iter(os.environ.items())
+        next(reading)
+    finally:
+        shared_record.GATE.set()
+        invocation.join()
+    # When it reads on after the invocation has ended, every name it listed is still there
+    assert dict(reading)["RECORDING_MARKER"] == "us"
+    # and once the runtime is closed, the process has its own environment back
+    runtime.close()
+    assert dict(os.environ) == before
