@@ -14,24 +14,15 @@ import pytest
 
 from tenant_pipeline import capacity_validation as cv
 from tenant_pipeline import topology
-from tenant_pipeline.capacity import RECORDED_UNIT_COSTS, CapacityModel, Phase, Settings, UnitCosts
+from tenant_pipeline.capacity import RECORDED_UNIT_COSTS, CapacityModel, Phase, Settings
 from tenant_pipeline.imports.legs import LegCheckpoint, Stage
 from tenant_pipeline.imports.validate import FINISH_RESERVE_S
 from tenant_pipeline.validation import ReadCheckpoint
 from tenant_pipeline.validation.duplicates import DEFAULT_MAX_KEYS, DEFAULT_PARTITIONS
 
-COSTS = UnitCosts(
-    validate_cpu_s_per_gb={"csv": 50.0, "jsonl": 30.0},
-    spool_bytes_per_input_byte=1.25,
-    batch_message_bytes_per_row=100.0,
-    load_cpu_s_per_item=20e-6,
-    snapshot_cpu_s_per_gb=20.0,
-    spill_bytes_per_row=30.0,
-    resolve_cpu_s_per_spilled_row=2e-6,
-    exclude_cpu_s_per_gb=4.0,
-    gzip_bytes_per_content_byte=0.25,
-    gunzip_cpu_s_per_gb=3.0,
-)
+from . import test_capacity as capacity_costs
+
+COSTS = replace(capacity_costs.COSTS, validate_cpu_s_per_gb={"csv": 50.0, "jsonl": 30.0})
 SHIPPED = Settings.shipped()
 ROW_BYTES = 200
 TMP_BYTES = topology.IMPORT_VALIDATE.ephemeral_storage_mb * 2**20
