@@ -68,7 +68,7 @@ def _put_other_tenant(env: dict[str, str], rows: int) -> None:
 
     from bench.harness.local_aws import REGION
     from tenant_pipeline.store.keys import record_pk
-    from tenant_pipeline.topology import DEFAULT_SHARD_COUNT, Resource
+    from tenant_pipeline.topology import NEW_TENANT_SHARD_COUNT, Resource
 
     backend = get_backend("dynamodb")[ACCOUNT_ID][REGION]
     table = env[Resource.TENANT_DATA_TABLE.env_var]
@@ -77,7 +77,7 @@ def _put_other_tenant(env: dict[str, str], rows: int) -> None:
         backend.put_item(
             table,
             {
-                "pk": {"S": record_pk(OTHER_TENANT, "contacts", record_id, DEFAULT_SHARD_COUNT)},
+                "pk": {"S": record_pk(OTHER_TENANT, "contacts", record_id, NEW_TENANT_SHARD_COUNT)},
                 "sk": {"S": record_id},
                 "id": {"S": record_id},
                 "email": {"S": f"user{n}@example.com"},
